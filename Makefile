@@ -1,0 +1,59 @@
+# han: build the C core for one Lua, run the specs on every Lua and both backends.
+# `make` builds han/core.so for the `lua` on PATH (override: make LUA=lua5.1).
+
+LUA        ?= lua
+LUA_VERSION := $(shell $(LUA) -e 'print(jit and "jit" or _VERSION:sub(5))' 2>/dev/null)
+LUA_PKG    = $(if $(filter jit,$(LUA_VERSION)),luajit,lua$(LUA_VERSION))
+LUA_INC    ?= $(shell pkg-config --cflags $(LUA_PKG) 2>/dev/null)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -std=c99 -pedantic -Wall -Wextra -Wshadow -Wcast-qual -Wstrict-prototypes \
+           -Wmissing-prototypes -Werror
+ALL_CFLAGS = $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(LUA_INC)
+LDFLAGS_SO = -shared
+
+ENGINE  = csrc/crc16.c csrc/hdlc.c csrc/axdr.c csrc/framer.c
+CORE    = $(ENGINE) csrc/han_core.c
+HEADERS = $(wildcard csrc/*.h)
+
+# Where each test runtime finds its own build of the C modules.
+RUNTIMES ?= lua5.1 lua5.4 luajit
+BUILD    = build
+
+.PHONY: all test lint clean demo bundle valgrind
+
+all: han/core.so
+
+han/core.so: $(CORE) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_SO) -o $@ $(CORE)
+
+# One build of the modules per test runtime, under build/<lua>/han/.
+inc_of = $(shell pkg-config --cflags $(1))
+$(BUILD)/%/han/core.so: $(CORE) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ $(CORE)
+
+lint:
+	luacheck lua spec examples bench bin tools
+
+bundle: dist/han.lua
+dist/han.lua: $(wildcard lua/han/*.lua) tools/bundle.lua
+	@mkdir -p $(@D)
+	$(LUA) tools/bundle.lua $@
+
+# The C-core specs under valgrind memcheck: zero errors and no definite leaks.
+valgrind: $(BUILD)/lua5.1/han/core.so
+	HAN_BACKEND=c LUA_CPATH="$(BUILD)/lua5.1/?.so;;" \
+	LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	    lua5.1 /usr/bin/busted -o TAP spec/core_spec.lua spec/framer_spec.lua
+
+test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so)
+	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh
+
+-include mk/cross.mk
+
+clean:
+	rm -rf han $(BUILD) dist

@@ -1,0 +1,33 @@
+package = "han"
+version = "scm-1"
+source = {
+  url = "git+https://example.invalid/han.git",
+}
+description = {
+  summary = "Read the HAN port of smart electricity meters (HDLC, DLMS/COSEM, P1)",
+  detailed = [[
+    A C core (CRC-16/X-25, HDLC, A-XDR, streaming framer) and a pure-Lua layer with vendor
+    profiles, units, meter time and serial polling. Runs without the C core too.
+  ]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["han.core"] = {
+      sources = { "csrc/crc16.c", "csrc/hdlc.c", "csrc/axdr.c", "csrc/framer.c",
+        "csrc/han_core.c" },
+    },
+    ["han"] = "lua/han/init.lua",
+    ["han.backend"] = "lua/han/backend.lua",
+    ["han.luacore"] = "lua/han/luacore.lua",
+    ["han.decode"] = "lua/han/decode.lua",
+    ["han.obis"] = "lua/han/obis.lua",
+    ["han.profiles"] = "lua/han/profiles.lua",
+    ["han.time"] = "lua/han/time.lua",
+    ["han.hourly"] = "lua/han/hourly.lua",
+  },
+}

@@ -1,0 +1,139 @@
+-- Shared by the specs: the vectors in ../shared/vectors (or $HAN_VECTORS), a small JSON
+-- reader for them, hex helpers, and the backend the suite runs against ($HAN_BACKEND).
+local M = {}
+
+M.vectors_dir = os.getenv("HAN_VECTORS") or "../shared/vectors"
+
+function M.unhex(h)
+  h = h:gsub("%s", "")
+  return (h:gsub("..", function(x) return string.char(tonumber(x, 16)) end))
+end
+
+function M.hex(s)
+  return (s:gsub(".", function(c) return string.format("%02X", c:byte()) end))
+end
+
+-- JSON: enough for the vector files (objects, arrays, strings with escapes, numbers,
+-- true/false/null). null becomes M.json_null so keys are kept.
+M.json_null = setmetatable({}, { __tostring = function() return "null" end })
+
+local function utf8_char(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then
+    return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64)
+  end
+  return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64,
+    0x80 + cp % 64)
+end
+
+local escapes = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+
+function M.json_decode(s)
+  local pos = 1
+  local value
+  local function ws() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
+  local function str()
+    local out, i = {}, pos + 1
+    while true do
+      local c = s:sub(i, i)
+      if c == '"' then pos = i + 1; return table.concat(out) end
+      if c == "\\" then
+        local e = s:sub(i + 1, i + 1)
+        if e == "u" then
+          out[#out + 1] = utf8_char(tonumber(s:sub(i + 2, i + 5), 16)); i = i + 6
+        else
+          out[#out + 1] = escapes[e] or e; i = i + 2
+        end
+      elseif c == "" then error("unterminated string")
+      else
+        local j = s:find('["\\]', i)
+        out[#out + 1] = s:sub(i, j - 1); i = j
+      end
+    end
+  end
+  function value()
+    ws()
+    local c = s:sub(pos, pos)
+    if c == "{" then
+      local t = {}; pos = pos + 1; ws()
+      if s:sub(pos, pos) == "}" then pos = pos + 1; return t end
+      repeat
+        ws(); local k = str(); ws(); pos = pos + 1 -- ':'
+        t[k] = value(); ws()
+        local d = s:sub(pos, pos); pos = pos + 1
+      until d == "}"
+      return t
+    elseif c == "[" then
+      local t = {}; pos = pos + 1; ws()
+      if s:sub(pos, pos) == "]" then pos = pos + 1; return t end
+      repeat
+        t[#t + 1] = value(); ws()
+        local d = s:sub(pos, pos); pos = pos + 1
+      until d == "]"
+      return t
+    elseif c == '"' then return str()
+    elseif s:find("^true", pos) then pos = pos + 4; return true
+    elseif s:find("^false", pos) then pos = pos + 5; return false
+    elseif s:find("^null", pos) then pos = pos + 4; return M.json_null
+    else
+      local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+      if not num or num == "" then error("bad JSON at " .. pos) end
+      pos = pos + #num
+      return tonumber(num)
+    end
+  end
+  return value()
+end
+
+local cache = {}
+
+-- The records of a .jsonl file in the vectors directory, in file order.
+function M.jsonl(name)
+  if cache[name] then return cache[name] end
+  local path = M.vectors_dir .. "/" .. name
+  local f = assert(io.open(path, "rb"), "vectors not found: " .. path)
+  local out = {}
+  for line in f:lines() do
+    if line:find("%S") then out[#out + 1] = M.json_decode(line) end
+  end
+  f:close()
+  cache[name] = out
+  return out
+end
+
+-- frames.jsonl with each record's bytes in .raw
+function M.frames()
+  local recs = M.jsonl("frames.jsonl")
+  for _, r in ipairs(recs) do r.raw = r.raw or M.unhex(r.hex) end
+  return recs
+end
+
+function M.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- The capture files of vectors/streams, from its README's table (name, bytes, valid).
+function M.streams()
+  local list = {}
+  for line in M.read_file(M.vectors_dir .. "/README.md"):gmatch("[^\n]+") do
+    local name, bytes, valid = line:match("^| `([^`]+%.bin)` | (%d+) | (%d+) |")
+    if name then
+      list[#list + 1] = { name = name, path = M.vectors_dir .. "/streams/" .. name,
+        bytes = tonumber(bytes), valid = tonumber(valid) }
+    end
+  end
+  return list
+end
+
+-- The backend under test: $HAN_BACKEND ("c" or "lua"; default "c").
+M.backend = os.getenv("HAN_BACKEND") or "c"
+
+function M.core(name)
+  name = name or M.backend
+  return require(name == "lua" and "han.luacore" or "han.core")
+end
+
+return M

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Runs the busted suite once per runtime and backend, TAP output, and prints the total.
+# RUNTIMES: interpreters to use; BUILD: where build/<runtime>/han/*.so live.
+# Results are appended to $BUILD/results so .ci/run can add up every suite it ran.
+set -u
+RUNTIMES=${RUNTIMES:-"lua5.1 lua5.4 luajit"}
+BUILD=${BUILD:-build}
+BACKENDS=${BACKENDS:-"c lua"}
+mkdir -p "$BUILD/results"
+pass=0 fail=0
+for r in $RUNTIMES; do
+  for b in $BACKENDS; do
+    out="$BUILD/results/busted-$r-$b.tap"
+    echo "# busted on $r, backend $b"
+    HAN_BACKEND=$b LUA_CPATH="$BUILD/$r/?.so;;" \
+      LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
+      busted --lua="$r" -o TAP spec > "$out" 2>&1
+    p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+    # A suite that dies before reporting counts as a failure.
+    grep -q '^1\.\.' "$out" || f=$((f + 1))
+    grep '^not ok' -A 12 "$out" | head -60
+    echo "# $r/$b: $p passed, $f failed"
+    pass=$((pass + p)); fail=$((fail + f))
+  done
+done
+echo "$pass $fail" >> "$BUILD/results/counts"
+echo "busted: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
