@@ -1,0 +1,384 @@
+/* han.core: the only file that speaks Lua. It turns the engine's results (crc16.c,
+ * hdlc.c, axdr.c, framer.c) into Lua values; docs/core-api.md is the contract. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "crc16.h"
+#include "hdlc.h"
+#include "axdr.h"
+#include "framer.h"
+#include "han.h"
+
+#define FRAMER_MT "han.framer"
+
+static int push_error(lua_State *L, int err, int byte)
+{
+    char buf[32];
+    lua_pushnil(L);
+    lua_pushstring(L, han_strerror(err, byte, buf));
+    return 2;
+}
+
+/* string.sub-style index into a string of length n, 1-based, clamped. */
+static size_t posrelat(lua_Integer pos, size_t n)
+{
+    if (pos >= 0) return (size_t)pos;
+    if ((size_t)-pos > n) return 0;
+    return n - (size_t)-pos + 1;
+}
+
+static int l_crc16(lua_State *L)
+{
+    size_t n, i, j;
+    const char *s = luaL_checklstring(L, 1, &n);
+    i = posrelat(luaL_optinteger(L, 2, 1), n);
+    j = posrelat(luaL_optinteger(L, 3, -1), n);
+    if (i < 1) i = 1;
+    if (j > n) j = n;
+    lua_pushinteger(L, i > j ? 0 : han_crc16((const uint8_t *)s + i - 1, j - i + 1));
+    return 1;
+}
+
+static int l_frame(lua_State *L)
+{
+    size_t n;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    struct han_hdlc f;
+    int e = han_hdlc_parse(s, n, &f);
+    if (e != HAN_OK) return push_error(L, e, 0);
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, (lua_Integer)f.format); lua_setfield(L, -2, "format");
+    lua_pushboolean(L, f.segmented); lua_setfield(L, -2, "segmented");
+    lua_pushinteger(L, (lua_Integer)f.length); lua_setfield(L, -2, "length");
+    han_pushuint(L, f.dest); lua_setfield(L, -2, "dest");
+    han_pushuint(L, f.src); lua_setfield(L, -2, "src");
+    lua_pushinteger(L, (lua_Integer)f.control); lua_setfield(L, -2, "control");
+    lua_pushlstring(L, (const char *)f.info, f.info_len); lua_setfield(L, -2, "info");
+    return 1;
+}
+
+/* Visitor that builds the body as Lua values: each finished value goes into the
+ * container open at the current depth. */
+struct builder {
+    lua_State *L;
+    int depth;
+    int index[HAN_MAX_DEPTH + 1];
+};
+
+static void place(struct builder *b)
+{
+    if (b->depth > 0) lua_rawseti(b->L, -2, ++b->index[b->depth]);
+}
+
+static void b_container(void *ud, int tag, uint32_t count)
+{
+    struct builder *b = ud;
+    (void)tag;
+    lua_createtable(b->L, (int)count, 0);
+    b->index[++b->depth] = 0;
+}
+
+static void b_end(void *ud)
+{
+    struct builder *b = ud;
+    b->depth--;
+    place(b);
+}
+
+static void b_null(void *ud)
+{
+    struct builder *b = ud;
+    lua_pushlightuserdata(b->L, NULL);
+    place(b);
+}
+
+static void b_boolean(void *ud, int v)
+{
+    struct builder *b = ud;
+    lua_pushboolean(b->L, v);
+    place(b);
+}
+
+static void b_sint(void *ud, int64_t v)
+{
+    struct builder *b = ud;
+    han_pushsint(b->L, v);
+    place(b);
+}
+
+static void b_uint(void *ud, uint64_t v)
+{
+    struct builder *b = ud;
+    han_pushuint(b->L, v);
+    place(b);
+}
+
+static void b_real(void *ud, double v)
+{
+    struct builder *b = ud;
+    lua_pushnumber(b->L, (lua_Number)v);
+    place(b);
+}
+
+static void b_string(void *ud, const uint8_t *p, size_t n)
+{
+    struct builder *b = ud;
+    lua_pushlstring(b->L, (const char *)p, n);
+    place(b);
+}
+
+static void b_bits(void *ud, const uint8_t *p, size_t nbits)
+{
+    struct builder *b = ud;
+    luaL_Buffer buf;
+    size_t i;
+    luaL_buffinit(b->L, &buf);
+    for (i = 0; i < nbits; i++)
+        luaL_addchar(&buf, (p[i / 8] >> (7 - i % 8)) & 1 ? '1' : '0');
+    luaL_pushresult(&buf);
+    place(b);
+}
+
+static void set_field(lua_State *L, const char *k, int v)
+{
+    if (v == HAN_UNSPEC) return;
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* tag 0x19 (or a header) date-time, 0x1A date, 0x1B time */
+static void push_time(lua_State *L, int tag, const struct han_time *t)
+{
+    lua_createtable(L, 0, tag == 0x19 ? 10 : 4);
+    if (tag != 0x1B) {
+        set_field(L, "year", t->year);
+        set_field(L, "month", t->month);
+        set_field(L, "day", t->day);
+        set_field(L, "wday", t->wday);
+    }
+    if (tag != 0x1A) {
+        set_field(L, "hour", t->hour);
+        set_field(L, "min", t->min);
+        set_field(L, "sec", t->sec);
+        set_field(L, "hundredths", t->hundredths);
+    }
+    if (tag == 0x19) {
+        set_field(L, "deviation", t->deviation);
+        set_field(L, "status", t->status);
+    }
+}
+
+static void b_time(void *ud, int tag, const struct han_time *t)
+{
+    struct builder *b = ud;
+    push_time(b->L, tag, t);
+    place(b);
+}
+
+static const struct han_visitor builder_visitor = {
+    b_container, b_end, b_null, b_boolean, b_sint, b_uint, b_real, b_string, b_bits,
+    b_time
+};
+
+static int l_decode(lua_State *L)
+{
+    size_t n;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    struct han_hdlc f;
+    struct han_notification note;
+    struct builder b;
+    const uint8_t *apdu = s;
+    size_t apdu_len = n;
+    int e, byte = 0, top = lua_gettop(L);
+
+    if (n > 0 && s[0] == HAN_FLAG) {
+        if ((e = han_hdlc_parse(s, n, &f)) != HAN_OK) return push_error(L, e, 0);
+        if (f.segmented) return push_error(L, HAN_ESEGMENTED, 0);
+        apdu = f.info;
+        apdu_len = f.info_len;
+    }
+    if ((e = han_notification(apdu, apdu_len, &note, &byte)) != HAN_OK)
+        return push_error(L, e, byte);
+
+    luaL_checkstack(L, HAN_MAX_DEPTH + 8, "han.core.decode");
+    lua_createtable(L, 0, 6);
+    if (apdu != s) {
+        han_pushuint(L, f.dest); lua_setfield(L, -2, "dest");
+        han_pushuint(L, f.src); lua_setfield(L, -2, "src");
+        lua_pushinteger(L, (lua_Integer)f.control); lua_setfield(L, -2, "control");
+    }
+    han_pushuint(L, note.invoke_id); lua_setfield(L, -2, "invoke_id");
+    if (note.has_time) {
+        push_time(L, 0x19, &note.time);
+        lua_setfield(L, -2, "time");
+    }
+    b.L = L;
+    b.depth = 0;
+    e = han_axdr_walk(note.body, note.body_len, &builder_visitor, &b, &byte);
+    if (e != HAN_OK) {
+        lua_settop(L, top);
+        return push_error(L, e, byte);
+    }
+    lua_setfield(L, -2, "body");
+    return 1;
+}
+
+/* The framer userdata: engine state plus a queue (a table in the registry) of frames
+ * waiting to be popped, between head and tail. */
+typedef struct {
+    struct han_framer f;
+    int queue;
+    lua_Integer head, tail;
+    lua_State *L;
+} Framer;
+
+static Framer *check_framer(lua_State *L)
+{
+    return (Framer *)luaL_checkudata(L, 1, FRAMER_MT);
+}
+
+/* Engine callback: the queue table is on top of the stack during a push. */
+static void enqueue(void *ud, const uint8_t *p, size_t n)
+{
+    Framer *fr = ud;
+    lua_pushlstring(fr->L, (const char *)p, n);
+    lua_rawseti(fr->L, -2, (int)++fr->tail);
+}
+
+static int l_framer(lua_State *L)
+{
+    int cr_lf = 0;
+    Framer *fr;
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        lua_getfield(L, 1, "cr_lf");
+        cr_lf = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    fr = (Framer *)lua_newuserdata(L, sizeof *fr);
+    fr->queue = LUA_NOREF;
+    han_framer_init(&fr->f, cr_lf);
+    fr->head = fr->tail = 0;
+    luaL_getmetatable(L, FRAMER_MT);
+    lua_setmetatable(L, -2);
+    lua_newtable(L);
+    fr->queue = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 1;
+}
+
+static int f_push(lua_State *L)
+{
+    Framer *fr = check_framer(L);
+    size_t n;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 2, &n);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fr->queue);
+    fr->L = L;
+    han_framer_push(&fr->f, s, n, enqueue, fr);
+    lua_pop(L, 1);
+    lua_pushinteger(L, (lua_Integer)(fr->tail - fr->head));
+    return 1;
+}
+
+static int f_pop(lua_State *L)
+{
+    Framer *fr = check_framer(L);
+    if (fr->head == fr->tail) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fr->queue);
+    lua_rawgeti(L, -1, (int)++fr->head);
+    lua_pushnil(L);
+    lua_rawseti(L, -3, (int)fr->head);
+    if (fr->head == fr->tail) fr->head = fr->tail = 0;   /* reuse the slots */
+    return 1;
+}
+
+static int f_frames(lua_State *L)
+{
+    f_push(L);
+    lua_pushcfunction(L, f_pop);
+    lua_pushvalue(L, 1);
+    return 2;
+}
+
+static int f_missing(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)han_framer_missing(&check_framer(L)->f));
+    return 1;
+}
+
+static void stat_field(lua_State *L, const char *k, uint64_t v)
+{
+    han_pushuint(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static int f_stats(lua_State *L)
+{
+    Framer *fr = check_framer(L);
+    const struct han_framer_stats *st = &fr->f.st;
+    lua_createtable(L, 0, 9);
+    stat_field(L, "bytes_in", st->bytes_in);
+    stat_field(L, "bytes_framed", st->bytes_framed);
+    stat_field(L, "bytes_discarded", st->bytes_discarded);
+    stat_field(L, "bytes_buffered", han_framer_buffered(&fr->f));
+    stat_field(L, "frames_ok", st->frames_ok);
+    stat_field(L, "bad_hcs", st->bad_hcs);
+    stat_field(L, "bad_fcs", st->bad_fcs);
+    stat_field(L, "bad_length", st->bad_length);
+    stat_field(L, "segments_joined", st->segments_joined);
+    return 1;
+}
+
+static int f_reset(lua_State *L)
+{
+    han_framer_reset(&check_framer(L)->f);
+    return 0;
+}
+
+static int f_gc(lua_State *L)
+{
+    Framer *fr = check_framer(L);
+    luaL_unref(L, LUA_REGISTRYINDEX, fr->queue);
+    fr->queue = LUA_NOREF;
+    return 0;
+}
+
+static int f_tostring(lua_State *L)
+{
+    Framer *fr = check_framer(L);
+    lua_pushfstring(L, "han.framer (%d waiting, %d buffered)", (int)(fr->tail - fr->head),
+                    (int)han_framer_buffered(&fr->f));
+    return 1;
+}
+
+static const luaL_Reg framer_methods[] = {
+    {"push", f_push}, {"pop", f_pop}, {"frames", f_frames}, {"missing", f_missing},
+    {"stats", f_stats}, {"reset", f_reset}, {NULL, NULL}
+};
+
+static const luaL_Reg core_functions[] = {
+    {"crc16", l_crc16}, {"frame", l_frame}, {"decode", l_decode}, {"framer", l_framer},
+    {NULL, NULL}
+};
+
+__attribute__((visibility("default"))) int luaopen_han_core(lua_State *L);
+
+int luaopen_han_core(lua_State *L)
+{
+    if (luaL_newmetatable(L, FRAMER_MT)) {
+        luaL_newlib(L, framer_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, f_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, f_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, core_functions);
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    return 1;
+}
