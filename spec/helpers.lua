@@ -128,6 +128,19 @@ function M.streams()
   return list
 end
 
+-- Structural equality of plain values and tables (NaN equals NaN).
+function M.deep_equal(a, b)
+  if type(a) ~= type(b) then return false end
+  if type(a) ~= "table" then return a == b or (a ~= a and b ~= b) end
+  for k, v in pairs(a) do
+    if not M.deep_equal(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
 -- The backend under test: $HAN_BACKEND ("c" or "lua"; default "c").
 M.backend = os.getenv("HAN_BACKEND") or "c"
 

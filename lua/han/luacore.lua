@@ -1,0 +1,632 @@
+-- han.luacore: the han.core contract (docs/core-api.md) in pure Lua, for controllers
+-- where the C module cannot be installed. Same values, same error strings.
+--
+-- Numbers: on Lua 5.3/5.4 integer types come out as integers and floats as floats; a
+-- u64 above 2^63 - 1 is a float. On 5.1/5.2/LuaJIT every number is a double: 32-bit
+-- values are exact, 64-bit ones beyond 2^53 are rounded to the nearest double (one
+-- rounding, as C's conversion does).
+--
+-- Bit operations are needed only by the CRC. They are picked once, at load time: the
+-- native operators on 5.3+, `bit32` on 5.2, `bit` (LuaBitOp, as on LogicMachine) on
+-- 5.1/LuaJIT, and arithmetic with small xor tables where no bit library exists.
+local byte, sub, char, format, floor = string.byte, string.sub, string.char,
+  string.format, math.floor
+
+local M = {}
+
+M.null = setmetatable({}, { __tostring = function() return "null" end })
+
+------------------------------------------------------------------------------------
+-- CRC-16/X-25 over s[i..j]: a byte table, eight bytes per string.byte call.
+
+local T = {}   -- T[b + 1]: the classic byte table of the reflected polynomial 0x8408
+for i = 0, 255 do
+  local c = i
+  for _ = 1, 8 do
+    local low = c % 2
+    c = floor(c / 2)
+    if low == 1 then
+      -- c ~ 0x8408 without a bit library: c < 0x8000 here, so flip bits 15, 10 and 3
+      c = c + 0x8000
+      c = (floor(c / 1024) % 2 == 1) and c - 1024 or c + 1024
+      c = (floor(c / 8) % 2 == 1) and c - 8 or c + 8
+    end
+  end
+  T[i + 1] = c
+end
+
+local crc_range
+
+local function crc_with(bxor)
+  -- crc = T[(crc ~ b) & 0xFF] ~ (crc >> 8), written with bxor and arithmetic
+  return function(s, i, j)
+    local crc = 0xFFFF
+    local k = i
+    while k + 7 <= j do
+      local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
+      crc = bxor(T[bxor(crc, a) % 256 + 1], floor(crc / 256))
+      crc = bxor(T[bxor(crc, b) % 256 + 1], floor(crc / 256))
+      crc = bxor(T[bxor(crc, c) % 256 + 1], floor(crc / 256))
+      crc = bxor(T[bxor(crc, d) % 256 + 1], floor(crc / 256))
+      crc = bxor(T[bxor(crc, e) % 256 + 1], floor(crc / 256))
+      crc = bxor(T[bxor(crc, f) % 256 + 1], floor(crc / 256))
+      crc = bxor(T[bxor(crc, g) % 256 + 1], floor(crc / 256))
+      crc = bxor(T[bxor(crc, h) % 256 + 1], floor(crc / 256))
+      k = k + 8
+    end
+    while k <= j do
+      crc = bxor(T[bxor(crc, byte(s, k)) % 256 + 1], floor(crc / 256))
+      k = k + 1
+    end
+    return bxor(crc, 0xFFFF) % 65536
+  end
+end
+
+-- Native operators exist only from 5.3 on; older parsers must never see them.
+local native = _VERSION >= "Lua 5.3" and load and load([[
+  local T, byte = ...
+  return function(s, i, j)
+    local crc = 0xFFFF
+    local k = i
+    while k + 7 <= j do
+      local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
+      crc = T[((crc ~ a) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T[((crc ~ b) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T[((crc ~ c) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T[((crc ~ d) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T[((crc ~ e) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T[((crc ~ f) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T[((crc ~ g) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T[((crc ~ h) & 0xFF) + 1] ~ (crc >> 8)
+      k = k + 8
+    end
+    while k <= j do
+      crc = T[((crc ~ byte(s, k)) & 0xFF) + 1] ~ (crc >> 8)
+      k = k + 1
+    end
+    return crc ~ 0xFFFF
+  end]])
+
+-- 16-bit xor from two 4-bit xor tables, for Lua 5.1 without a bit library.
+local function arithmetic_bxor()
+  local X = {}
+  for a = 0, 15 do
+    for b = 0, 15 do
+      local r, p, x, y = 0, 1, a, b
+      for _ = 1, 4 do
+        if x % 2 ~= y % 2 then r = r + p end
+        x, y, p = floor(x / 2), floor(y / 2), p * 2
+      end
+      X[a * 16 + b + 1] = r
+    end
+  end
+  return function(a, b)
+    local r, p = 0, 1
+    for _ = 1, 4 do
+      r = r + X[(a % 16) * 16 + b % 16 + 1] * p
+      a, b, p = floor(a / 16), floor(b / 16), p * 16
+    end
+    return r
+  end
+end
+
+local function pick_crc(bitlib)
+  if native then return native(T, byte) end
+  if bitlib then return crc_with(bitlib.bxor) end
+  return crc_with(arithmetic_bxor())
+end
+
+do
+  local lib = rawget(_G, "bit32")
+  if not lib and not native then
+    local ok, b = pcall(require, "bit")
+    lib = ok and type(b) == "table" and b.bxor and b or nil
+  end
+  crc_range = pick_crc(lib)
+end
+
+-- string.sub-style index
+local function posrelat(pos, n)
+  if pos >= 0 then return pos end
+  if -pos > n then return 0 end
+  return n + pos + 1
+end
+
+function M.crc16(s, i, j)
+  if type(s) ~= "string" then error("bad argument #1 to 'crc16' (string expected)", 2) end
+  local n = #s
+  i = posrelat(i or 1, n)
+  j = posrelat(j or -1, n)
+  if i < 1 then i = 1 end
+  if j > n then j = n end
+  if i > j then return 0 end
+  return crc_range(s, i, j)
+end
+
+------------------------------------------------------------------------------------
+-- HDLC frames
+
+-- One address field from position p: value and next position, or nil, err.
+-- `n` is how many bytes are in (a streaming candidate may be short): "more" then.
+local function address(s, p, limit, n)
+  local v = 0
+  for _ = 1, 4 do
+    if p > limit then return nil, "bad address" end
+    if p > n then return nil, "more" end
+    local b = byte(s, p)
+    v = v * 256 + b
+    p = p + 1
+    if b % 2 == 1 then return v, p end
+  end
+  return nil, "bad address"
+end
+
+-- Addresses, control and HCS of a frame of length `len` of which n bytes are in.
+-- Returns dest, src, control, p (the first byte after control) or nil, err.
+local function head(s, len, n)
+  local limit = len - 1
+  local dest, p = address(s, 4, limit, n)
+  if not dest then return nil, p end
+  local src
+  src, p = address(s, p, limit, n)
+  if not src then return nil, p end
+  if p > limit then return nil, "bad address" end
+  if p > n then return nil, "more" end
+  local control = byte(s, p)
+  p = p + 1
+  if p == len then return dest, src, control, p end
+  if p + 2 > len then return nil, "bad length" end
+  if p + 1 > n then return nil, "more" end
+  local lo, hi = byte(s, p, p + 1)
+  if lo + hi * 256 ~= crc_range(s, 2, p - 1) then return nil, "bad HCS" end
+  return dest, src, control, p
+end
+
+local function parse_frame(s)
+  local n = #s
+  if n < 1 or byte(s, 1) ~= 0x7E then return nil, "no opening flag" end
+  if n < 3 then return nil, "truncated" end
+  local f1, f2 = byte(s, 2, 3)
+  if floor(f1 / 16) ~= 0xA then return nil, "bad format" end
+  local len = (f1 % 8) * 256 + f2
+  if len < 7 then return nil, "bad length" end
+  if n < len + 2 then return nil, "truncated" end
+  if n > len + 2 then return nil, "bad length" end
+  if byte(s, len + 2) ~= 0x7E then return nil, "no closing flag" end
+  local dest, src, control, p = head(s, len, n)
+  if not dest then return nil, src end
+  local lo, hi = byte(s, len, len + 1)
+  if lo + hi * 256 ~= crc_range(s, 2, len - 1) then return nil, "bad FCS" end
+  local info = p == len and "" or sub(s, p + 2, len - 1)
+  return f1 * 256 + f2, len, dest, src, control, info
+end
+
+function M.frame(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'frame' (string expected)", 2) end
+  local fmt, len, dest, src, control, info = parse_frame(s)
+  if not fmt then return nil, len end
+  return { format = fmt, segmented = floor(fmt / 2048) % 2 == 1, length = len,
+    dest = dest, src = src, control = control, info = info }
+end
+
+------------------------------------------------------------------------------------
+-- A-XDR values
+
+local function field(b) if b ~= 0xFF then return b end end
+
+local function date_part(t, y1, y2, month, day, wday)
+  local year = y1 * 256 + y2
+  if year ~= 0xFFFF then t.year = year end
+  t.month, t.day, t.wday = field(month), field(day), field(wday)
+end
+
+local function time_part(t, hour, min, sec, hundredths)
+  t.hour, t.min, t.sec, t.hundredths = field(hour), field(min), field(sec),
+    field(hundredths)
+end
+
+-- 12 date-time bytes at p
+local function datetime(s, p)
+  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
+  local t = {}
+  date_part(t, y1, y2, month, day, wday)
+  time_part(t, hour, min, sec, hs)
+  local dev = d1 * 256 + d2
+  if dev ~= 0x8000 then t.deviation = dev >= 0x8000 and dev - 0x10000 or dev end
+  t.status = field(status)
+  return t
+end
+
+local function float32(a, b, c, d)
+  local sign = a >= 128 and -1 or 1
+  local e = (a % 128) * 2 + floor(b / 128)
+  local m = ((b % 128) * 256 + c) * 256 + d
+  if e == 255 then
+    if m ~= 0 then return 0 / 0 end
+    return sign * (1 / 0)
+  end
+  if e == 0 then return sign * (m * 2.0 ^ -149) end
+  return sign * ((1 + m / 8388608) * 2.0 ^ (e - 127))
+end
+
+local function float64(a, b, c, d, e5, f, g, h)
+  local sign = a >= 128 and -1 or 1
+  local e = (a % 128) * 16 + floor(b / 16)
+  local m = (((((b % 16) * 256 + c) * 256 + d) * 256 + e5) * 256 + f) * 65536
+    + g * 256 + h
+  if e == 2047 then
+    if m ~= 0 then return 0 / 0 end
+    return sign * (1 / 0)
+  end
+  if e == 0 then return sign * (m * 2.0 ^ -1074) end
+  return sign * ((1 + m / 4503599627370496) * 2.0 ^ (e - 1023))
+end
+
+local fixed = { [0x03] = 1, [0x05] = 4, [0x06] = 4, [0x0D] = 1, [0x0F] = 1, [0x10] = 2,
+  [0x11] = 1, [0x12] = 2, [0x14] = 8, [0x15] = 8, [0x16] = 1, [0x17] = 4, [0x18] = 8,
+  [0x19] = 12, [0x1A] = 5, [0x1B] = 4 }
+
+local MAX_DEPTH = 16
+
+-- The walker reads s between positions p and n; it returns value, next position, or
+-- nil, err.
+local function ber(s, p, n)
+  if p > n then return nil, "truncated data" end
+  local k = byte(s, p)
+  if k < 0x80 then return k, p + 1 end
+  if k == 0x80 or k > 0x84 then return nil, "bad BER length" end
+  k = k - 0x80
+  if n - p < k then return nil, "truncated data" end
+  local v = 0
+  for q = p + 1, p + k do v = v * 256 + byte(s, q) end
+  return v, p + 1 + k
+end
+
+local value
+
+local function bits(s, p, nbits)
+  local out = {}
+  for i = 0, nbits - 1 do
+    local b = byte(s, p + floor(i / 8))
+    out[i + 1] = floor(b / 2 ^ (7 - i % 8)) % 2 == 1 and "1" or "0"
+  end
+  return table.concat(out)
+end
+
+function value(s, p, n, depth)
+  if depth > MAX_DEPTH then return nil, "nesting too deep" end
+  if p > n then return nil, "truncated data" end
+  local tag = byte(s, p)
+  p = p + 1
+  if tag == 0x02 or tag == 0x01 then
+    local count, q = ber(s, p, n)
+    if not count then return nil, q end
+    if count > n - q + 1 then return nil, "truncated data" end
+    local t = {}
+    for i = 1, count do
+      local v
+      v, q = value(s, q, n, depth + 1)
+      if v == nil then return nil, q end
+      t[i] = v
+    end
+    return t, q
+  elseif tag == 0x09 or tag == 0x0A or tag == 0x0C then
+    local len, q = ber(s, p, n)
+    if not len then return nil, q end
+    if len > n - q + 1 then return nil, "truncated data" end
+    return sub(s, q, q + len - 1), q + len
+  elseif tag == 0x00 then
+    return M.null, p
+  elseif tag == 0x04 then
+    local nbits, q = ber(s, p, n)
+    if not nbits then return nil, q end
+    local size = floor(nbits / 8) + (nbits % 8 ~= 0 and 1 or 0)
+    if size > n - q + 1 then return nil, "truncated data" end
+    return bits(s, q, nbits), q + size
+  end
+  local size = fixed[tag]
+  if not size then return nil, format("unknown data type 0x%02X", tag) end
+  if size > n - p + 1 then return nil, "truncated data" end
+  local q = p + size
+  if tag == 0x06 then
+    local a, b, c, d = byte(s, p, p + 3)
+    return ((a * 256 + b) * 256 + c) * 256 + d, q
+  elseif tag == 0x12 then
+    local a, b = byte(s, p, p + 1)
+    return a * 256 + b, q
+  elseif tag == 0x11 or tag == 0x16 then
+    return byte(s, p), q
+  elseif tag == 0x10 then
+    local a, b = byte(s, p, p + 1)
+    local v = a * 256 + b
+    return v >= 0x8000 and v - 0x10000 or v, q
+  elseif tag == 0x05 then
+    local a, b, c, d = byte(s, p, p + 3)
+    local v = ((a * 256 + b) * 256 + c) * 256 + d
+    return v >= 0x80000000 and v - 0x100000000 or v, q
+  elseif tag == 0x0F then
+    local v = byte(s, p)
+    return v >= 0x80 and v - 0x100 or v, q
+  elseif tag == 0x03 then
+    return byte(s, p) ~= 0, q
+  elseif tag == 0x14 or tag == 0x15 then
+    local a, b, c, d, e, f, g, h = byte(s, p, p + 7)
+    local hi = ((a * 256 + b) * 256 + c) * 256 + d
+    local lo = ((e * 256 + f) * 256 + g) * 256 + h
+    if tag == 0x14 and hi >= 0x80000000 then hi = hi - 0x100000000 end
+    if hi >= 0x80000000 then return hi * 4294967296.0 + lo, q end -- beyond i64: a float
+    return hi * 4294967296 + lo, q
+  elseif tag == 0x0D then
+    local b = byte(s, p)
+    local hi, lo = floor(b / 16), b % 16
+    if hi > 9 or lo > 9 then return nil, "bad BCD" end
+    return hi * 10 + lo, q
+  elseif tag == 0x17 then
+    return float32(byte(s, p, p + 3)), q
+  elseif tag == 0x18 then
+    return float64(byte(s, p, p + 7)), q
+  elseif tag == 0x19 then
+    return datetime(s, p), q
+  elseif tag == 0x1A then
+    local t = {}
+    date_part(t, byte(s, p, p + 4))
+    return t, q
+  end
+  local t = {}   -- 0x1B time
+  time_part(t, byte(s, p, p + 3))
+  return t, q
+end
+
+------------------------------------------------------------------------------------
+-- Data-notification
+
+-- The notification in s[p..n] (LLC optional). Returns the result table or nil, err.
+local function notification(s, p, n)
+  if p <= n and byte(s, p) == 0xE6 then
+    if n - p + 1 < 3 then return nil, "bad LLC" end
+    local _, b2, b3 = byte(s, p, p + 2)
+    if (b2 ~= 0xE6 and b2 ~= 0xE7) or b3 ~= 0 then return nil, "bad LLC" end
+    p = p + 3
+  end
+  if p > n then return nil, "truncated data" end
+  local tag = byte(s, p)
+  if tag ~= 0x0F then return nil, format("unsupported APDU 0x%02X", tag) end
+  if n - p < 4 then return nil, "truncated data" end
+  local a, b, c, d = byte(s, p + 1, p + 4)
+  local r = { invoke_id = ((a * 256 + b) * 256 + c) * 256 + d }
+  p = p + 5
+  if p > n then return nil, "truncated data" end
+  local dt = byte(s, p)
+  if dt == 0x00 then
+    p = p + 1
+  elseif dt == 0x0C or dt == 0x19 then
+    if n - p < 12 then return nil, "truncated data" end
+    r.time = datetime(s, p + 1)
+    p = p + 13
+  elseif dt == 0x09 then
+    if p + 1 > n then return nil, "truncated data" end
+    if byte(s, p + 1) ~= 0x0C then return nil, "bad date-time" end
+    if n - p - 1 < 12 then return nil, "truncated data" end
+    r.time = datetime(s, p + 2)
+    p = p + 14
+  else
+    return nil, "bad date-time"
+  end
+  local body, q = value(s, p, n, 1)
+  if body == nil then return nil, q end
+  if q <= n then return nil, "trailing data" end
+  r.body = body
+  return r
+end
+
+function M.decode(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'decode' (string expected)", 2) end
+  if byte(s, 1) ~= 0x7E then return notification(s, 1, #s) end
+  local fmt, len, dest, src, control, info = parse_frame(s)
+  if not fmt then return nil, len end
+  if floor(fmt / 2048) % 2 == 1 then return nil, "segmented frame" end
+  local r, err = notification(info, 1, #info)
+  if not r then return nil, err end
+  r.dest, r.src, r.control = dest, src, control
+  return r
+end
+
+------------------------------------------------------------------------------------
+-- Streaming framer: the reference algorithm of the contract, on positions in the
+-- string of bytes not yet resolved (`pending`) instead of byte by byte.
+
+local Framer = {}
+Framer.__index = Framer
+
+local MAX_SEGMENTS = 65536
+
+function M.framer(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'framer' (table expected)", 2)
+  end
+  return setmetatable({
+    cr_lf = opts and opts.cr_lf and true or false,
+    held_cr = false,
+    pending = "",       -- bytes from the candidate's flag on
+    cand = false,       -- a candidate is open at pending's first byte
+    flag_counted = false,
+    need = 0,
+    queue = {}, head = 0, tail = 0,
+    seg = {}, seg_len = 0,
+    st = { bytes_in = 0, bytes_framed = 0, bytes_discarded = 0, frames_ok = 0,
+      bad_hcs = 0, bad_fcs = 0, bad_length = 0, segments_joined = 0 },
+  }, Framer)
+end
+
+local function enqueue(f, s)
+  f.tail = f.tail + 1
+  f.queue[f.tail] = s
+end
+
+local function good(f, frame, len)
+  local st = f.st
+  st.frames_ok = st.frames_ok + 1
+  st.bytes_framed = st.bytes_framed + len + 2 - (f.flag_counted and 1 or 0)
+  local segmented = floor(byte(frame, 2) / 8) % 2 == 1
+  if not segmented and #f.seg == 0 then
+    enqueue(f, frame)
+    return
+  end
+  local _, _, _, _, _, info = parse_frame(frame)
+  if f.seg_len + #info > MAX_SEGMENTS then
+    st.bad_length = st.bad_length + 1
+    f.seg, f.seg_len = {}, 0
+    return
+  end
+  f.seg[#f.seg + 1] = info
+  f.seg_len = f.seg_len + #info
+  if not segmented then
+    st.segments_joined = st.segments_joined + #f.seg
+    enqueue(f, table.concat(f.seg))
+    f.seg, f.seg_len = {}, 0
+  end
+end
+
+-- Drop the candidate's opening flag and hunt from the next byte on.
+local function fail(f, counter)
+  local st = f.st
+  if counter then st[counter] = st[counter] + 1 end
+  if not f.flag_counted then st.bytes_discarded = st.bytes_discarded + 1 end
+  f.flag_counted = false
+  f.cand = false
+end
+
+local head_errors = { ["bad address"] = "bad_length", ["bad length"] = "bad_length",
+  ["bad HCS"] = "bad_hcs" }
+
+-- Examine pending until it needs more bytes. `at` walks through pending; pending is cut
+-- once at the end, so a large push costs no copying per frame.
+local function scan(f)
+  local st = f.st
+  local s = f.pending
+  local n = #s
+  local at = 1
+  while true do
+    if not f.cand then
+      local flag = s:find("\126", at, true)
+      if not flag then
+        st.bytes_discarded = st.bytes_discarded + n - at + 1
+        at = n + 1
+        break
+      end
+      st.bytes_discarded = st.bytes_discarded + flag - at
+      at = flag
+      f.cand, f.flag_counted, f.need = true, false, 0
+    end
+    local have = n - at + 1
+    if have < 2 then break end
+    if byte(s, at + 1) == 0x7E then                   -- a repeated flag
+      if not f.flag_counted then st.bytes_discarded = st.bytes_discarded + 1 end
+      f.flag_counted = false
+      at = at + 1
+    elseif have < 3 then
+      break
+    else
+      local f1, f2 = byte(s, at + 1, at + 2)
+      local len = (f1 % 8) * 256 + f2
+      local err
+      if floor(f1 / 16) ~= 0xA then
+        err = "bad format"
+      elseif len < 7 then
+        err = "bad length"
+      else
+        f.need = len + 2
+        local seen = have < len + 2 and have or len + 2
+        local ok
+        ok, err = head(sub(s, at, at + 15), len, seen)
+        if ok or err == "more" then err = nil end
+      end
+      local last = at + len + 1
+      if err then
+        fail(f, head_errors[err])
+        at = at + 1
+      elseif have < len + 2 then
+        break
+      elseif byte(s, last) ~= 0x7E then
+        fail(f, "bad_length")
+        at = at + 1
+      else
+        local lo, hi = byte(s, last - 2, last - 1)
+        if lo + hi * 256 ~= crc_range(s, at + 1, last - 3) then
+          fail(f, "bad_fcs")
+          at = at + 1
+        else
+          good(f, sub(s, at, last), len)
+          at = last                           -- the closing flag may open the next
+          f.flag_counted, f.need = true, 0
+        end
+      end
+    end
+  end
+  f.pending = sub(s, at)
+end
+
+function Framer:push(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'push' (string expected)", 2) end
+  local st = self.st
+  st.bytes_in = st.bytes_in + #s
+  if self.cr_lf then
+    if self.held_cr then s = "\13" .. s end
+    local dropped
+    s, dropped = s:gsub("\13\n", "\n")
+    st.bytes_discarded = st.bytes_discarded + dropped
+    self.held_cr = byte(s, -1) == 13
+    if self.held_cr then s = sub(s, 1, -2) end
+  end
+  self.pending = self.pending .. s
+  scan(self)
+  return self.tail - self.head
+end
+
+function Framer:pop()
+  if self.head == self.tail then return nil end
+  self.head = self.head + 1
+  local s = self.queue[self.head]
+  self.queue[self.head] = nil
+  if self.head == self.tail then self.head, self.tail = 0, 0 end
+  return s
+end
+
+function Framer:frames(s)
+  self:push(s)
+  return self.pop, self
+end
+
+local function buffered(f)
+  return #f.pending - (f.flag_counted and 1 or 0) + (f.held_cr and 1 or 0)
+end
+
+function Framer:missing()
+  local n = #self.pending
+  if n == 0 then return 1 end
+  if n < 3 then return 3 - n end
+  return self.need - n
+end
+
+function Framer:stats()
+  local st = self.st
+  return { bytes_in = st.bytes_in, bytes_framed = st.bytes_framed,
+    bytes_discarded = st.bytes_discarded, bytes_buffered = buffered(self),
+    frames_ok = st.frames_ok, bad_hcs = st.bad_hcs, bad_fcs = st.bad_fcs,
+    bad_length = st.bad_length, segments_joined = st.segments_joined }
+end
+
+function Framer:reset()
+  local st = self.st
+  st.bytes_discarded = st.bytes_discarded + buffered(self)
+  self.pending, self.cand, self.flag_counted, self.need = "", false, false, 0
+  self.held_cr = false
+  self.seg, self.seg_len = {}, 0
+end
+
+function Framer:__tostring()
+  return format("han.framer (%d waiting, %d buffered)", self.tail - self.head,
+    buffered(self))
+end
+
+return M
