@@ -3,7 +3,7 @@ std = "min"
 max_line_length = 100
 exclude_files = { "build/", "dist/", ".luarocks/" }
 
-files["spec/"] = { std = "+busted" }
+files["spec/"] = { std = "max+busted" }
 files["bench/"] = { std = "+max" }
 -- Scripts that run on a LogicMachine see its globals.
 files["examples/"] = {

@@ -315,7 +315,8 @@ describe("han.core (" .. H.backend .. " backend)", function()
           sec = 5, status = 0 }, d.time)
         assert.are.equal(0x40000000, d.invoke_id)
       end
-      assert.are.same({ nil, "bad date-time" }, { core.decode(unhex("0F4000000009" .. "0D" .. dt)) })
+      assert.are.same({ nil, "bad date-time" },
+        { core.decode(unhex("0F4000000009" .. "0D" .. dt)) })
       assert.are.same({ nil, "bad date-time" }, { core.decode(unhex("0F4000000007" .. body)) })
       assert.are.same({ nil, "truncated data" }, { core.decode(unhex("0F400000000C07E3")) })
       assert.are.same({ nil, "truncated data" }, { core.decode(unhex("0F4000000009")) })

@@ -88,7 +88,8 @@ describe("C and Lua cores", function()
         if not H.deep_equal(a, b) then differences = differences + 1 end
       end
       if k % 50 == 0 then
-        local a, b = both("decode", assert(C.frame(frames[rand(#frames)].raw)).info:sub(4 + rand(9)))
+        local info = assert(C.frame(frames[rand(#frames)].raw)).info
+        local a, b = both("decode", info:sub(4 + rand(9)))
         if not H.deep_equal(a, b) then differences = differences + 1 end
       end
     end

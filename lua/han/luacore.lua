@@ -9,7 +9,7 @@
 -- Bit operations are needed only by the CRC. They are picked once, at load time: the
 -- native operators on 5.3+, `bit32` on 5.2, `bit` (LuaBitOp, as on LogicMachine) on
 -- 5.1/LuaJIT, and arithmetic with small xor tables where no bit library exists.
-local byte, sub, char, format, floor = string.byte, string.sub, string.char,
+local byte, sub, format, floor = string.byte, string.sub,
   string.format, math.floor
 
 local M = {}
