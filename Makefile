@@ -25,7 +25,11 @@ BUILD    = build
 
 all: han/core.so
 
-han/core.so: $(CORE) $(HEADERS)
+# Rebuild when `lua` turns out to be another version than last time.
+$(BUILD)/.for-$(LUA_PKG):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.for-* && touch $@
+
+han/core.so: $(CORE) $(HEADERS) $(BUILD)/.for-$(LUA_PKG)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_SO) -o $@ $(CORE)
 
@@ -34,6 +38,12 @@ inc_of = $(shell pkg-config --cflags $(1))
 $(BUILD)/%/han/core.so: $(CORE) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ $(CORE)
+
+# The main job on the bundled sample captures: one JSON line per reading.
+demo: han/core.so
+	LUA_CPATH='./?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' $(LUA) examples/replay.lua \
+	    examples/capture/kaifa-ma304h3e.bin examples/capture/aidon-6515.bin \
+	    examples/capture/kamstrup-6841.bin
 
 lint:
 	luacheck lua spec examples bench bin tools

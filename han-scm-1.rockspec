@@ -29,5 +29,6 @@ build = {
     ["han.profiles"] = "lua/han/profiles.lua",
     ["han.time"] = "lua/han/time.lua",
     ["han.hourly"] = "lua/han/hourly.lua",
+    ["han.json"] = "lua/han/json.lua",
   },
 }
