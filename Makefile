@@ -23,7 +23,7 @@ BUILD    = build
 
 .PHONY: all test lint clean demo bundle valgrind
 
-all: han/core.so
+all: han/core.so han/serial.so
 
 # Rebuild when `lua` turns out to be another version than last time.
 $(BUILD)/.for-$(LUA_PKG):
@@ -33,20 +33,28 @@ han/core.so: $(CORE) $(HEADERS) $(BUILD)/.for-$(LUA_PKG)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_SO) -o $@ $(CORE)
 
+han/serial.so: csrc/serial.c csrc/compat.h $(BUILD)/.for-$(LUA_PKG)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_SO) -o $@ csrc/serial.c
+
 # One build of the modules per test runtime, under build/<lua>/han/.
 inc_of = $(shell pkg-config --cflags $(1))
 $(BUILD)/%/han/core.so: $(CORE) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ $(CORE)
 
+$(BUILD)/%/han/serial.so: csrc/serial.c csrc/compat.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ csrc/serial.c
+
 # The main job on the bundled sample captures: one JSON line per reading.
-demo: han/core.so
+demo: all
 	LUA_CPATH='./?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' $(LUA) examples/replay.lua \
 	    examples/capture/kaifa-ma304h3e.bin examples/capture/aidon-6515.bin \
 	    examples/capture/kamstrup-6841.bin
 
 lint:
-	luacheck lua spec examples bench bin tools
+	luacheck $(wildcard lua spec examples bench bin tools)
 
 bundle: dist/han.lua
 dist/han.lua: $(wildcard lua/han/*.lua) tools/bundle.lua
@@ -60,7 +68,7 @@ valgrind: $(BUILD)/lua5.1/han/core.so
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	    lua5.1 /usr/bin/busted -o TAP spec/core_spec.lua spec/framer_spec.lua
 
-test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so)
+test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so)
 	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh
 
 -include mk/cross.mk

@@ -30,5 +30,7 @@ build = {
     ["han.time"] = "lua/han/time.lua",
     ["han.hourly"] = "lua/han/hourly.lua",
     ["han.json"] = "lua/han/json.lua",
+    ["han.reader"] = "lua/han/reader.lua",
+    ["han.serial"] = "csrc/serial.c",
   },
 }
