@@ -21,7 +21,7 @@ HEADERS = $(wildcard csrc/*.h)
 RUNTIMES ?= lua5.1 lua5.4 luajit
 BUILD    = build
 
-.PHONY: all test lint clean demo bundle valgrind
+.PHONY: all test lint clean demo bundle valgrind fuzz asan
 
 all: han/core.so han/serial.so
 
@@ -70,6 +70,41 @@ valgrind: $(BUILD)/lua5.1/han/core.so
 
 test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so)
 	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh
+
+# The whole suite against a C core built with AddressSanitizer and UBSan (lua5.1).
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan:
+	@mkdir -p $(BUILD)/asan/han
+	$(CC) $(WARN) -fPIC $(ASAN_FLAGS) $(call inc_of,lua5.1) $(LDFLAGS_SO) \
+	    -o $(BUILD)/asan/han/core.so $(CORE)
+	$(CC) $(WARN) -fPIC $(ASAN_FLAGS) $(call inc_of,lua5.1) $(LDFLAGS_SO) \
+	    -o $(BUILD)/asan/han/serial.so csrc/serial.c
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=fuzz/lsan.supp \
+	RUNTIMES=lua5.1 BACKENDS=c BUILD=$(BUILD) RUN_BUILD=$(BUILD)/asan TAG=asan sh spec/run.sh
+
+# libFuzzer targets for the pure-C engine (clang), each run for FUZZ_SECONDS from a
+# seed corpus made of the vectors; any crash, leak or sanitizer report fails the run.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS = decode framer
+fuzz_src_decode = fuzz/fuzz_decode.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c
+fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/hdlc.c csrc/crc16.c
+
+$(BUILD)/fuzz/%: fuzz/fuzz_%.c $(ENGINE) $(HEADERS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $(fuzz_src_$*)
+
+fuzz: $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t && \
+	  lua5.1 fuzz/seed.lua $(BUILD)/fuzz/corpus-$$t >/dev/null || exit 1; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	      -artifact_prefix=$(BUILD)/fuzz/crash-$$t- $(BUILD)/fuzz/corpus-$$t \
+	      > $(BUILD)/fuzz/$$t.log 2>&1; rc=$$?; \
+	  echo "fuzz $$t: $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$$t.log)"; \
+	  if [ $$rc -ne 0 ]; then tail -40 $(BUILD)/fuzz/$$t.log; exit 1; fi; \
+	done
 
 -include mk/cross.mk
 

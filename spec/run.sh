@@ -6,13 +6,17 @@ set -u
 RUNTIMES=${RUNTIMES:-"lua5.1 lua5.4 luajit"}
 BUILD=${BUILD:-build}
 BACKENDS=${BACKENDS:-"c lua"}
+# RUN_BUILD: where the modules are taken from (default $BUILD/<runtime>); TAG names
+# the result files of special builds.
+RUN_BUILD=${RUN_BUILD:-}
+TAG=${TAG:-}
 mkdir -p "$BUILD/results"
 pass=0 fail=0
 for r in $RUNTIMES; do
   for b in $BACKENDS; do
-    out="$BUILD/results/busted-$r-$b.tap"
-    echo "# busted on $r, backend $b"
-    HAN_BACKEND=$b LUA_CPATH="$BUILD/$r/?.so;;" \
+    out="$BUILD/results/busted-$r-$b$TAG.tap"
+    echo "# busted on $r, backend $b $TAG"
+    HAN_BACKEND=$b LUA_CPATH="${RUN_BUILD:-$BUILD/$r}/?.so;;" \
       LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
       busted --lua="$r" -o TAP spec > "$out" 2>&1
     p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")

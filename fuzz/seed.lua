@@ -1,0 +1,24 @@
+-- Writes the seed corpus of the fuzz targets from the captured vectors: every frame of
+-- frames.jsonl, its APDU without HDLC, and slices of the raw captures.
+-- Usage: lua fuzz/seed.lua DIR   (run from the repository root)
+package.path = "spec/?.lua;" .. package.path
+local H = require("helpers")
+local dir = assert(arg[1], "usage: lua fuzz/seed.lua DIR")
+
+local n = 0
+local function put(bytes)
+  n = n + 1
+  local f = assert(io.open(("%s/seed-%04d"):format(dir, n), "wb"))
+  f:write(bytes)
+  f:close()
+end
+
+for _, rec in ipairs(H.frames()) do
+  put(rec.raw)
+  put(rec.raw:sub(12, -4))
+end
+for _, s in ipairs(H.streams()) do
+  local data = H.read_file(s.path)
+  for i = 1, math.min(#data, 40000), 4000 do put(data:sub(i, i + 1999)) end
+end
+print(("%d seeds in %s"):format(n, dir))

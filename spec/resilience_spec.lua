@@ -1,0 +1,126 @@
+-- A noisy line: over ten thousand real frames in their real order, with faults injected at
+-- a fixed seed. Every untouched frame must come out exactly once, and nothing damaged.
+local H = require("helpers")
+local han = require("han")
+han.use_backend(H.backend)
+local core = han.core
+
+-- A small deterministic generator (the same on every runtime).
+local function rng(seed)
+  local x = seed
+  return function(n)
+    x = (x * 1103515245 + 12345) % 2147483648
+    return math.floor(x / 65536) % n + 1
+  end
+end
+
+-- Real pushes: the Kaifa hour-by-hour capture, then Aidon and Kamstrup captures.
+local function real_frames()
+  local out = {}
+  for _, name in ipairs({ "KFM_001-raw-20170915.bin", "AIDON_V0001-6525-3-FC722-ok.bin",
+    "Kamstrup_V0001-6841121BN243101040-1-ok-not-norwegian.bin" }) do
+    local data = H.read_file(H.vectors_dir .. "/streams/" .. name):sub(1, 600000)
+    for frame in core.framer():frames(data) do out[#out + 1] = frame end
+  end
+  return out
+end
+
+-- Damage inside a frame (never its flags, which a neighbour's flag can stand in for).
+local faults = {
+  function(f, rand)                                   -- a single bit flip
+    local i = rand(#f - 2) + 1
+    local b = f:byte(i)
+    local bit = 2 ^ (rand(8) - 1)
+    local v = math.floor(b / bit) % 2 == 1 and b - bit or b + bit
+    return f:sub(1, i - 1) .. string.char(v) .. f:sub(i + 1)
+  end,
+  function(f, rand)                                   -- a dropped byte
+    local i = rand(#f - 2) + 1
+    return f:sub(1, i - 1) .. f:sub(i + 1)
+  end,
+  function(f, rand)                                   -- a duplicated byte
+    local i = rand(#f - 2) + 1
+    return f:sub(1, i) .. f:sub(i)
+  end,
+  function(f, rand)                                   -- truncated
+    return f:sub(1, rand(#f - 2))
+  end,
+}
+
+-- Garbage between frames: random bytes, flags, and fake frame headers.
+local function garbage(rand)
+  local parts = {}
+  for i = 1, rand(40) do
+    local k = rand(4)
+    if k == 1 then parts[i] = "\126"
+    elseif k == 2 then parts[i] = "\126\160" .. string.char(rand(256) - 1)
+    elseif k == 3 then parts[i] = "\126\126\126"
+    else parts[i] = string.char(rand(256) - 1, rand(256) - 1, rand(256) - 1) end
+  end
+  return table.concat(parts)
+end
+
+describe("the framer on a noisy line (" .. H.backend .. " backend)", function()
+  it("delivers every untouched frame once and no damaged one", function()
+    local frames = real_frames()
+    assert.is_true(#frames >= 10000)
+    local rand = rng(20240601)
+    local parts, expected, touched = {}, {}, 0
+    for _, f in ipairs(frames) do
+      local r = rand(100)
+      if r <= 6 then
+        parts[#parts + 1] = faults[rand(#faults)](f, rand)
+        touched = touched + 1
+      else
+        parts[#parts + 1] = f
+        expected[#expected + 1] = f
+      end
+      if rand(100) <= 4 then parts[#parts + 1] = garbage(rand) end
+    end
+    local data = table.concat(parts)
+    local framer = core.framer()
+    local got, pos, most = {}, 1, 0
+    while pos <= #data do
+      local n = rand(700)
+      for frame in framer:frames(data:sub(pos, pos + n - 1)) do got[#got + 1] = frame end
+      pos = pos + n
+      local b = framer:stats().bytes_buffered
+      if b > most then most = b end
+    end
+    assert.is_true(touched > 500)
+    assert.are.equal(#expected, #got)
+    for i = 1, #expected do
+      if got[i] ~= expected[i] then
+        error(("frame %d differs from the clean copy"):format(i))
+      end
+    end
+    for i = 1, #got, 97 do
+      assert.are.same(han.decode(expected[i]), han.decode(got[i]))
+    end
+    local st = framer:stats()
+    assert.are.equal(#data, st.bytes_in)
+    assert.are.equal(st.bytes_in, st.bytes_framed + st.bytes_discarded + st.bytes_buffered)
+    assert.is_true(st.bad_fcs + st.bad_hcs + st.bad_length > 0)
+    assert.is_true(most <= 2049)
+  end)
+
+  it("keeps memory bounded however long the garbage", function()
+    local rand = rng(7)
+    local chunk = {}
+    for i = 1, 4096 do
+      chunk[i] = rand(5) == 1 and "\126\160\255" or string.char(rand(256) - 1)
+    end
+    chunk = table.concat(chunk)
+    local framer = core.framer()
+    collectgarbage("collect")
+    local before = collectgarbage("count")
+    for _ = 1, 120 do
+      framer:push(chunk)
+      assert.is_true(framer:stats().bytes_buffered <= 2049)
+    end
+    collectgarbage("collect")
+    assert.is_true(collectgarbage("count") - before < 64)   -- KiB
+    local good = real_frames()[1]
+    assert.are.equal(1, framer:push("\126" .. good))
+  end)
+end)
