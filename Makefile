@@ -21,7 +21,7 @@ HEADERS = $(wildcard csrc/*.h)
 RUNTIMES ?= lua5.1 lua5.4 luajit
 BUILD    = build
 
-.PHONY: all test lint clean demo bundle valgrind fuzz asan
+.PHONY: all test lint clean demo bundle valgrind fuzz asan bench
 
 all: han/core.so han/serial.so
 
@@ -70,6 +70,19 @@ valgrind: $(BUILD)/lua5.1/han/core.so
 
 test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so)
 	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh
+
+# One table of figures measured in one run (bench/README.md says what each means).
+BENCH_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;;"
+bench: $(BUILD)/lua5.1/han/core.so $(BUILD)/lua5.1/han/serial.so $(BUILD)/luajit/han/core.so
+	@$(CC) -O2 -std=c99 -o $(BUILD)/bench-crc bench/crc.c csrc/crc16.c
+	@echo "| what | runtime | figure | notes |"
+	@echo "|---|---|---:|---|"
+	@$(BUILD)/bench-crc
+	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/run.lua
+	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/luajit/?.so;;" luajit bench/run.lua
+	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/memory.lua c
+	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/memory.lua lua
+	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/latency.lua
 
 # The whole suite against a C core built with AddressSanitizer and UBSan (lua5.1).
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -1,0 +1,125 @@
+-- Decode benchmarks for one Lua runtime, printed as rows of the `make bench` table.
+-- Usage (from the repository root, with LUA_PATH/LUA_CPATH as `make bench` sets them):
+--   lua bench/run.lua [seconds-per-measurement]
+-- Every figure is CPU time per operation measured in this run; ratios compare figures
+-- of the same run.
+package.path = "bench/?.lua;spec/?.lua;" .. package.path
+local H = require("helpers")
+local forum = require("forum")
+local han = require("han")
+local C = require("han.core")
+local L = require("han.luacore")
+local decode = require("han.decode").decode
+
+local budget = tonumber(arg[1]) or 0.4
+local runtime = (rawget(_G, "jit") and jit.version) or _VERSION
+
+-- operations per second of fn(x), measured for about `budget` CPU seconds; results go
+-- to a table so that no compiler can drop the work
+local sink = {}
+local function rate(fn, x)
+  local n = 1
+  while true do
+    local t0 = os.clock()
+    for i = 1, n do sink[i % 4] = fn(x) end
+    local dt = os.clock() - t0
+    if dt >= budget then return n / dt end
+    n = n * (dt < budget / 8 and 4 or 2)
+  end
+end
+
+local function row(what, value, unit, note)
+  io.write(("| %-44s | %-12s | %12s %-8s | %s |\n"):format(what, runtime, value, unit,
+    note or ""))
+end
+
+local function fmt(x)
+  if x >= 1e6 then return ("%.2fM"):format(x / 1e6) end
+  if x >= 1e3 then return ("%.1fk"):format(x / 1e3) end
+  return ("%.1f"):format(x)
+end
+
+-- One real frame per vendor (the 228-byte seed Kamstrup list, an Aidon list 2, a Kaifa
+-- list 2).
+local function pick(bytes, list)
+  for _, r in ipairs(H.frames()) do
+    if r.bytes == bytes and r.reference ~= H.json_null and r.reference.list_ver_id == list then
+      return r.raw
+    end
+  end
+end
+local frames = {
+  { "Kamstrup 228 B", pick(228, "Kamstrup_V0001") },
+  { "Aidon 288 B", pick(288, "AIDON_V0001") },
+  { "Kaifa 123 B", pick(123, "KFM_001") },
+}
+local kamstrup = frames[1][2]
+
+-- The reading han.decode gives for the Kamstrup frame, built from constants: the least
+-- any decoder returning this table could cost.
+local function from_constants()
+  return {
+    list = "Kamstrup_V0001", vendor = "Kamstrup", meter_id = "1111111111111111",
+    meter_type = "6841121BN243101040", power_import = 5424, power_export = 0,
+    reactive_import = 312, reactive_export = 0, current_l1 = 22.19, current_l2 = 19.7,
+    current_l3 = 5.67, voltage_l1 = 214, voltage_l2 = 218, voltage_l3 = 221,
+    meter_time = 1548752250,
+    time_fields = { year = 2019, month = 1, day = 29, wday = 2, hour = 9, min = 57,
+      sec = 30, status = 0 },
+    obis = { ["1.1.0.0.5.255"] = "1111111111111111", ["1.1.96.1.1.255"] = "6841121BN243101040",
+      ["1.1.1.7.0.255"] = 5424, ["1.1.2.7.0.255"] = 0, ["1.1.3.7.0.255"] = 312,
+      ["1.1.4.7.0.255"] = 0, ["1.1.31.7.0.255"] = 2219, ["1.1.51.7.0.255"] = 1970,
+      ["1.1.71.7.0.255"] = 567, ["1.1.32.7.0.255"] = 214, ["1.1.52.7.0.255"] = 218,
+      ["1.1.72.7.0.255"] = 221 },
+  }
+end
+
+local forum_bit = rate(function(f) return forum.parse(f, forum.crc16_bitwise) end, kamstrup)
+local forum_table = rate(function(f) return forum.parse(f, forum.crc16_table) end, kamstrup)
+row("forum baseline, bitwise CRC (Kamstrup)", fmt(forum_bit), "frames/s")
+row("forum baseline, 256-entry CRC table (Kamstrup)", fmt(forum_table), "frames/s")
+
+han.use_backend("c")
+local c_kamstrup
+for _, f in ipairs(frames) do
+  local raw = rate(C.decode, f[2])
+  local named = rate(decode, f[2])
+  if f == frames[1] then c_kamstrup = named end
+  row("core.decode (C) " .. f[1], fmt(raw), "frames/s")
+  row("han.decode (C core) " .. f[1], fmt(named), "frames/s",
+    f == frames[1] and ("%.1fx forum bitwise, %.2fx forum table"):format(named / forum_bit,
+      named / forum_table) or "")
+end
+local limit = rate(from_constants)
+row("limit: the same reading built from constants", fmt(limit), "tables/s",
+  ("han.decode time / limit = %.2f"):format(limit / c_kamstrup))
+
+han.use_backend("lua")
+for _, f in ipairs(frames) do
+  local named = rate(decode, f[2])
+  row("han.decode (Lua core) " .. f[1], fmt(named), "frames/s",
+    f == frames[1] and ("%.2fx forum table"):format(named / forum_table) or "")
+end
+row("core.decode (Lua core) Kamstrup 228 B", fmt(rate(L.decode, kamstrup)), "frames/s")
+han.use_backend("c")
+
+-- Lua heap allocated per decoded frame, with the collector stopped.
+local function garbage(fn, x)
+  collectgarbage("collect")
+  collectgarbage("stop")
+  local before = collectgarbage("count")
+  for _ = 1, 200 do fn(x) end
+  local after = collectgarbage("count")
+  collectgarbage("restart")
+  return (after - before) * 1024 / 200
+end
+row("garbage per han.decode (C core, Kamstrup)", ("%.0f"):format(garbage(decode, kamstrup)),
+  "bytes")
+han.use_backend("lua")
+row("garbage per han.decode (Lua core, Kamstrup)", ("%.0f"):format(garbage(decode, kamstrup)),
+  "bytes")
+han.use_backend("c")
+row("garbage per forum parse (table CRC)", ("%.0f"):format(garbage(function(f)
+  return forum.parse(f, forum.crc16_table) end, kamstrup)), "bytes")
+
+
