@@ -1,0 +1,29 @@
+-- A resident script decodes forever: memory must not grow with the frames decoded.
+local H = require("helpers")
+local han = require("han")
+han.use_backend(H.backend)
+
+describe("memory (" .. H.backend .. " backend)", function()
+  it("stays bounded over 100,000 decoded frames", function()
+    local frames = {}
+    for _, rec in ipairs(H.frames()) do
+      if rec.reference ~= H.json_null then frames[#frames + 1] = rec.raw end
+    end
+    local framer = han.core.framer()
+    local function work(n)
+      for i = 1, n do
+        local f = frames[i % #frames + 1]
+        framer:push(f)
+        assert(han.decode(framer:pop()))
+      end
+    end
+    work(5000)
+    collectgarbage("collect")
+    local base = collectgarbage("count")
+    work(100000)
+    collectgarbage("collect")
+    local grown = collectgarbage("count") - base
+    assert.is_true(grown < 32, ("heap grew by %.1f KiB"):format(grown))
+    assert.are.equal(0, framer:stats().bytes_buffered)   -- the last flag is framed already
+  end)
+end)
