@@ -16,7 +16,7 @@ local runtime = (rawget(_G, "jit") and jit.version) or _VERSION
 
 -- operations per second of fn(x), measured for about `budget` CPU seconds; results go
 -- to a table so that no compiler can drop the work
-local sink = {}
+local sink = {}  -- luacheck: ignore 241
 local function rate(fn, x)
   local n = 1
   while true do
