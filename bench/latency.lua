@@ -32,9 +32,8 @@ local function summary(name, reads, seen, log)
   for i = 1, math.min(#seen, #sent) do lat[i] = (seen[i] - sent[i]) * 1000 end
   table.sort(lat)
   io.write(("| %-44s | %-12s | %12.1f %-8s | latency median %.1f ms, max %.1f ms "
-    .. "(%d/%d frames) |\n"):format(name, runtime, reads / math.max(1, #seen), "reads/fr", lat[math.ceil(#lat / 2)] or -1,
-      lat[#lat] or -1, #seen, N))
-  io.stdout:flush()   -- before the next writer process forks a copy of the buffer
+    .. "(%d/%d frames) |\n"):format(name, runtime, reads / math.max(1, #seen), "reads/fr",
+      lat[math.ceil(#lat / 2)] or -1, lat[#lat] or -1, #seen, N))
 end
 
 -- han.reader
