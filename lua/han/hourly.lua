@@ -1,6 +1,6 @@
--- han.hourly(): books each hourly register set once, to the meter hour it closes.
--- Meters push the hourly list after the hour; Aidon sometimes pushes the same list
--- twice. Feed every reading; hourly ones come back once, repeats are flagged.
+-- han.hourly([opts]): books each hourly register set once, to the meter hour it closes.
+-- Meters push the hourly list just after the hour it describes, and Aidon sometimes
+-- pushes the same list twice. Feed every reading; the hourly ones come back once.
 local M = {}
 
 local Hourly = {}
@@ -8,30 +8,43 @@ Hourly.__index = Hourly
 
 local REGISTERS = { "energy_import", "energy_export", "reactive_energy_import",
   "reactive_energy_export" }
-local MAX_METERS = 16   -- memory stays bounded whatever ids a line brings
 
-function M.new()
-  return setmetatable({ last = {}, meters = 0, repeats = 0 }, Hourly)
+-- opts.meters: how many meters' last hours to remember (default 16); beyond that the
+-- memory starts over, so it stays bounded whatever ids a noisy line brings.
+function M.new(opts)
+  local meters = opts and opts.meters or 16
+  if type(meters) ~= "number" or meters < 1 then
+    error("bad option meters (a positive number expected)", 2)
+  end
+  return setmetatable({ last = {}, count = 0, max = meters, repeats = 0 }, Hourly)
 end
 
--- push(reading) -> {hour=, meter_id=, meter_time=, energy_import=, ...} the first time
--- an hour's registers are seen; nil, "repeat" for the same hour again; nil for readings
--- that are not hourly lists.
+-- push(reading) -> {hour=, meter_id=, meter_time=, energy_import=, energy_export=,
+-- reactive_energy_import=, reactive_energy_export=} the first time a meter's hourly
+-- list for an hour is seen; nil, "repeat" for an hour already reported (or older: a
+-- meter's hours only go forward); nil for readings that are not hourly lists.
 function Hourly:push(r)
-  if type(r) ~= "table" or not r.hour then return nil end
+  if type(r) ~= "table" then
+    error("bad argument #1 to 'push' (reading expected, got " .. type(r) .. ")", 2)
+  end
+  local hour = r.hour
+  if not hour then return nil end
   local id = r.meter_id or ""
   local last = self.last[id]
-  if last and r.hour <= last then
+  if last and hour <= last then
     self.repeats = self.repeats + 1
     return nil, "repeat"
   end
   if not last then
-    if self.meters >= MAX_METERS then self.last, self.meters = {}, 0 end
-    self.meters = self.meters + 1
+    if self.count >= self.max then self.last, self.count = {}, 0 end
+    self.count = self.count + 1
   end
-  self.last[id] = r.hour
-  local set = { hour = r.hour, meter_id = r.meter_id, meter_time = r.meter_time }
-  for _, k in ipairs(REGISTERS) do set[k] = r[k] end
+  self.last[id] = hour
+  local set = { hour = hour, meter_id = r.meter_id, meter_time = r.meter_time }
+  for i = 1, #REGISTERS do
+    local k = REGISTERS[i]
+    set[k] = r[k]
+  end
   return set
 end
 

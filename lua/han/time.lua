@@ -1,16 +1,24 @@
--- Meter time to Unix epoch, by arithmetic only: the host's time zone never matters.
--- Zones are data: a standard offset from UTC in minutes and whether the EU summer-time
--- rule applies (last Sunday of March 01:00 UTC to last Sunday of October 01:00 UTC).
+-- Meter time to Unix epoch, by arithmetic only: the host's time zone never matters
+-- (no os.time, no os.date). Zones and summer-time rules are data.
 local floor = math.floor
 
 local M = {}
 
-local CET = { offset = 60, eu = true }
-local EET = { offset = 120, eu = true }
-local WET = { offset = 0, eu = true }
+-- Summer-time rules: clocks go `save` seconds ahead from the last Sunday of month `from`
+-- at `at` seconds after midnight UTC to the last Sunday of month `to` at the same time.
+-- "eu" is the rule in force in the EU, Norway and Switzerland since 1996.
+M.rules = {
+  eu = { from = 3, to = 10, at = 3600, save = 3600 },
+}
+
+-- A zone: `offset` = standard time east of UTC in minutes, `dst` = a rule name (or a
+-- rule table) or nil for none.
+local CET = { offset = 60, dst = "eu" }
+local EET = { offset = 120, dst = "eu" }
+local WET = { offset = 0, dst = "eu" }
 
 M.zones = {
-  UTC = { offset = 0, eu = false },
+  UTC = { offset = 0 },
   ["Europe/Oslo"] = CET, ["Europe/Stockholm"] = CET, ["Europe/Copenhagen"] = CET,
   ["Europe/Berlin"] = CET, ["Europe/Amsterdam"] = CET, ["Europe/Brussels"] = CET,
   ["Europe/Luxembourg"] = CET, ["Europe/Vienna"] = CET, ["Europe/Zurich"] = CET,
@@ -21,111 +29,146 @@ M.zones = {
 }
 M.default_zone = "Europe/Oslo"
 
--- A zone name or a table {offset = minutes, eu = boolean}; misuse raises.
+-- The zone table for a name, a zone table, or nil (the default). Misuse raises.
 function M.zone(z)
-  if z == nil then return M.zones[M.default_zone] end
-  if type(z) == "table" and type(z.offset) == "number" then return z end
-  local rules = M.zones[z]
-  if not rules then error("unknown time zone '" .. tostring(z) .. "'", 3) end
-  return rules
+  if z == nil then z = M.default_zone end
+  local found = M.zones[z]
+  if found then return found end
+  if type(z) == "table" and type(z.offset) == "number"
+    and (z.dst == nil or M.rules[z.dst] or type(z.dst) == "table") then
+    return z
+  end
+  error("unknown time zone '" .. tostring(z) .. "'", 3)
 end
 
--- Days since 1970-01-01 of a proleptic Gregorian date.
+local month_days = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+function M.month_length(y, m)
+  if m == 2 and y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0) then return 29 end
+  return month_days[m]
+end
+
+-- Days since 1970-01-01 of a proleptic Gregorian date. Years are counted from March so
+-- that the leap day ends the year; 400 years are exactly 146097 days.
 function M.days(y, m, d)
   if m <= 2 then y = y - 1 end
   local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local yoe = y - era * 400                               -- 0 .. 399
+  local doy = floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1 -- 0 .. 365, from 1 March
   local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
+  return era * 146097 + doe - 719468                      -- 719468: 0000-03-01 .. 1970-01-01
 end
 
--- The date of a day number: year, month, day, and weekday (1 = Monday .. 7 = Sunday).
-function M.civil(days)
-  local z = days + 719468
+-- The date of a day number: year, month, day, weekday (1 = Monday .. 7 = Sunday). The
+-- inverse of days(), with the same March-based years.
+function M.civil(n)
+  local z = n + 719468
   local era = floor(z / 146097)
-  local doe = z - era * 146097
+  local doe = z - era * 146097                                       -- 0 .. 146096
   local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
-  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
-  local mp = floor((5 * doy + 2) / 153)
+  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))   -- 0 .. 365
+  local mp = floor((5 * doy + 2) / 153)                              -- 0 = March
   local d = doy - floor((153 * mp + 2) / 5) + 1
   local m = mp < 10 and mp + 3 or mp - 9
-  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
-  return y, m, d, (days + 3) % 7 + 1
+  return yoe + era * 400 + (m <= 2 and 1 or 0), m, d, (n + 3) % 7 + 1
 end
 
--- Epoch of the last Sunday of a month at 01:00 UTC (EU summer-time switches).
+-- Day number of the last Sunday of a month (day 0, 1970-01-01, was a Thursday).
 local function last_sunday(y, m)
-  local last = M.days(y, m + 1, 1) - 1
-  local _, _, _, wday = M.civil(last)
-  return (last - wday % 7) * 86400 + 3600
+  local last = M.days(y, m, M.month_length(y, m))
+  return last - (last + 4) % 7
 end
 
-local dst_cache = {}
-
--- Is summer time in force at this UTC instant in a zone with the EU rule?
-function M.summer(epoch, rules)
-  if not rules.eu then return false end
-  local y = M.civil(floor(epoch / 86400))
-  local span = dst_cache[y]
-  if not span then
-    span = { last_sunday(y, 3), last_sunday(y, 10) }
-    dst_cache[y] = span
+-- Epochs (UTC) where summer time starts and ends in year y. One-entry memo: a meter's
+-- frames all fall in the same year.
+local memo_y, memo_rule, memo_start, memo_stop
+function M.summer_span(y, rule)
+  if type(rule) == "string" then rule = M.rules[rule] end
+  if y ~= memo_y or rule ~= memo_rule then
+    memo_start = last_sunday(y, rule.from) * 86400 + rule.at
+    memo_stop = last_sunday(y, rule.to) * 86400 + rule.at
+    memo_y, memo_rule = y, rule
   end
-  return epoch >= span[1] and epoch < span[2]
+  return memo_start, memo_stop
 end
 
--- UTC epoch of a local wall-clock time. In the repeated hour of October the summer
--- reading is taken unless `dst` (the meter's clock-status bit) is false; a time in the
--- skipped hour of March is read as standard time.
-function M.from_local(y, mo, d, h, mi, s, rules, dst)
-  local wall = M.days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-  local std = wall - rules.offset * 60
-  if not rules.eu then return std end
-  local summer = std - 3600
-  local summer_ok, std_ok = M.summer(summer, rules), not M.summer(std, rules)
+-- UTC epoch of a wall-clock time `wall` (seconds as if it were UTC) in year y of a zone.
+-- In the repeated hour of October the summer reading is taken unless `dst` is false;
+-- a time in the skipped hour of March is read with the offset before the switch.
+local function wall_to_utc(wall, y, zone, dst)
+  local std = wall - zone.offset * 60
+  local rule = zone.dst
+  if not rule then return std end
+  if type(rule) == "string" then rule = M.rules[rule] end
+  local start, stop = M.summer_span(y, rule)
+  local summer = std - rule.save
+  local summer_ok = summer >= start and summer < stop
+  local std_ok = std < start or std >= stop
   if summer_ok and std_ok then return dst == false and std or summer end
   if summer_ok then return summer end
   return std
 end
 
--- Local wall-clock fields of an epoch: year, month, day, hour, min, sec, weekday.
+-- from_local(y, mo, d, h, mi, s [, zone [, dst]]) -> UTC epoch of a local time.
+function M.from_local(y, mo, d, h, mi, s, zone, dst)
+  return wall_to_utc(M.days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s, y,
+    M.zone(zone), dst)
+end
+
+-- to_local(epoch [, zone]) -> year, month, day, hour, min, sec, weekday (1 = Monday) of
+-- the wall clock in a zone at a UTC epoch.
 function M.to_local(epoch, zone)
-  local rules = M.zone(zone)
-  local t = epoch + rules.offset * 60 + (M.summer(epoch, rules) and 3600 or 0)
-  local days = floor(t / 86400)
-  local y, m, d, wday = M.civil(days)
-  local rest = t - days * 86400
+  zone = M.zone(zone)
+  local t = epoch + zone.offset * 60
+  local rule = zone.dst
+  if type(rule) == "string" then rule = M.rules[rule] end
+  if rule then
+    local start, stop = M.summer_span(M.civil(floor(t / 86400)), rule)
+    if epoch >= start and epoch < stop then t = t + rule.save end
+  end
+  local n = floor(t / 86400)
+  local y, m, d, wday = M.civil(n)
+  local rest = t - n * 86400
   return y, m, d, floor(rest / 3600), floor(rest % 3600 / 60), rest % 60, wday
 end
 
 -- A 12-byte COSEM date-time octet-string as a time table (core's shape), or nil.
+local function field(b) if b ~= 0xFF then return b end end
 function M.fields(s)
   if type(s) ~= "string" or #s ~= 12 then return nil end
   local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = s:byte(1, 12)
-  local function f(b) if b ~= 0xFF then return b end end
   local year, dev = y1 * 256 + y2, d1 * 256 + d2
+  if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
   return {
-    year = year ~= 0xFFFF and year or nil, month = f(month), day = f(day), wday = f(wday),
-    hour = f(hour), min = f(min), sec = f(sec), hundredths = f(hs),
-    deviation = dev ~= 0x8000 and (dev >= 0x8000 and dev - 0x10000 or dev) or nil,
-    status = f(status),
+    year = year ~= 0xFFFF and year or nil, month = field(month), day = field(day),
+    wday = field(wday), hour = field(hour), min = field(min), sec = field(sec),
+    hundredths = field(hs), deviation = dev, status = field(status),
   }
 end
 
--- Epoch of a meter's time table. `local_time` says the meter's deviation field is not
--- to be trusted (Aidon sends 0 with local time). Returns nil when a date part is missing.
+-- epoch(t [, zone [, local_time]]) -> UTC epoch (whole seconds) of a meter time table,
+-- or nil when the date or the hour and minute are unspecified or out of range, or the
+-- clock status flags the value invalid (bit 0). A deviation, when sent, gives UTC =
+-- local + deviation, unless `local_time` says the meter's deviation field is not to be
+-- trusted (Aidon); otherwise the time is local time in `zone` (default Europe/Oslo),
+-- the clock-status bit 7 (summer time) choosing in the repeated hour of October (a
+-- meter that never sets it is read as standard time there).
+local day_y, day_m, day_d, day_n   -- one-entry memo of the date's day number
 function M.epoch(t, zone, local_time)
-  if not (t.year and t.month and t.day) then return nil end
-  local h, mi, s = t.hour or 0, t.min or 0, t.sec or 0
-  if t.deviation and not local_time then
-    return M.days(t.year, t.month, t.day) * 86400 + h * 3600 + mi * 60 + s
-      + t.deviation * 60
+  local y, mo, d, h, mi = t.year, t.month, t.day, t.hour, t.min
+  if not (y and mo and d and h and mi) or mo < 1 or mo > 12 or d < 1 or h > 23 or mi > 59
+    or d > month_days[mo] and d > M.month_length(y, mo) then
+    return nil
   end
-  local dst
-  if t.status and t.status ~= 0 then dst = t.status >= 0x80 end
-  return M.from_local(t.year, t.month, t.day, h, mi, s, M.zone(zone), dst)
+  local s, status = t.sec or 0, t.status
+  if s > 59 or status and status % 2 == 1 then return nil end
+  if y ~= day_y or mo ~= day_m or d ~= day_d then
+    day_y, day_m, day_d, day_n = y, mo, d, M.days(y, mo, d)
+  end
+  local wall = day_n * 86400 + h * 3600 + mi * 60 + s
+  local dev = t.deviation
+  if dev and not local_time then return wall + dev * 60 end
+  return wall_to_utc(wall, y, M.zone(zone), status and status >= 0x80)
 end
 
 return M
