@@ -23,7 +23,7 @@ BUILD    = build
 
 .PHONY: all test lint clean demo bundle valgrind fuzz asan bench
 
-all: han/core.so han/serial.so
+all: han/core.so han/serial.so han/mosquitto.so
 
 # Rebuild when `lua` turns out to be another version than last time.
 $(BUILD)/.for-$(LUA_PKG):
@@ -37,11 +37,20 @@ han/serial.so: csrc/serial.c csrc/compat.h $(BUILD)/.for-$(LUA_PKG)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_SO) -o $@ csrc/serial.c
 
+# Optional MQTT client binding to Debian's libmosquitto (LogicMachine ships its own).
+han/mosquitto.so: csrc/mosquitto.c csrc/compat.h $(BUILD)/.for-$(LUA_PKG)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_SO) -o $@ csrc/mosquitto.c -lmosquitto
+
 # One build of the modules per test runtime, under build/<lua>/han/.
 inc_of = $(shell pkg-config --cflags $(1))
 $(BUILD)/%/han/core.so: $(CORE) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ $(CORE)
+
+$(BUILD)/%/han/mosquitto.so: csrc/mosquitto.c csrc/compat.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ csrc/mosquitto.c -lmosquitto
 
 $(BUILD)/%/han/serial.so: csrc/serial.c csrc/compat.h
 	@mkdir -p $(@D)
@@ -54,7 +63,7 @@ demo: all
 	    examples/capture/kamstrup-6841.bin
 
 lint:
-	luacheck $(wildcard lua spec examples bench bin tools)
+	luacheck $(wildcard lua spec examples bench tools bin/han)
 
 bundle: dist/han.lua
 dist/han.lua: $(wildcard lua/han/*.lua) tools/bundle.lua
@@ -68,7 +77,7 @@ valgrind: $(BUILD)/lua5.1/han/core.so
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	    lua5.1 /usr/bin/busted -o TAP spec/core_spec.lua spec/framer_spec.lua
 
-test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so)
+test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so $(BUILD)/$(r)/han/mosquitto.so)
 	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh
 
 # One table of figures measured in one run (bench/README.md says what each means).

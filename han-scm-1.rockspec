@@ -32,5 +32,11 @@ build = {
     ["han.json"] = "lua/han/json.lua",
     ["han.reader"] = "lua/han/reader.lua",
     ["han.serial"] = "csrc/serial.c",
+    ["han.lm"] = "lua/han/lm.lua",
+    ["han.mqtt"] = "lua/han/mqtt.lua",
+    ["han.capacity"] = "lua/han/capacity.lua",
+  },
+  install = {
+    bin = { han = "bin/han" },
   },
 }

@@ -18,6 +18,9 @@ local lazy = {
   decode = { "han.decode", "decode" },
   reader = { "han.reader", "new" },
   hourly = { "han.hourly", "new" },
+  lm = { "han.lm", "new" },
+  capacity = { "han.capacity", "new" },
+  mqtt = { "han.mqtt", "new" },
 }
 
 return setmetatable(han, {

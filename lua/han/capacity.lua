@@ -1,0 +1,352 @@
+-- han.capacity: the month's capacity-tariff peaks from a stream of readings.
+-- The consumption of the running period (hour, or quarter-hour in Belgium) is estimated
+-- from power between readings and replaced by the exact register difference when the
+-- hourly registers close it. Closed periods feed the month's peaks under a rule; month,
+-- day and weekday are those of the period's start in local time (Europe/Oslo default).
+local time = require("han.time")
+
+local floor = math.floor
+
+local M = {}
+
+-- The rules, as data. count: how many periods make the mean; distinct_days: at most one
+-- period per local day counts (Norway); period: seconds.
+M.rules = {
+  norway = { period = 3600, count = 3, distinct_days = true },
+  sweden = { period = 3600, count = 1 },
+  belgium = { period = 900, count = 1 },
+}
+
+local MAX_COUNT = 31 * 24    -- a month of hours: the peaks list never grows beyond it
+local BOUNDARY_WINDOW = 60   -- a register read this soon after the hour is the hour's value
+local SETTLE = 120           -- how long a closed hour waits for its registers
+local MAX_GAP = 120          -- no estimate across a longer silence (seconds)
+local MAX_HOUR_KWH = 1000    -- a larger register step is a meter swap, not consumption
+local STATE_VERSION = 1
+
+-- JSON for the state file: cjson on desktops, LogicMachine's json elsewhere.
+local function json_codec()
+  local ok, cjson = pcall(require, "cjson.safe")
+  if ok then return cjson end
+  ok, cjson = pcall(require, "json")
+  if ok then return cjson end
+  return nil
+end
+
+---------------------------------------------------------------------------------------
+-- State stores: load() -> table | nil, why; save(t) -> true | nil, err.
+
+-- A JSON file, replaced atomically (temp file + rename) so a crash never leaves half.
+function M.file_store(path)
+  local codec = json_codec()
+  if not codec then error("han.capacity: a state file needs lua-cjson (or json)", 2) end
+  local store = { path = path }
+  function store.load()
+    local f = io.open(path, "rb")
+    if not f then return nil, "no state file " .. path end
+    local text = f:read("*a")
+    f:close()
+    local ok, t = pcall(codec.decode, text)
+    if not ok or type(t) ~= "table" then return nil, "corrupt state file " .. path end
+    return t
+  end
+  function store.save(t)
+    local tmp = path .. ".tmp"
+    local f, err = io.open(tmp, "wb")
+    if not f then return nil, err end
+    local ok, werr = f:write(codec.encode(t))
+    f:close()
+    if not ok then os.remove(tmp); return nil, werr end
+    local renamed, rerr = os.rename(tmp, path)
+    if not renamed then os.remove(tmp); return nil, rerr end
+    return true
+  end
+  return store
+end
+
+-- LogicMachine's storage (key-value, survives reboots).
+function M.storage_store(storage, key)
+  return {
+    load = function()
+      local t = storage.get(key)
+      if type(t) ~= "table" then return nil, "no stored state under '" .. key .. "'" end
+      return t
+    end,
+    save = function(t)
+      local ok, err = storage.set(key, t)
+      if ok == false or (ok == nil and err) then return nil, err or "storage.set failed" end
+      return true
+    end,
+  }
+end
+
+---------------------------------------------------------------------------------------
+
+local Capacity = {}
+Capacity.__index = Capacity
+
+local function default_log(msg)
+  if type(_G.log) == "function" then _G.log(msg) else io.stderr:write(msg, "\n") end
+end
+
+local function fresh_state(rule_name)
+  return { version = STATE_VERSION, rule = rule_name, peaks = {} }
+end
+
+-- A loaded state is used only when its shape is right; anything else starts fresh.
+local function valid_state(t, rule_name)
+  if type(t) ~= "table" or t.version ~= STATE_VERSION or t.rule ~= rule_name
+    or type(t.peaks) ~= "table" then
+    return false
+  end
+  for _, p in ipairs(t.peaks) do
+    if type(p) ~= "table" or type(p.start) ~= "number" or type(p.value) ~= "number" then
+      return false
+    end
+  end
+  return true
+end
+
+-- new(opts): opts.rule ("norway" | "sweden" | "belgium" | a rule table), opts.count,
+-- opts.weekdays (Monday–Friday only), opts.hours = {from, to} (the local hours that
+-- count, e.g. {7, 21}: 07:00 to 20:59), opts.tiers (ascending kW thresholds), opts.zone,
+-- opts.state (file path) | opts.storage (LM storage, key opts.key) | opts.store,
+-- opts.log (function(message)), opts.clock (for readings without meter time).
+function M.new(opts)
+  opts = opts or {}
+  local rule_name = opts.rule or "norway"
+  local rule = type(rule_name) == "table" and rule_name or M.rules[rule_name]
+  if not rule then
+    error("han.capacity: unknown rule '" .. tostring(rule_name) .. "' (norway, sweden, belgium)", 2)
+  end
+  if type(rule_name) == "table" then rule_name = rule.name or "custom" end
+  local count = opts.count or rule.count
+  if type(count) ~= "number" or count < 1 or count > MAX_COUNT then
+    error("han.capacity: count must be 1.." .. MAX_COUNT, 2)
+  end
+  local tiers = opts.tiers or {}
+  for i = 2, #tiers do
+    if tiers[i] <= tiers[i - 1] then error("han.capacity: tiers must ascend", 2) end
+  end
+  local self = setmetatable({
+    rule_name = rule_name,
+    period = rule.period,
+    hourly = rule.period == 3600,
+    count = floor(count),
+    distinct_days = rule.distinct_days and true or false,
+    weekdays = opts.weekdays, hours = opts.hours,
+    tiers = tiers,
+    zone = time.zone(opts.zone),
+    log = opts.log or default_log,
+    clock = opts.clock or os.time,
+    store = opts.store,
+  }, Capacity)
+  if not self.store and opts.state then self.store = M.file_store(opts.state) end
+  if not self.store and opts.storage then
+    self.store = M.storage_store(opts.storage, opts.key or "han_capacity")
+  end
+  self:load()
+  return self
+end
+
+function Capacity:load()
+  self.state = fresh_state(self.rule_name)
+  if not self.store then return end
+  local t, why = self.store.load()
+  if t == nil then
+    self.log("han.capacity: " .. why .. "; starting with no peaks")
+  elseif not valid_state(t, self.rule_name) then
+    self.log("han.capacity: stored state is corrupt or for another rule; starting fresh")
+  else
+    self.state = t
+  end
+end
+
+function Capacity:save()
+  if not self.store then return end
+  local ok, err = self.store.save(self.state)
+  local msg = not ok and tostring(err) or nil
+  if msg and msg ~= self.save_error then   -- say it once, not every period
+    self.log("han.capacity: cannot save state (" .. msg .. "); peaks will not survive a restart")
+  end
+  self.save_error = msg
+end
+
+-- Local calendar of an epoch: "YYYY-MM", "YYYY-MM-DD", hour, weekday (1 = Monday).
+function Capacity:calendar(epoch)
+  local y, m, d, h, _, _, wday = time.to_local(epoch, self.zone)
+  return string.format("%04d-%02d", y, m), string.format("%04d-%02d-%02d", y, m, d), h, wday
+end
+
+function Capacity:counts(start)
+  local _, _, h, wday = self:calendar(start)
+  if self.weekdays and wday > 5 then return false end
+  local hours = self.hours
+  if hours and not (h >= hours[1] and h < hours[2]) then return false end
+  return true
+end
+
+-- Insert a period's mean power into a peaks list (kept descending, `count` long).
+local function insert_peak(peaks, entry, count, distinct_days)
+  if distinct_days then
+    for i, p in ipairs(peaks) do
+      if p.day == entry.day then
+        if entry.value <= p.value then return end
+        table.remove(peaks, i)
+        break
+      end
+    end
+  end
+  local pos = #peaks + 1
+  for i, p in ipairs(peaks) do
+    if entry.value > p.value then pos = i; break end
+  end
+  if pos > count then return end
+  table.insert(peaks, pos, entry)
+  peaks[count + 1] = nil
+end
+
+local function mean(peaks)
+  local n = #peaks
+  if n == 0 then return nil end
+  local sum = 0
+  for i = 1, n do sum = sum + peaks[i].value end
+  return sum / n
+end
+
+-- Book a closed period: energy in kWh over self.period seconds starting at `start`.
+function Capacity:commit(start, energy)
+  local st = self.state
+  local month, day = self:calendar(start)
+  if st.month ~= month then
+    if st.month then st.previous = { month = st.month, mean = mean(st.peaks) } end
+    st.month, st.peaks = month, {}
+  end
+  if not self:counts(start) then return end
+  local value = energy * 3600 / self.period
+  insert_peak(st.peaks, { start = start, day = day, value = value }, self.count,
+    self.distinct_days)
+end
+
+-- Close the running period: hourly rules wait for the registers, others book at once.
+function Capacity:close_period()
+  local st = self.state
+  if st.pending then self:commit(st.pending.start, st.pending.energy) end
+  st.pending = nil
+  if self.hourly then
+    st.pending = { start = st.period, energy = st.energy }
+  else
+    self:commit(st.period, st.energy)
+  end
+end
+
+-- Advance the clock to t, adding the power held since the last reading.
+function Capacity:advance(t, kw)
+  local st = self.state
+  local period = self.period
+  local start = t - t % period
+  if st.last_t and (t < st.last_t or t - st.last_t > MAX_GAP) then
+    st.last_t, st.last_p = nil, nil      -- clock jumped or data gap: no estimate across it
+  end
+  if st.period == nil or start < st.period then
+    st.period, st.energy, st.pending = start, 0, nil
+  end
+  local changed = false
+  while st.period < start do
+    if st.last_t and st.last_p then
+      local stop = st.period + period
+      st.energy = st.energy + st.last_p * (stop - st.last_t) / 3600
+      st.last_t = stop
+    end
+    self:close_period()
+    st.period, st.energy = st.period + period, 0
+    if st.period < start - period then           -- a long silence: skip empty periods
+      st.period = start
+    end
+    changed = true
+  end
+  if st.last_t and st.last_p then
+    st.energy = st.energy + st.last_p * (t - st.last_t) / 3600
+  end
+  st.last_t, st.last_p = t, kw
+  if st.pending and t >= st.pending.start + 3600 + SETTLE then
+    self:commit(st.pending.start, st.pending.energy)
+    st.pending = nil
+    changed = true
+  end
+  return changed
+end
+
+-- Registers read just after an hour boundary: the exact energy of the hour before.
+function Capacity:registers(t, kwh, meter_id)
+  local st = self.state
+  local boundary = t - t % 3600
+  if t - boundary > BOUNDARY_WINDOW then return false end
+  local reg = st.register
+  if reg and reg.at == boundary and reg.meter == meter_id then return false end
+  local hour = boundary - 3600
+  if reg and reg.at == hour and reg.meter == meter_id and self.hourly then
+    local used = kwh - reg.value
+    if used >= 0 and used < MAX_HOUR_KWH and st.pending and st.pending.start == hour then
+      self:commit(hour, used)
+      st.pending = nil
+    end
+  end
+  st.register = { at = boundary, value = kwh, meter = meter_id }
+  return true
+end
+
+-- push(reading) -> the report (see report()); readings without import power or
+-- registers only move the clock.
+function Capacity:push(r)
+  if type(r) ~= "table" then error("han.capacity: push expects a reading table", 2) end
+  local t = r.meter_time or self.clock()
+  local kw = type(r.power_import) == "number" and r.power_import / 1000 or nil
+  local changed = self:advance(t, kw)
+  if type(r.energy_import) == "number" and self:registers(t, r.energy_import, r.meter_id) then
+    changed = true
+  end
+  if changed then self:save() end
+  return self:report()
+end
+
+local function tier_of(tiers, value)
+  if value == nil then return nil, nil end
+  local tier = 1
+  while tiers[tier] and value >= tiers[tier] do tier = tier + 1 end
+  return tier, tiers[tier]
+end
+
+-- The named fields LM and MQTT outputs publish (kW, kWh; nil when not known yet):
+-- capacity_energy (kWh so far this period), capacity_projected (mean kW this period will
+-- reach at the present power), capacity_peak_1..n, capacity_mean, capacity_projected_mean
+-- (the mean if this period ended at its projection), capacity_tier and
+-- capacity_tier_limit (1-based tier of the mean and the threshold above it),
+-- capacity_projected_tier, capacity_month, capacity_previous_mean.
+function Capacity:report()
+  local st = self.state
+  local out = { capacity_month = st.month, capacity_energy = st.energy }
+  if st.previous then out.capacity_previous_mean = st.previous.mean end
+  for i, p in ipairs(st.peaks) do out["capacity_peak_" .. i] = p.value end
+  out.capacity_mean = mean(st.peaks)
+  out.capacity_tier, out.capacity_tier_limit = tier_of(self.tiers, out.capacity_mean)
+  if st.period and st.last_t then
+    local left = st.period + self.period - st.last_t
+    local energy = st.energy + (st.last_p or 0) * left / 3600
+    out.capacity_projected = energy * 3600 / self.period
+    local month, day = self:calendar(st.period)
+    local peaks = {}
+    if month == st.month then
+      for i, p in ipairs(st.peaks) do peaks[i] = p end
+    end
+    if self:counts(st.period) then
+      insert_peak(peaks, { start = st.period, day = day, value = out.capacity_projected },
+        self.count, self.distinct_days)
+    end
+    out.capacity_projected_mean = mean(peaks)
+    out.capacity_projected_tier = tier_of(self.tiers, out.capacity_projected_mean)
+  end
+  return out
+end
+
+return M

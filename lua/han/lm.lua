@@ -1,0 +1,115 @@
+-- han.lm: readings (and capacity reports) into LogicMachine group objects.
+-- A map says which field goes to which group address; each update stores only what
+-- moved by more than the field's deadband (grp.checkupdate, or grp.checkwrite when the
+-- value should also go out on the bus as a telegram).
+local M = {}
+
+-- What each field is: a label, its unit, and the LM datatype (a key of LM's `dt`).
+-- han.mqtt takes units and labels from here too, so both outputs agree.
+local fields = {
+  power_import = { "Power import", "W" }, power_export = { "Power export", "W" },
+  reactive_import = { "Reactive power import", "var" },
+  reactive_export = { "Reactive power export", "var" },
+  energy_import = { "Energy import", "kWh" }, energy_export = { "Energy export", "kWh" },
+  reactive_energy_import = { "Reactive energy import", "kvarh" },
+  reactive_energy_export = { "Reactive energy export", "kvarh" },
+  power_factor = { "Power factor", "" },
+  meter_id = { "Meter id", "", "string" }, meter_type = { "Meter type", "", "string" },
+  list = { "List", "", "string" },
+  capacity_energy = { "Energy this period", "kWh" },
+  capacity_projected = { "Projected period power", "kW" },
+  capacity_mean = { "Capacity mean", "kW" },
+  capacity_projected_mean = { "Projected capacity mean", "kW" },
+  capacity_previous_mean = { "Last month's capacity mean", "kW" },
+  capacity_tier = { "Capacity tier", "", "uint32" },
+  capacity_projected_tier = { "Projected capacity tier", "", "uint32" },
+  capacity_tier_limit = { "Capacity tier limit", "kW" },
+  capacity_month = { "Capacity month", "", "string" },
+}
+for i = 1, 3 do
+  local l = "_l" .. i
+  local L = " L" .. i
+  fields["current" .. l] = { "Current" .. L, "A" }
+  fields["voltage" .. l] = { "Voltage" .. L, "V" }
+  fields["power_import" .. l] = { "Power import" .. L, "W" }
+  fields["power_export" .. l] = { "Power export" .. L, "W" }
+  fields["power_factor" .. l] = { "Power factor" .. L, "" }
+  fields["capacity_peak_" .. i] = { "Capacity peak " .. i, "kW" }
+end
+
+-- field -> {label =, unit =, datatype =}
+M.fields = {}
+for k, f in pairs(fields) do
+  M.fields[k] = { label = f[1], unit = f[2], datatype = f[3] or "float32" }
+end
+
+local Outputs = {}
+Outputs.__index = Outputs
+
+-- One map entry: '1/1/1' or {'1/1/1', delta =, write =, datatype =, units =, name =}.
+local function target(field, spec, opts)
+  if type(spec) == "string" then spec = { spec } end
+  if type(spec) ~= "table" or type(spec[1]) ~= "string" then
+    error("han.lm: map." .. field .. " must be a group address or {address, delta = ...}", 3)
+  end
+  local known = M.fields[field] or { label = field, unit = "", datatype = "float32" }
+  local write = spec.write
+  if write == nil then write = opts.write end
+  return {
+    field = field, address = spec[1], delta = spec.delta,
+    fn = write and "checkwrite" or "checkupdate",
+    datatype = spec.datatype or known.datatype,
+    units = spec.units or known.unit,
+    name = spec.name or (opts.name_prefix or "HAN ") .. known.label,
+  }
+end
+
+-- new(map [, opts]): opts.write (telegrams on the bus for every field), opts.create
+-- (create missing objects), opts.name_prefix, opts.grp / opts.dt (default: LM's globals).
+function M.new(map, opts)
+  opts = opts or {}
+  if type(map) ~= "table" then error("han.lm: the map must be a table", 2) end
+  local grp = opts.grp or rawget(_G, "grp")
+  if type(grp) ~= "table" then error("han.lm: no grp (not on a LogicMachine? pass opts.grp)", 2) end
+  local self = setmetatable({ grp = grp, dt = opts.dt or rawget(_G, "dt"), targets = {} },
+    Outputs)
+  local names = {}
+  for field in pairs(map) do names[#names + 1] = field end
+  table.sort(names)          -- a fixed order: same calls every run
+  for i, field in ipairs(names) do self.targets[i] = target(field, map[field], opts) end
+  if opts.create then self:create() end
+  return self
+end
+
+-- Create the objects that do not exist yet, with datatype and unit. Returns how many.
+function Outputs:create()
+  local grp, dt, made = self.grp, self.dt, 0
+  for _, t in ipairs(self.targets) do
+    if not grp.find(t.address) then
+      local datatype = dt and dt[t.datatype] or t.datatype
+      grp.create({ datatype = datatype, name = t.name, address = t.address, units = t.units })
+      made = made + 1
+    end
+  end
+  return made
+end
+
+local function storable(v)
+  if type(v) == "number" then return v == v and v ~= math.huge and v ~= -math.huge end
+  return type(v) == "string"
+end
+
+-- update(values): store each mapped field present in `values` (a reading, a capacity
+-- report, or any table of fields); absent or non-finite values are left alone.
+-- Returns how many objects changed.
+function Outputs:update(values)
+  if type(values) ~= "table" then error("han.lm: update expects a table of fields", 2) end
+  local grp, changed = self.grp, 0
+  for _, t in ipairs(self.targets) do
+    local v = values[t.field]
+    if storable(v) and grp[t.fn](t.address, v, t.delta) then changed = changed + 1 end
+  end
+  return changed
+end
+
+return M

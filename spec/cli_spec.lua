@@ -1,0 +1,119 @@
+-- The `han` command, run as a person would: exit codes, stdout, stderr.
+local helpers = require("helpers")
+
+local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
+local STREAMS = helpers.vectors_dir .. "/streams/"
+
+local function tmpname()
+  local p = os.tmpname()
+  os.remove(p)
+  return p
+end
+
+-- Run bin/han with arguments (already shell-quoted); returns exit code, stdout, stderr.
+local function han(args, stdin)
+  local out, err = tmpname(), tmpname()
+  local cmd = LUA .. " bin/han " .. args .. " >" .. out .. " 2>" .. err
+  if stdin then cmd = cmd .. " <" .. stdin end
+  -- 5.1/LuaJIT: the wait status; 5.2+: ok, "exit", code.
+  local status, _, n = os.execute(cmd)
+  local code = type(status) == "number" and math.floor(status / 256) or n
+  local o, e = helpers.read_file(out), helpers.read_file(err)
+  os.remove(out)
+  os.remove(err)
+  return code, o, e
+end
+
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
+  return t
+end
+
+describe("han command", function()
+  it("decodes a capture: one JSON line per reading, a summary on stderr", function()
+    local code, out, err = han("decode " .. STREAMS .. "KFM_001-MA304H3E-1-ok.bin")
+    assert.are.equal(0, code)
+    local got = lines(out)
+    assert.are.equal(14, #got)            -- the vectors README: 14 valid frames
+    local last = helpers.json_decode(got[#got])
+    assert.are.equal("Kaifa", last.vendor)
+    assert.is_number(last.power_import)
+    assert.is_nil(last.obis)               -- raw OBIS only with --raw
+    assert.matches("14 readings; frames 14 good, 0 bad", err)
+  end)
+
+  it("counts what a damaged capture loses", function()
+    local code, out, err = han("decode " .. STREAMS
+      .. "AIDON_V0001-6525-2-TSS721-frame-checksum-failures-on-large-frames.bin")
+    assert.are.equal(0, code)
+    assert.are.equal(1349, #lines(out))
+    local bad, skipped = err:match("frames 1349 good, (%d+) bad.*, (%d+) skipped")
+    assert.is_true(tonumber(bad) > 0)
+    assert.is_true(tonumber(skipped) > 0)
+  end)
+
+  it("decodes hex from the command line and from stdin", function()
+    local frame = helpers.read_file(STREAMS .. "AIDON_V0001-6515-1-ok.bin")
+    local hex = helpers.hex(frame)
+    local code, out = han("decode --raw " .. hex)
+    assert.are.equal(0, code)
+    local r = helpers.json_decode(out)
+    assert.are.equal("7359992890941742", r.meter_id)
+    assert.is_table(r.obis)
+    local path = tmpname()
+    local f = io.open(path, "w"); f:write(hex:sub(1, 100), "\n", hex:sub(101), "\n"); f:close()
+    local code2, out2 = han("decode -", path)
+    os.remove(path)
+    assert.are.equal(0, code2)
+    assert.are.equal(1, #lines(out2))
+  end)
+
+  it("says what is wrong, with an exit code per kind of problem", function()
+    local code, _, err = han("decode /no/such/capture")
+    assert.are.equal(1, code)
+    assert.matches("no such file", err)
+    code, _, err = han("read /dev/ttyHAN-missing")
+    assert.are.equal(3, code)
+    assert.matches("/dev/ttyHAN%-missing: No such file", err)
+    code, _, err = han("read /etc/hostname")
+    assert.are.equal(3, code)
+    assert.matches("/etc/hostname", err)
+    code, _, err = han("mqtt /dev/null --broker 127.0.0.1:1")
+    assert.are.equal(4, code)
+    assert.matches("cannot reach MQTT broker 127.0.0.1:1", err)
+    code, _, err = han("read")
+    assert.are.equal(2, code)
+    assert.matches("missing argument 'port'", err)
+    code, _, err = han("mqtt /dev/null --password-file /no/pw")
+    assert.are.equal(4, code)
+    assert.matches("cannot read password file", err)
+  end)
+
+  it("reads live readings from a serial port", function()
+    local pty = require("support.pty").new()
+    pty:start()
+    local out = pty.dir .. "/out"
+    os.execute(("sh -c '%s bin/han read %s > %s 2>&1 & echo $! > %s/han.pid'")
+      :format(LUA, pty.reader, out, pty.dir))
+    finally(function()            -- busted keeps one finally per test: both go here
+      os.execute("kill $(cat " .. pty.dir .. "/han.pid) 2>/dev/null")
+      pty:cleanup()
+    end)
+    pty.serial.sleep(0.3)
+    local frames = {}
+    for frame in require("han").core.framer():frames(
+      helpers.read_file(STREAMS .. "KFM_001-MA304H3E-1-ok.bin")) do
+      if #frames < 3 then frames[#frames + 1] = frame end
+    end
+    pty:write(frames, 0.05, "kaifa")
+    local got
+    for _ = 1, 60 do
+      got = lines(helpers.read_file(out))
+      if #got >= 3 then break end
+      pty.serial.sleep(0.05)
+    end
+    assert.are.equal(3, #got)
+    assert.are.equal("Kaifa", helpers.json_decode(got[1]).vendor)
+  end)
+end)

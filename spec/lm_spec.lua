@@ -1,0 +1,126 @@
+local lm = require("han.lm")
+local fake_lm = require("support.fake_lm")
+local fake_serial = require("support.fake_serial")
+local helpers = require("helpers")
+local capacity = require("han.capacity")
+-- A reading shaped like han.decode's for a Kamstrup list 3 (3-phase, hourly registers).
+local function kamstrup_hourly()
+  return { list = "Kamstrup_V0001", vendor = "Kamstrup", meter_id = "5706567274389702",
+    meter_type = "6841131BN243101040", power_import = 3643, power_export = 0,
+    current_l1 = 8.11, current_l2 = 5.36, current_l3 = 6.45, voltage_l1 = 224,
+    voltage_l2 = 225, voltage_l3 = 226, energy_import = 17203.93, energy_export = 0,
+    meter_time = 1520193605, hour = 1520190000, obis = {} }
+end
+
+describe("han.lm", function()
+  local env
+  before_each(function() env = fake_lm.new() end)
+
+  it("stores mapped fields with checkupdate and the field's deadband", function()
+    local out = lm.new({ power_import = "32/1/1", energy_import = { "32/1/2", delta = 0.01 },
+      voltage_l1 = "32/1/3" }, { grp = env.grp, dt = env.dt })
+    local r = kamstrup_hourly()
+    assert.are.equal(3, out:update(r))
+    assert.are.same({
+      { "checkupdate", "32/1/2", r.energy_import, 0.01 },
+      { "checkupdate", "32/1/1", r.power_import, nil },
+      { "checkupdate", "32/1/3", r.voltage_l1, nil },
+    }, env.calls)
+    assert.are.equal(r.power_import, env.grp.getvalue("32/1/1"))
+  end)
+
+  it("sends telegrams with checkwrite when asked, for all or one field", function()
+    local out = lm.new({ power_import = "1/1/1", current_l1 = { "1/1/2", write = false } },
+      { grp = env.grp, write = true })
+    out:update({ power_import = 1500, current_l1 = 6.5 })
+    assert.are.same({ { "checkupdate", "1/1/2", 6.5, nil }, { "checkwrite", "1/1/1", 1500, nil } },
+      env.calls)
+  end)
+
+  it("writes nothing for a value inside the deadband", function()
+    local out = lm.new({ power_import = { "1/1/1", delta = 50 } }, { grp = env.grp })
+    assert.are.equal(1, out:update({ power_import = 1000 }))
+    assert.are.equal(0, out:update({ power_import = 1020 }))
+    assert.are.equal(1, out:update({ power_import = 1060 }))
+    assert.are.equal(1060, env.grp.getvalue("1/1/1"))
+  end)
+
+  it("leaves objects alone for absent and non-finite fields", function()
+    local out = lm.new({ power_import = "1/1/1", voltage_l2 = "1/1/2", current_l1 = "1/1/3" },
+      { grp = env.grp })
+    assert.are.equal(1, out:update({ power_import = 200, current_l1 = 0 / 0 }))
+    assert.are.same({ { "checkupdate", "1/1/1", 200, nil } }, env.calls)
+  end)
+
+  it("creates missing objects with datatype, unit and name", function()
+    env = fake_lm.new({ objects = { ["1/1/1"] = { datatype = env.dt.float32 } } })
+    local out = lm.new({ power_import = "1/1/1", energy_import = "1/1/2", meter_id = "1/1/3",
+      capacity_tier = { "1/1/4", name = "Tier" } },
+      { grp = env.grp, dt = env.dt, create = true })
+    assert.are.same({
+      { "create", { datatype = 12, name = "Tier", address = "1/1/4", units = "" } },
+      { "create", { datatype = 14, name = "HAN Energy import", address = "1/1/2", units = "kWh" } },
+      { "create", { datatype = 16, name = "HAN Meter id", address = "1/1/3", units = "" } },
+    }, env.of("create"))
+    assert.are.equal(0, out:create())
+    assert.are.equal(12, env.dt[lm.fields.capacity_tier.datatype])
+  end)
+
+  it("publishes a capacity report like a reading", function()
+    local out = lm.new({ capacity_mean = "2/1/1", capacity_tier = "2/1/2" }, { grp = env.grp })
+    out:update({ capacity_mean = 3.2, capacity_tier = 2, capacity_month = "2024-01" })
+    assert.are.equal(3.2, env.grp.getvalue("2/1/1"))
+    assert.are.equal(2, env.grp.getvalue("2/1/2"))
+  end)
+
+  it("rejects misuse", function()
+    assert.has_error(function() lm.new({ power_import = 5 }, { grp = env.grp }) end)
+    assert.has_error(function() lm.new("x", { grp = env.grp }) end)
+    assert.has_error(function() lm.new({}) end)   -- no grp outside LogicMachine
+    assert.has_error(function() lm.new({}, { grp = env.grp }):update(nil) end)
+  end)
+
+  it("runs examples/lm-outputs.lua as a resident script", function()
+    local han = require("han")
+    local frame
+    for _, rec in ipairs(helpers.frames()) do
+      local r = han.decode(rec.raw)
+      if r and r.vendor == "Kamstrup" and r.energy_import and r.voltage_l1 then
+        frame = rec.raw
+        break
+      end
+    end
+    local serial = fake_serial.new({ stream = { { at = 0.2, bytes = frame } } })
+    -- The bundle as pasted on the controller, with the line replaced by the fake.
+    local user_han = setmetatable({
+      reader = function(o) o.serial = serial; return han.reader(o) end,
+      lm = lm.new, capacity = capacity.new,
+    }, { __index = han })
+    env = fake_lm.new()
+    -- The controller's globals, seen by the script and by the modules alike.
+    local lm_globals = { grp = env.grp, storage = env.storage, dt = env.dt, log = function() end }
+    for k, v in pairs(lm_globals) do _G[k] = v end
+    finally(function() for k in pairs(lm_globals) do _G[k] = nil end end)
+    local g = setmetatable({
+      require = function(name) return name == "user.han" and user_han or require(name) end,
+    }, { __index = _G })
+    local chunk
+    if setfenv then
+      chunk = assert(loadfile("examples/lm-outputs.lua"))
+      setfenv(chunk, g)
+    else
+      chunk = assert(loadfile("examples/lm-outputs.lua", "t", g))
+    end
+    for _ = 1, 4 do chunk() end             -- the resident script's runs
+    assert.are.equal(7, #env.of("create"))
+    local r = han.decode(frame)
+    local power
+    for _, c in ipairs(env.of("checkupdate")) do
+      if c[2] == "32/1/1" then power = power or c end
+    end
+    assert.are.same({ "checkupdate", "32/1/1", r.power_import, 10 }, power)
+    assert.are.equal(r.energy_import, env.grp.getvalue("32/1/2"))
+    assert.is_number(env.grp.getvalue("32/1/11"))   -- the projected capacity of this hour
+    assert.are.equal(1, #env.of("storage.set"))     -- capacity state saved once (new hour)
+  end)
+end)

@@ -1,0 +1,339 @@
+-- han.mqtt against a real mosquitto broker on 127.0.0.1, watched with mosquitto_sub.
+local mqtt = require("han.mqtt")
+local mosquitto = require("han.mosquitto")
+local helpers = require("helpers")
+
+local USER, PASSWORD = "han", "s3cret"
+local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
+
+local function sh(cmd) return io.popen(cmd):read("*a") end
+local function sleep(s) os.execute("sleep " .. s) end
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- Poll fn() every 50 ms for up to `seconds`; its first truthy result, or nil.
+local function wait_for(fn, seconds)
+  for _ = 1, (seconds or 3) * 20 do
+    local v = fn()
+    if v then return v end
+    sleep(0.05)
+  end
+  return nil
+end
+
+local dir = sh("mktemp -d"):gsub("%s+$", "")
+
+-- A broker with its own config on a free port; start() again after stop() reuses it.
+local broker = {}
+function broker.start()
+  if not broker.port then
+    os.execute("mosquitto_passwd -b -c " .. dir .. "/passwd " .. USER .. " " .. PASSWORD)
+    math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+  end
+  for _ = 1, 10 do
+    local port = broker.port or math.random(20000, 60000)
+    write(dir .. "/mosquitto.conf", table.concat({
+      "listener " .. port .. " 127.0.0.1", "allow_anonymous false",
+      "password_file " .. dir .. "/passwd", "persistence false", "log_dest stderr",
+      "user root", "" }, "\n"))
+    local log = dir .. "/broker.log"
+    write(log, "")
+    broker.pid = sh("sh -c 'mosquitto -c " .. dir .. "/mosquitto.conf > " .. log
+      .. " 2>&1 & echo $!'"):gsub("%s+$", "")
+    local state = wait_for(function()
+      local s = read(log)
+      return (s:find(" running") and "up") or (s:find("Error") and "error")
+    end)
+    if state == "up" then broker.port = port; return port end
+    os.execute("kill " .. broker.pid .. " 2>/dev/null")
+    assert(not broker.port, "broker did not restart on port " .. tostring(broker.port)
+      .. ": " .. read(log))
+  end
+  error("no free port for the broker")
+end
+function broker.stop()
+  os.execute("kill " .. broker.pid)
+  wait_for(function() return read(dir .. "/broker.log"):find("terminating") end)
+end
+
+-- A subscriber to everything, MQTT 5 so the retain flag shows as published.
+local sub = {}
+function sub.start()
+  sub.out = dir .. "/sub.out"
+  write(sub.out, "")
+  sub.pid = sh("sh -c 'mosquitto_sub -h 127.0.0.1 -p " .. broker.port .. " -u " .. USER
+    .. " -P " .. PASSWORD .. " -V 5 --retain-as-published -q 1 -t \"#\" -F \"%r %q %t %p\" > "
+    .. sub.out .. " 2>&1 & echo $!'"):gsub("%s+$", "")
+  sleep(0.2)
+end
+function sub.stop() os.execute("kill " .. sub.pid .. " 2>/dev/null") end
+-- Messages seen: list of {retain =, qos =, topic =, payload =}.
+function sub.messages()
+  local out = {}
+  for line in read(sub.out):gmatch("[^\n]+") do
+    local r, q, topic, payload = line:match("^(%d) (%d) (%S+) ?(.*)$")
+    if r then
+      out[#out + 1] = { retain = r == "1", qos = tonumber(q), topic = topic, payload = payload }
+    end
+  end
+  return out
+end
+-- The last message on a topic seen so far.
+function sub.find(topic)
+  local hit
+  for _, m in ipairs(sub.messages()) do
+    if m.topic == topic then hit = m end
+  end
+  return hit
+end
+-- The last message on a topic, waiting for it (and for `pred` to hold) up to 3 s.
+function sub.last(topic, pred)
+  return wait_for(function()
+    local hit
+    for _, m in ipairs(sub.messages()) do
+      if m.topic == topic and (not pred or pred(m)) then hit = m end
+    end
+    return hit
+  end)
+end
+
+local function reading(over)
+  local r = { list = "Kamstrup_V0001", vendor = "Kamstrup", meter_id = "5706567274389702",
+    meter_type = "6841131BN243101040", power_import = 3643, power_export = 0,
+    current_l1 = 8.11, voltage_l1 = 224, energy_import = 17203.93, energy_export = 0,
+    meter_time = 1520193605, hour = 1520190000, obis = {} }
+  for k, v in pairs(over or {}) do r[k] = v end
+  return r
+end
+
+describe("han.mqtt with a real broker", function()
+  local now, said, bridges
+  local function clock() return now end
+  local function log(msg) said[#said + 1] = msg end
+  local function new_bridge(opts)
+    opts = opts or {}
+    local o = { host = "127.0.0.1", port = broker.port, user = USER, password = PASSWORD,
+      clock = clock, log = log, mosquitto = mosquitto, prefix = "han" }
+    for k, v in pairs(opts) do o[k] = v end
+    local b = assert(mqtt.new(o))
+    bridges[#bridges + 1] = b
+    return b
+  end
+  -- Let the client send what is queued (QoS 1 waits for acknowledgements).
+  local function flush(b)
+    for _ = 1, 10 do b:step(20) end
+  end
+  local function connect(b)
+    return wait_for(function() return b:step(50) end)
+  end
+
+  setup(function()
+    broker.start()
+    sub.start()
+  end)
+  teardown(function()
+    sub.stop()
+    broker.stop()
+    if not os.getenv("KEEP") then os.execute("rm -rf " .. dir) end
+  end)
+  before_each(function() now, said, bridges = 1000, {}, {} end)
+  after_each(function()
+    for _, b in ipairs(bridges) do b:close() end
+  end)
+
+  it("announces sensors, publishes state and retained hourly registers", function()
+    local b = new_bridge()
+    assert.is_truthy(connect(b))
+    assert.is_true(b:publish(reading()))
+    flush(b)
+    local status = sub.last("han/status", function(m) return m.payload == "online" end)
+    assert.is_true(status.retain)
+    local id = "5706567274389702"
+
+    local power = sub.last("homeassistant/sensor/" .. id .. "/power_import/config")
+    assert.is_true(power.retain)
+    assert.are.equal(1, power.qos)
+    local c = helpers.json_decode(power.payload)
+    assert.are.equal("power", c.device_class)
+    assert.are.equal("measurement", c.state_class)
+    assert.are.equal("W", c.unit_of_measurement)
+    assert.are.equal("han_" .. id .. "_power_import", c.unique_id)
+    assert.are.equal("han/" .. id .. "/state", c.state_topic)
+    assert.are.equal("han/status", c.availability_topic)
+    assert.are.same({ "han_" .. id }, c.device.identifiers)
+    assert.are.equal("Kamstrup", c.device.manufacturer)
+    assert.are.equal("6841131BN243101040", c.device.model)
+    assert.are.equal(id, c.device.serial_number)
+
+    local energy = helpers.json_decode(
+      sub.last("homeassistant/sensor/" .. id .. "/energy_import/config").payload)
+    assert.are.equal("energy", energy.device_class)
+    assert.are.equal("total_increasing", energy.state_class)
+    assert.are.equal("kWh", energy.unit_of_measurement)
+    assert.are.equal("current", helpers.json_decode(
+      sub.last("homeassistant/sensor/" .. id .. "/current_l1/config").payload).device_class)
+    -- Texts are device information, not sensors.
+    assert.is_nil(sub.find("homeassistant/sensor/" .. id .. "/meter_type/config"))
+
+    local state = sub.last("han/" .. id .. "/state")
+    assert.is_false(state.retain)
+    local s = helpers.json_decode(state.payload)
+    assert.are.equal(3643, s.power_import)
+    assert.are.equal(17203.93, s.energy_import)
+    assert.are.equal(1520193605, s.meter_time)
+
+    local hourly = sub.last("han/" .. id .. "/hourly")
+    assert.is_true(hourly.retain)
+    assert.are.equal(1, hourly.qos)
+    local h = helpers.json_decode(hourly.payload)
+    assert.are.equal(1520190000, h.hour)
+    assert.are.equal(17203.93, h.energy_import)
+  end)
+
+  it("gives id-less readings to the last meter and merges the fields", function()
+    local b = new_bridge({ prefix = "m2", per_field = true })
+    assert.is_truthy(connect(b))
+    local ok, err = b:publish({ power_import = 10 })
+    assert.is_nil(ok)
+    assert.matches("no meter id yet", err)
+    assert.is_true(b:publish(reading({ meter_id = "A/1 #", power_import = 500 })))
+    assert.is_true(b:publish({ power_import = 700, voltage_l1 = 0 / 0 }))
+    flush(b)
+    local state = sub.last("m2/A_1__/state",
+      function(m) return m.payload:find('"power_import":700') end)
+    local s = helpers.json_decode(state.payload)
+    assert.are.equal(224, s.voltage_l1)      -- the NaN did not replace the last value
+    assert.are.equal("700", sub.last("m2/A_1__/power_import",
+      function(m) return m.payload == "700" end).payload)
+  end)
+
+  it("announces a new meter when the id changes, with memory bounded", function()
+    local b = new_bridge({ prefix = "m3" })
+    assert.is_truthy(connect(b))
+    for i = 1, 20 do b:publish(reading({ meter_id = "M" .. i })) end
+    flush(b)
+    assert.is_truthy(sub.last("homeassistant/sensor/M20/power_import/config"))
+    assert.is_truthy(sub.last("m3/M20/state"))
+    assert.is_true(b.meter_count <= 8)
+  end)
+
+  it("says so when the credentials are wrong, and keeps running", function()
+    local b = new_bridge({ password = "wrong", retry_min = 1, retry_max = 1 })
+    for _ = 1, 20 do
+      flush(b)
+      now = now + 1
+    end
+    assert.are.equal("disconnected", b.state)
+    assert.matches("refused the connection: .*password", said[1])
+    assert.are.equal(1, #said)             -- said once, not per attempt
+    assert.is_nil(b:publish(reading()))
+  end)
+
+  it("retries with back-off while the broker is down at start", function()
+    local b = new_bridge({ port = 1, retry_min = 1, retry_max = 4 })
+    local attempts = 0
+    for _ = 1, 12 do
+      local before = b.retry_at
+      b:step(0)
+      if b.retry_at ~= before then attempts = attempts + 1 end
+      now = now + 1
+    end
+    -- 1, 2, 4, 4 seconds apart: attempts at t = 0, 1, 3, 7, 11
+    assert.are.equal(5, attempts)
+    assert.matches("cannot reach MQTT broker 127.0.0.1:1 %(.+%)", said[1])
+    assert.are.equal(1, #said)
+  end)
+
+  it("reads the password from a file, never needing it on the command line", function()
+    local path = dir .. "/pw"
+    write(path, PASSWORD .. "\n")
+    local b = new_bridge({ password = false, password_file = path })
+    assert.is_truthy(connect(b))
+    local none, err = mqtt.new({ password_file = dir .. "/missing", mosquitto = mosquitto })
+    assert.is_nil(none)
+    assert.matches("cannot read password file", err)
+  end)
+
+  it("refuses a CA file it cannot load", function()
+    local none, err = mqtt.new({ tls_ca = dir .. "/no-ca.pem", mosquitto = mosquitto })
+    assert.is_nil(none)
+    assert.matches("TLS setup failed", err)
+  end)
+
+  it("reconnects after the broker restarts and re-sends what is retained", function()
+    local b = new_bridge({ prefix = "r" })
+    assert.is_truthy(connect(b))
+    b:publish(reading())
+    flush(b)
+    broker.stop()
+    wait_for(function() b:step(50); return b.state == "disconnected" end)
+    assert.are.equal("disconnected", b.state)
+    assert.matches("went away", said[#said])
+    assert.is_nil(b:publish(reading()))        -- dropped while down, no error raised
+    broker.start()
+    sub.stop()
+    sub.start()
+    now = now + 2
+    assert.is_truthy(connect(b))
+    assert.matches("connected", said[#said])
+    -- The restarted broker kept nothing: the bridge announced itself again.
+    assert.is_true(sub.last("r/status", function(m) return m.payload == "online" end).retain)
+    assert.is_true(sub.last("homeassistant/sensor/5706567274389702/power_import/config").retain)
+    assert.is_true(sub.last("r/5706567274389702/hourly").retain)
+  end)
+
+  it("leaves the last will 'offline' when the bridge is killed", function()
+    local script = dir .. "/bridge.lua"
+    write(script, ([[
+      local b = assert(require("han.mqtt").new({ host = "127.0.0.1", port = %d,
+        user = %q, password = %q, prefix = "will", mosquitto = require("han.mosquitto") }))
+      b:publish({ meter_id = "W1", power_import = 1 })
+      while true do
+        if b:step(100) and not sent then sent = b:publish({ meter_id = "W1", power_import = 1 }) end
+      end
+    ]]):format(broker.port, USER, PASSWORD))
+    local pid = sh("sh -c '" .. LUA .. " " .. script .. " > " .. dir
+      .. "/bridge.log 2>&1 & echo $!'"):gsub("%s+$", "")
+    finally(function() os.execute("kill -9 " .. pid .. " 2>/dev/null") end)
+    assert.is_truthy(sub.last("will/W1/state"), read(dir .. "/bridge.log"))
+    os.execute("kill -9 " .. pid)
+    local will = sub.last("will/status", function(m) return m.payload == "offline" end)
+    assert.is_truthy(will)
+    assert.is_true(will.retain)
+  end)
+
+  it("bridges a serial port with `han mqtt`, and goes offline when stopped", function()
+    local pty = require("support.pty").new()
+    pty:start()
+    write(dir .. "/pw", PASSWORD)
+    local pid = sh(("sh -c '%s bin/han mqtt %s --broker 127.0.0.1:%d --user %s "
+      .. "--password-file %s --prefix cli --capacity norway > %s/cli.log 2>&1 & echo $!'")
+      :format(LUA, pty.reader, broker.port, USER, dir .. "/pw", dir)):gsub("%s+$", "")
+    finally(function()            -- busted keeps one finally per test: both go here
+      os.execute("kill -9 " .. pid .. " 2>/dev/null")
+      pty:cleanup()
+    end)
+    assert.is_truthy(sub.last("cli/status", function(m) return m.payload == "online" end),
+      read(dir .. "/cli.log"))
+    local frame = helpers.read_file(helpers.vectors_dir .. "/streams/AIDON_V0001-6515-1-ok.bin")
+    pty:write({ frame }, 0.05, "aidon")
+    local state = sub.last("cli/7359992890941742/state")
+    assert.is_truthy(state, read(dir .. "/cli.log"))
+    local s = helpers.json_decode(state.payload)
+    assert.are.equal(1362, s.power_import)
+    assert.is_number(s.capacity_energy)
+    assert.is_truthy(sub.last("homeassistant/sensor/7359992890941742/capacity_projected/config"))
+    os.execute("kill -TERM " .. pid)     -- what systemd sends: the last will answers
+    assert.is_truthy(sub.last("cli/status", function(m) return m.payload == "offline" end))
+  end)
+end)
