@@ -10,15 +10,21 @@ BACKENDS=${BACKENDS:-"c lua"}
 # the result files of special builds.
 RUN_BUILD=${RUN_BUILD:-}
 TAG=${TAG:-}
+# LUA_CMD: run busted in-process with this interpreter command (qemu for ARM) instead of
+# `busted --lua=<runtime>`; EXTRA_CPATH: more module paths; SPECS: which specs.
+LUA_CMD=${LUA_CMD:-}
+EXTRA_CPATH=${EXTRA_CPATH:-}
+SPECS=${SPECS:-spec}
 mkdir -p "$BUILD/results"
 pass=0 fail=0
 for r in $RUNTIMES; do
   for b in $BACKENDS; do
     out="$BUILD/results/busted-$r-$b$TAG.tap"
     echo "# busted on $r, backend $b $TAG"
-    HAN_BACKEND=$b LUA_CPATH="${RUN_BUILD:-$BUILD/$r}/?.so;;" \
+    if [ -n "$LUA_CMD" ]; then set -- $LUA_CMD /usr/bin/busted; else set -- busted --lua="$r"; fi
+    HAN_BACKEND=$b LUA_CPATH="${RUN_BUILD:-$BUILD/$r}/?.so;$EXTRA_CPATH;" \
       LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
-      busted --lua="$r" -o TAP spec > "$out" 2>&1
+      "$@" -o TAP $SPECS > "$out" 2>&1
     p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
     # A suite that dies before reporting counts as a failure.
     grep -q '^1\.\.' "$out" || f=$((f + 1))
