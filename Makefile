@@ -94,7 +94,8 @@ bench: $(BUILD)/lua5.1/han/core.so $(BUILD)/lua5.1/han/serial.so $(BUILD)/luajit
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/cli.lua lua5.1
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/latency.lua
 
-# The whole suite against a C core built with AddressSanitizer and UBSan (lua5.1).
+# The whole suite against C modules built with AddressSanitizer and UBSan (lua5.1).
+# Leak checking is valgrind's job (make valgrind): child processes inherit LD_PRELOAD.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 asan:
 	@mkdir -p $(BUILD)/asan/han
@@ -102,6 +103,8 @@ asan:
 	    -o $(BUILD)/asan/han/core.so $(CORE)
 	$(CC) $(WARN) -fPIC $(ASAN_FLAGS) $(call inc_of,lua5.1) $(LDFLAGS_SO) \
 	    -o $(BUILD)/asan/han/serial.so csrc/serial.c
+	$(CC) $(WARN) -fPIC $(ASAN_FLAGS) $(call inc_of,lua5.1) $(LDFLAGS_SO) \
+	    -o $(BUILD)/asan/han/mosquitto.so csrc/mosquitto.c -lmosquitto
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0 \
 	RUNTIMES=lua5.1 BACKENDS=c BUILD=$(BUILD) RUN_BUILD=$(BUILD)/asan TAG=asan sh spec/run.sh
