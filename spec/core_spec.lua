@@ -6,14 +6,7 @@ local unhex = H.unhex
 
 -- The forum thread's two CRC functions, written with arithmetic instead of the `bit`
 -- library so they run everywhere: the bit loop and the 256-entry table.
-local function xor(a, b)
-  local r, bitv = 0, 1
-  while a > 0 or b > 0 do
-    if a % 2 ~= b % 2 then r = r + bitv end
-    a, b, bitv = math.floor(a / 2), math.floor(b / 2), bitv * 2
-  end
-  return r
-end
+local xor = H.xor
 
 local function forum_crc_bitwise(data)
   local crc = 0xFFFF

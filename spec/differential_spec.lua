@@ -45,14 +45,7 @@ local function mutate(s, rand)
   return s:sub(1, i - 1) .. s:sub(i + 1)
 end
 
--- A small deterministic generator (the same on every runtime).
-local function rng(seed)
-  local x = seed
-  return function(n)
-    x = (x * 1103515245 + 12345) % 2147483648
-    return math.floor(x / 65536) % n + 1
-  end
-end
+local rng = H.rng
 
 local function framer_run(core, data, sizes)
   local f = core.framer()

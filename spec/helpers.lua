@@ -128,6 +128,26 @@ function M.streams()
   return list
 end
 
+-- Xor of two non-negative integers below 2^32, by arithmetic (Lua 5.1 has no bit ops).
+function M.xor(a, b)
+  local r, p = 0, 1
+  a, b = a % 4294967296, b % 4294967296
+  while a > 0 or b > 0 do
+    if a % 2 ~= b % 2 then r = r + p end
+    a, b, p = math.floor(a / 2), math.floor(b / 2), p * 2
+  end
+  return r
+end
+
+-- A small deterministic generator, the same on every runtime: rand(n) is in 1..n.
+function M.rng(seed)
+  local x = seed
+  return function(n)
+    x = (x * 1103515245 + 12345) % 2147483648
+    return math.floor(x / 65536) % n + 1
+  end
+end
+
 -- Structural equality of plain values and tables (NaN equals NaN).
 function M.deep_equal(a, b)
   if type(a) ~= type(b) then return false end

@@ -3,15 +3,7 @@
 -- and check they compute what the normal copy computes.
 local H = require("helpers")
 
-local function arith_xor(a, b)
-  local r, p = 0, 1
-  a, b = a % 4294967296, b % 4294967296
-  while a > 0 or b > 0 do
-    if a % 2 ~= b % 2 then r = r + p end
-    a, b, p = math.floor(a / 2), math.floor(b / 2), p * 2
-  end
-  return r
-end
+local arith_xor = H.xor
 
 -- LuaBitOp semantics: results are signed 32-bit numbers.
 local function signed(x) return x >= 2147483648 and x - 4294967296 or x end

@@ -5,14 +5,7 @@ local han = require("han")
 han.use_backend(H.backend)
 local core = han.core
 
--- A small deterministic generator (the same on every runtime).
-local function rng(seed)
-  local x = seed
-  return function(n)
-    x = (x * 1103515245 + 12345) % 2147483648
-    return math.floor(x / 65536) % n + 1
-  end
-end
+local rng = H.rng
 
 -- Real pushes: the Kaifa hour-by-hour capture, then Aidon and Kamstrup captures.
 local function real_frames()
