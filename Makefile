@@ -57,7 +57,7 @@ $(BUILD)/%/han/serial.so: csrc/serial.c csrc/compat.h
 	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ csrc/serial.c
 
 # The main job on the bundled sample captures: one JSON line per reading.
-demo: all
+demo: han/core.so
 	LUA_CPATH='./?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' $(LUA) examples/replay.lua \
 	    examples/capture/kaifa-ma304h3e.bin examples/capture/aidon-6515.bin \
 	    examples/capture/kamstrup-6841.bin
