@@ -57,18 +57,26 @@ static const uint8_t fixed_size[0x1C] = {
 static size_t left(const struct walk *w) { return (size_t)(w->end - w->p); }
 
 /* BER length: < 0x80 itself, 0x81..0x84 then 1..4 big-endian bytes. */
-static int ber(struct walk *w, uint32_t *len)
+int han_ber(const uint8_t *p, size_t n, uint32_t *len, size_t *used)
 {
     int k;
-    if (w->p >= w->end) return HAN_EDATA;
-    k = *w->p++;
-    if (k < 0x80) { *len = (uint32_t)k; return HAN_OK; }
+    if (n < 1) return HAN_EDATA;
+    k = p[0];
+    if (k < 0x80) { *len = (uint32_t)k; *used = 1; return HAN_OK; }
     if (k == 0x80 || k > 0x84) return HAN_EBER;
     k -= 0x80;
-    if (left(w) < (size_t)k) return HAN_EDATA;
-    *len = (uint32_t)be(w->p, k);
-    w->p += k;
+    if (n - 1 < (size_t)k) return HAN_EDATA;
+    *len = (uint32_t)be(p + 1, k);
+    *used = (size_t)k + 1;
     return HAN_OK;
+}
+
+static int ber(struct walk *w, uint32_t *len)
+{
+    size_t used;
+    int e = han_ber(w->p, left(w), len, &used);
+    if (e == HAN_OK) w->p += used;
+    return e;
 }
 
 static double float32(const uint8_t *p)

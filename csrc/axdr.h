@@ -32,6 +32,9 @@ struct han_visitor {
 int han_axdr_walk(const uint8_t *p, size_t n, const struct han_visitor *v, void *ud,
                   int *errbyte);
 
+/* A BER length at p[0..n): the length and the bytes it took, or HAN_EDATA/HAN_EBER. */
+int han_ber(const uint8_t *p, size_t n, uint32_t *len, size_t *used);
+
 /* Parse 12 date-time bytes. */
 void han_axdr_datetime(const uint8_t *p, struct han_time *t);
 

@@ -22,11 +22,23 @@ enum han_err {
     HAN_EBER,         /* bad BER length */
     HAN_EBCD,         /* bad BCD */
     HAN_ETYPE,        /* unknown data type 0x%02X */
-    HAN_ETRAILING     /* trailing data */
+    HAN_ETRAILING,    /* trailing data */
+    HAN_ESEGMENTS,    /* incomplete segments */
+    HAN_EMBUS,        /* bad M-Bus frame */
+    HAN_EMBUSCS,      /* bad M-Bus checksum */
+    HAN_ECI,          /* unsupported M-Bus CI 0x%02X */
+    HAN_EBLOCK,       /* bad block transfer */
+    HAN_EBLOCKS,      /* incomplete block transfer */
+    HAN_ETITLE,       /* bad system title */
+    HAN_ESECURITY,    /* unsupported security control 0x%02X */
+    HAN_ENOKEY,       /* no key: the binding names the system title */
+    HAN_ENOTITLE,     /* ciphered APDU 0x%02X needs keys.system_title */
+    HAN_EAUTH,        /* authentication failed */
+    HAN_ENESTED       /* too many envelopes */
 };
 
-/* The message for an error; `byte` fills the "0x%02X" of the two that name a byte.
- * Writes into buf (at least 32 bytes) and returns it. */
+/* The message for an error; `byte` fills the "0x%02X" of those that name a byte.
+ * May write into buf (at least 64 bytes); returns the message. */
 const char *han_strerror(int err, int byte, char *buf);
 
 #endif

@@ -8,13 +8,15 @@
 #include "hdlc.h"
 #include "axdr.h"
 #include "framer.h"
+#include "aes.h"
+#include "unwrap.h"
 #include "han.h"
 
 #define FRAMER_MT "han.framer"
 
 static int push_error(lua_State *L, int err, int byte)
 {
-    char buf[32];
+    char buf[64];
     lua_pushnil(L);
     lua_pushstring(L, han_strerror(err, byte, buf));
     return 2;
@@ -224,6 +226,156 @@ static int l_decode(lua_State *L)
     return 1;
 }
 
+/* Keys and system titles come as raw bytes or hex digits (either case). */
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* `len` raw bytes or 2 * len hex digits at idx into out; misuse raises. */
+static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, size_t len)
+{
+    size_t n, i;
+    const char *s = lua_tolstring(L, idx, &n);
+    if (s && n == len) { memcpy(out, s, len); return; }
+    if (s && n == 2 * len) {
+        for (i = 0; i < len; i++) {
+            int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+            if (hi < 0 || lo < 0) break;
+            out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        if (i == len) return;
+    }
+    luaL_error(L, "bad %s (%d bytes or %d hex digits expected)", name, (int)len,
+               (int)(2 * len));
+}
+
+static void key_from(lua_State *L, int idx, const char *name, uint8_t key[16])
+{
+    bytes_from(L, idx, name, key, 16);
+}
+
+static const uint8_t *check_iv(lua_State *L, int idx)
+{
+    size_t n;
+    const char *iv = luaL_checklstring(L, idx, &n);
+    if (n != 12) luaL_argerror(L, idx, "12-byte IV expected");
+    return (const uint8_t *)iv;
+}
+
+/* gcm_encrypt(key, iv, plaintext [, aad]) -> ciphertext, tag (16 bytes) */
+static int l_gcm_encrypt(lua_State *L)
+{
+    struct han_gcm g;
+    size_t n, aad_len;
+    const uint8_t *iv = check_iv(L, 2);
+    const uint8_t *pt = (const uint8_t *)luaL_checklstring(L, 3, &n);
+    const uint8_t *aad = (const uint8_t *)luaL_optlstring(L, 4, "", &aad_len);
+    uint8_t key[16], tag[16], *out;
+    key_from(L, 1, "key", key);
+    han_gcm_init(&g, key);
+    out = (uint8_t *)lua_newuserdata(L, n ? n : 1);
+    han_gcm_ctr(&g, iv, pt, n, out);
+    han_gcm_tag(&g, iv, aad, aad_len, out, n, tag);
+    lua_pushlstring(L, (const char *)out, n);
+    lua_pushlstring(L, (const char *)tag, 16);
+    return 2;
+}
+
+/* gcm_decrypt(key, iv, ciphertext, aad, tag) -> plaintext | nil, "authentication failed" */
+static int l_gcm_decrypt(lua_State *L)
+{
+    struct han_gcm g;
+    size_t n, aad_len, tag_len;
+    uint8_t key[16], full[16], *out;
+    const uint8_t *iv = check_iv(L, 2);
+    const uint8_t *ct = (const uint8_t *)luaL_checklstring(L, 3, &n);
+    const uint8_t *aad = (const uint8_t *)luaL_checklstring(L, 4, &aad_len);
+    const uint8_t *tag = (const uint8_t *)luaL_checklstring(L, 5, &tag_len);
+    if (tag_len < 1 || tag_len > 16) luaL_argerror(L, 5, "1 to 16 bytes expected");
+    key_from(L, 1, "key", key);
+    han_gcm_init(&g, key);
+    han_gcm_tag(&g, iv, aad, aad_len, ct, n, full);
+    if (!han_ct_equal(full, tag, tag_len)) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "authentication failed");
+        return 2;
+    }
+    out = (uint8_t *)lua_newuserdata(L, n ? n : 1);
+    han_gcm_ctr(&g, iv, ct, n, out);
+    lua_pushlstring(L, (const char *)out, n);
+    return 1;
+}
+
+/* keys = {key =, auth_key =, system_title =}, each optional (a nil table: none). */
+static void keys_from(lua_State *L, int idx, struct han_keys *k)
+{
+    static const char *const names[] = {"key", "auth_key", "system_title"};
+    int *has[3];
+    uint8_t *dst[3];
+    size_t len[3] = {16, 16, 8};
+    int i;
+    has[0] = &k->has_key; has[1] = &k->has_auth; has[2] = &k->has_title;
+    dst[0] = k->key; dst[1] = k->auth; dst[2] = k->title;
+    memset(k, 0, sizeof *k);
+    if (lua_isnoneornil(L, idx)) return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    for (i = 0; i < 3; i++) {
+        lua_getfield(L, idx, names[i]);
+        if (!lua_isnil(L, -1)) {
+            bytes_from(L, -1, names[i], dst[i], len[i]);
+            *has[i] = 1;
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static void push_hex(lua_State *L, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    char buf[64];
+    size_t i;
+    for (i = 0; i < n && i < sizeof buf / 2; i++) {
+        buf[2 * i] = digits[p[i] >> 4];
+        buf[2 * i + 1] = digits[p[i] & 15];
+    }
+    lua_pushlstring(L, buf, 2 * i);
+}
+
+/* unwrap(data [, keys]) -> apdu [, security] | nil, err */
+static int l_unwrap(lua_State *L)
+{
+    size_t n;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    struct han_keys k;
+    struct han_unwrapped u;
+    uint8_t small[1024], *out = small;
+    int e, byte;
+    keys_from(L, 2, &k);
+    if (n > sizeof small) out = (uint8_t *)lua_newuserdata(L, n);
+    e = han_unwrap(s, n, &k, out, &u, &byte);
+    if (e == HAN_ENOKEY) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "no decryption key (keys.key) for system title ");
+        push_hex(L, u.title, 8);
+        lua_concat(L, 2);
+        return 2;
+    }
+    if (e != HAN_OK) return push_error(L, e, byte);
+    lua_pushlstring(L, (const char *)u.apdu, u.apdu_len);
+    if (!u.ciphered) return 1;
+    lua_createtable(L, 0, 5);
+    lua_pushboolean(L, (u.security & 0x20) != 0); lua_setfield(L, -2, "encrypted");
+    lua_pushboolean(L, u.authenticated); lua_setfield(L, -2, "authenticated");
+    lua_pushinteger(L, (lua_Integer)u.security); lua_setfield(L, -2, "security_control");
+    han_pushuint(L, u.counter); lua_setfield(L, -2, "frame_counter");
+    lua_pushlstring(L, (const char *)u.title, 8); lua_setfield(L, -2, "system_title");
+    return 2;
+}
+
 /* The framer userdata: engine state plus a queue (a table in the registry) of frames
  * waiting to be popped, between head and tail. */
 typedef struct {
@@ -361,6 +513,7 @@ static const luaL_Reg framer_methods[] = {
 
 static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"decode", l_decode}, {"framer", l_framer},
+    {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
     {NULL, NULL}
 };
 

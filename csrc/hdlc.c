@@ -5,6 +5,7 @@
 #include "han.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* One address field at s[*p]: 1..4 bytes, the last with LSB 1, all before `limit`
  * (the first FCS byte). Returns HAN_OK, HAN_EADDR, or HAN_ETRUNC when the bytes seen
@@ -90,14 +91,19 @@ static const char *const messages[] = {
     "ok", "no opening flag", "truncated", "bad format", "bad length", "no closing flag",
     "bad address", "bad HCS", "bad FCS", "segmented frame", "bad LLC",
     "unsupported APDU 0x%02X", "truncated data", "bad date-time", "nesting too deep",
-    "bad BER length", "bad BCD", "unknown data type 0x%02X", "trailing data"
+    "bad BER length", "bad BCD", "unknown data type 0x%02X", "trailing data",
+    "incomplete segments", "bad M-Bus frame", "bad M-Bus checksum",
+    "unsupported M-Bus CI 0x%02X", "bad block transfer", "incomplete block transfer",
+    "bad system title", "unsupported security control 0x%02X", "no decryption key",
+    "ciphered APDU 0x%02X needs keys.system_title", "authentication failed",
+    "too many envelopes"
 };
 
 const char *han_strerror(int err, int byte, char *buf)
 {
     if (err < 0 || err >= (int)(sizeof messages / sizeof *messages)) return "error";
-    if (err == HAN_EAPDU || err == HAN_ETYPE) {
-        snprintf(buf, 32, messages[err], (unsigned)byte & 0xFF);
+    if (strstr(messages[err], "%02X")) {
+        snprintf(buf, 64, messages[err], (unsigned)byte & 0xFF);
         return buf;
     }
     return messages[err];

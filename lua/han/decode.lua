@@ -6,7 +6,7 @@ local obis = require("han.obis")
 local profiles = require("han.profiles")
 local time = require("han.time")
 
-local type, pairs = type, pairs
+local type, pairs, byte = type, pairs, string.byte
 local by_cde, unit_exponent, fields_of = obis.by_cde, obis.unit_exponent, obis.fields_of
 local lists, by_source, bare_profile = profiles.lists, profiles.by_source, profiles.bare
 local epoch_of, fields = time.epoch, time.fields
@@ -106,6 +106,13 @@ local function put(r, ob, e, v)
   end
 end
 
+-- Store a value with the stream's own scaler and unit (`su` = {scaler, unit}).
+local function put_scaled(r, ob, e, v, su)
+  local scaler = su[1]
+  ob[e.code] = scaled(v, scaler)
+  if e.num then r[e.field] = scaled(v, scaler + (unit_exponent[su[2]] or 0)) end
+end
+
 local function is_code(v) return type(v) == "string" and #v == 6 end
 
 -- The list id a body carries, and where its OBIS/value pairs start (flat layouts).
@@ -115,7 +122,10 @@ local function list_id(body, shape)
     local e = unknown_memo[first[1]] or entry(unknown_memo, first[1], UNKNOWN)
     if e and e.field == "list" and type(first[2]) == "string" then return first[2] end
   elseif shape == "pairs" then
-    if not is_code(first) then return type(first) == "string" and first or nil, 2 end
+    if not is_code(first) then
+      if type(first) ~= "string" or #first == 12 then return nil, 2 end  -- 12: a clock
+      return first, 2
+    end
     local e = unknown_memo[first] or entry(unknown_memo, first, UNKNOWN)
     if e.field == "list" and type(body[2]) == "string" then return body[2], 1 end
     return nil, 1
@@ -124,27 +134,23 @@ local function list_id(body, shape)
   end
 end
 
--- han.decode(frame [, opts]) -> reading, or nil, err. See the README for the fields.
--- opts.scale = {power=, energy=, current=, voltage=}: multipliers (current
--- transformers, meters that send Wh where their list says 10 Wh); opts.zone: a zone
--- name or table for meter times without a usable deviation (default Europe/Oslo).
-function M.decode(frame, opts)
-  if type(frame) ~= "string" then
-    error("bad argument #1 to 'decode' (string expected, got " .. type(frame) .. ")", 2)
-  end
-  local core = backend.core
-  local n, err = core.decode(frame)
-  if not n then return nil, err end
+-- The reading of a decoded data-notification `n` (core.decode's table).
+local function reading(n, opts, core)
   local body, null = n.body, core.null
   if type(body) ~= "table" or body[1] == nil then
     return nil, "no values in the notification"
   end
 
-  -- Three layouts: Aidon's array of {code, value[, {scaler, unit}]} structures;
-  -- Kamstrup's (and OBIS-coded Kaifa's) flat [list id,] code, value, ... with null-data
-  -- for absent pairs; Kaifa's Norwegian bare values, meaning given by position.
+  -- Four layouts: Aidon's array of {code, value[, {scaler, unit}]} structures;
+  -- Kamstrup's (and OBIS-coded Kaifa's) flat [list id or clock,] code, value[,
+  -- {scaler, unit}], ... with null-data for absent pairs; Kaifa's Norwegian bare values,
+  -- meaning given by position; a push-object list {{class, code, attribute, index}, ...}
+  -- whose values follow in its order, the list itself being the first (Landis+Gyr E570).
   local shape
-  if type(body[1]) == "table" then
+  local head = body[1]
+  if type(head) == "table" and type(head[1]) == "table" and is_code(head[1][2]) then
+    shape = "descriptors"
+  elseif type(head) == "table" then
     shape = "structures"
   elseif is_code(body[1]) or is_code(body[2]) then
     shape = "pairs"
@@ -180,11 +186,8 @@ function M.decode(frame, opts)
         local e = memo[code] or entry(memo, code, known)
         if e and v ~= nil and v ~= null then
           local su = item[3]
-          local scaler = type(su) == "table" and su[1]
-          if type(scaler) == "number" and type(v) == "number" then
-            -- the stream's own scaler and unit (Aidon)
-            ob[e.code] = scaled(v, scaler)
-            if e.num then r[e.field] = scaled(v, scaler + (unit_exponent[su[2]] or 0)) end
+          if type(su) == "table" and type(su[1]) == "number" and type(v) == "number" then
+            put_scaled(r, ob, e, v, su)   -- the stream's own scaler and unit (Aidon)
           else
             clock = put(r, ob, e, v) or clock
           end
@@ -195,10 +198,17 @@ function M.decode(frame, opts)
     -- put() written out: the Kamstrup lists are the most frequent and a call per value
     -- is a fifth of decode's time there
     local i, count = start, #body
+    if start == 2 and not id then clock = head end
     while i <= count do
       local code = body[i]
+      local su = body[i + 2]
       if code == null then
         i = i + 1
+      elseif type(su) == "table" and su ~= null and type(su[1]) == "number" then
+        local v = body[i + 1]                   -- code, value, {scaler, unit} (EVN Kaifa)
+        local e = memo[code] or entry(memo, code, known)
+        if e and type(v) == "number" then put_scaled(r, ob, e, v, su) end
+        i = i + 3
       else
         local v = body[i + 1]
         local e = memo[code] or entry(memo, code, known)
@@ -220,6 +230,14 @@ function M.decode(frame, opts)
           end
         end
         i = i + 2
+      end
+    end
+  elseif shape == "descriptors" then
+    for i = 1, #head do
+      local d, v = head[i], body[i]
+      if type(d) == "table" and d[3] == 2 and v ~= nil and v ~= null then
+        local e = memo[d[2]] or entry(memo, d[2], known)
+        if e then clock = put(r, ob, e, v) or clock end
       end
     end
   else
@@ -254,7 +272,7 @@ function M.decode(frame, opts)
       local names = fields_of[kind]
       if not names or type(m) ~= "number" then
         error("bad option scale." .. tostring(kind) .. " (a number for power, energy, "
-          .. "current or voltage)", 2)
+          .. "current or voltage)", 3)
       end
       for i = 1, #names do
         local f = names[i]
@@ -277,6 +295,58 @@ function M.decode(frame, opts)
       or r.reactive_energy_import or r.reactive_energy_export) then
       r.hour = t - (tf.sec or 0) - 3600
     end
+  end
+  return r
+end
+
+-- core.decode errors after which the frame may still be an envelope that core.unwrap
+-- peels: HDLC segments or a series of frames, block transfer or ciphering inside.
+local function enveloped(err)
+  return err == "segmented frame" or err == "bad length" or err:find("^unsupported APDU")
+end
+
+local p1   -- han.p1, loaded with the first P1 telegram
+
+local function p1_reading(text, opts, core)
+  local t, err = core.p1(text)
+  if not t then return nil, err end
+  p1 = p1 or require("han.p1")
+  return p1.reading(t, opts)
+end
+
+-- han.decode(data [, opts]) -> reading, or nil, err. See the README for the fields.
+-- data: an HDLC frame or several, M-Bus long frames, an APDU (plain, LLC-prefixed,
+-- block transfer, ciphered) or a P1 telegram; the first byte tells which.
+-- opts.key, opts.auth_key, opts.system_title: for ciphered frames (a keys table serves
+-- as opts). opts.scale = {power=, energy=, current=, voltage=}: multipliers (current
+-- transformers, meters that send Wh where their list says 10 Wh); opts.zone: a zone
+-- name or table for meter times without a usable deviation (default Europe/Oslo).
+function M.decode(data, opts)
+  if type(data) ~= "string" then
+    error("bad argument #1 to 'decode' (string expected, got " .. type(data) .. ")", 2)
+  end
+  local core = backend.core
+  local first = byte(data, 1)
+  if first == 0x2F then return p1_reading(data, opts, core) end
+  local n, err
+  if first == 0x7E or first == 0x0F or first == 0xE6 then
+    n, err = core.decode(data)                  -- a plain frame or APDU: one call
+    if n then return reading(n, opts, core) end
+    if not enveloped(err) then return nil, err end
+  end
+  local apdu, security = core.unwrap(data, opts)
+  if not apdu then return nil, security end
+  local r
+  if byte(apdu, 1) == 0x2F then
+    r, err = p1_reading(apdu, opts, core)
+  else
+    n, err = core.decode(apdu)
+    if n then r, err = reading(n, opts, core) end
+  end
+  if not r then return nil, err end
+  if security then
+    r.encrypted, r.authenticated = security.encrypted, security.authenticated
+    r.frame_counter = security.frame_counter
   end
   return r
 end

@@ -629,4 +629,58 @@ function Framer:__tostring()
     buffered(self))
 end
 
+------------------------------------------------------------------------------------
+-- AES-128-GCM (lua/han/gcm.lua does the arithmetic)
+
+-- loaded on first use: controllers reading plain Norwegian meters never pay for it
+local gcm_module
+local function gcm_new(key)
+  gcm_module = gcm_module or require("han.gcm")
+  return gcm_module.new(key)
+end
+
+-- Keys and system titles: `len` raw bytes or 2 * len hex digits. Misuse raises.
+local function bytes_from(k, name, len)
+  if type(k) == "string" then
+    if #k == len then return k end
+    if #k == 2 * len and not k:find("[^%x]") then
+      return (k:gsub("..", function(h) return string.char(tonumber(h, 16)) end))
+    end
+  end
+  error(format("bad %s (%d bytes or %d hex digits expected)", name, len, 2 * len), 3)
+end
+M.bytes_from = bytes_from
+
+local function check_iv(iv)
+  if type(iv) ~= "string" or #iv ~= 12 then error("bad argument #2 (12-byte IV expected)", 3) end
+end
+
+function M.gcm_encrypt(key, iv, pt, aad)
+  local g = gcm_new(bytes_from(key, "key", 16))
+  check_iv(iv)
+  if type(pt) ~= "string" then error("bad argument #3 to 'gcm_encrypt' (string expected)", 2) end
+  local ct = g:ctr(iv, pt)
+  return ct, g:tag(iv, aad or "", ct)
+end
+
+function M.gcm_decrypt(key, iv, ct, aad, tag)
+  local g = gcm_new(bytes_from(key, "key", 16))
+  check_iv(iv)
+  if type(ct) ~= "string" or type(aad) ~= "string" or type(tag) ~= "string" then
+    error("bad argument to 'gcm_decrypt' (strings expected)", 2)
+  end
+  if #tag < 1 or #tag > 16 then error("bad argument #5 (1 to 16 bytes expected)", 2) end
+  if not gcm_module.equal(sub(g:tag(iv, aad, ct), 1, #tag), tag) then
+    return nil, "authentication failed"
+  end
+  return g:ctr(iv, ct)
+end
+
+-- core.unwrap: lua/han/luaunwrap.lua, built on first use
+local unwrap
+function M.unwrap(s, keys)
+  unwrap = unwrap or require("han.luaunwrap").new(M)
+  return unwrap(s, keys)
+end
+
 return M

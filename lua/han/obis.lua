@@ -10,6 +10,7 @@ M.by_cde = {
   ["0.2.129"] = q("list", "text"),          -- list version id
   ["96.1.0"] = q("meter_id", "text"),       -- Aidon, Kaifa
   ["0.0.5"] = q("meter_id", "text"),        -- Kamstrup
+  ["42.0.0"] = q("meter_id", "text"),       -- logical device name (Landis+Gyr E570)
   ["96.1.7"] = q("meter_type", "text"),     -- Aidon, Kaifa
   ["96.1.1"] = q("meter_type", "text"),     -- Kamstrup
   ["1.0.0"] = q("meter_time", "clock"),     -- 0.0.1.0.0.255; Kamstrup 0.1.1.0.0.255
