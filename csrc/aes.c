@@ -127,9 +127,9 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
                 ^ (uint32_t)rcon[i / 4 - 1] << 24;
         rk[i] = rk[i - 4] ^ t;
     }
-    /* Shoup's tables: entry n of m is n * H, where the nibble's top bit stands for x^0,
-     * so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums; m4 is the
-     * same for H*x^4, so that one step of the multiplication takes a whole byte. */
+    /* Shoup's tables: entry n of hh/hl is n * H, where the nibble's top bit stands for
+     * x^0, so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums; hh4/hl4
+     * are the same for H*x^4, so that one step of the multiplication takes a byte. */
     han_aes_block(g, zero, h);
     hi = get64(h);
     lo = get64(h + 8);
@@ -154,7 +154,7 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
 }
 
 /* X = X * H by Horner's rule over the 16 bytes from the last (highest powers) to the
- * first: Z = Z * x^8 + m[high nibble] + m4[low nibble]. Multiplying by x^8 drops the
+ * first: Z = Z * x^8 + H[high nibble] + H4[low nibble]. Multiplying by x^8 drops the
  * low byte r of Z, whose bit j stands for x^(127-j); it comes back as
  * x^(135-j) = x^128 * x^(7-j), x^128 being 0xE1 in the top byte, so the top 16 bits
  * take the carry-less product r * 0xE1 shifted left once: r<<8 ^ r<<7 ^ r<<6 ^ r<<1.
