@@ -1,5 +1,6 @@
 -- Writes the seed corpus of the fuzz targets from the captured vectors: every frame of
--- frames.jsonl, its APDU without HDLC, and slices of the raw captures.
+-- frames.jsonl, its APDU without HDLC, slices of the raw captures, the encrypted
+-- envelopes and the P1 telegrams.
 -- Usage: lua fuzz/seed.lua DIR   (run from the repository root)
 package.path = "spec/?.lua;" .. package.path
 local H = require("helpers")
@@ -21,4 +22,6 @@ for _, s in ipairs(H.streams()) do
   local data = H.read_file(s.path)
   for i = 1, math.min(#data, 40000), 4000 do put(data:sub(i, i + 1999)) end
 end
+for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do put(H.unhex(rec.hex)) end
+for _, rec in ipairs(H.jsonl("p1.jsonl")) do put(rec.text) end
 print(("%d seeds in %s"):format(n, dir))
