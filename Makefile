@@ -13,7 +13,8 @@ WARN     = -std=c99 -pedantic -Wall -Wextra -Wshadow -Wcast-qual -Wstrict-protot
 ALL_CFLAGS = $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(LUA_INC)
 LDFLAGS_SO = -shared
 
-ENGINE  = csrc/crc16.c csrc/hdlc.c csrc/axdr.c csrc/framer.c
+ENGINE  = csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
+          csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c
 CORE    = $(ENGINE) csrc/han_core.c
 HEADERS = $(wildcard csrc/*.h)
 
@@ -75,7 +76,8 @@ valgrind: $(BUILD)/lua5.1/han/core.so
 	HAN_BACKEND=c LUA_CPATH="$(BUILD)/lua5.1/?.so;;" \
 	LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-	    lua5.1 /usr/bin/busted -o TAP spec/core_spec.lua spec/framer_spec.lua
+	    lua5.1 /usr/bin/busted -o TAP spec/core_spec.lua spec/framer_spec.lua \
+	    spec/framer_mbus_p1_spec.lua spec/unwrap_spec.lua spec/gcm_spec.lua spec/p1_spec.lua
 
 test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so $(BUILD)/$(r)/han/mosquitto.so)
 	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh
@@ -83,7 +85,7 @@ test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUIL
 # One table of figures measured in one run (bench/README.md says what each means).
 BENCH_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;;"
 bench: $(BUILD)/lua5.1/han/core.so $(BUILD)/lua5.1/han/serial.so $(BUILD)/luajit/han/core.so
-	@$(CC) -O2 -std=c99 -o $(BUILD)/bench-crc bench/crc.c csrc/crc16.c
+	@$(CC) -O2 -std=c99 -o $(BUILD)/bench-crc bench/crc.c csrc/crc16.c csrc/aes.c
 	@echo "| what | runtime | figure | notes |"
 	@echo "|---|---|---:|---|"
 	@$(BUILD)/bench-crc
@@ -113,9 +115,12 @@ asan:
 # seed corpus made of the vectors; any crash, leak or sanitizer report fails the run.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS = decode framer
+FUZZ_TARGETS = decode framer unwrap p1
 fuzz_src_decode = fuzz/fuzz_decode.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c
-fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/hdlc.c csrc/crc16.c
+fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/framing.c csrc/hdlc.c csrc/crc16.c \
+                  csrc/crc16_arc.c
+fuzz_src_unwrap = fuzz/fuzz_unwrap.c csrc/unwrap.c csrc/aes.c csrc/axdr.c csrc/hdlc.c csrc/crc16.c
+fuzz_src_p1 = fuzz/fuzz_p1.c csrc/p1.c csrc/crc16_arc.c
 
 $(BUILD)/fuzz/%: fuzz/fuzz_%.c $(ENGINE) $(HEADERS)
 	@mkdir -p $(@D)

@@ -4,9 +4,10 @@ source = {
   url = "git+https://example.invalid/han.git",
 }
 description = {
-  summary = "Read the HAN port of smart electricity meters (HDLC, DLMS/COSEM, P1)",
+  summary = "Read the HAN port of smart electricity meters (HDLC, M-Bus, DLMS/COSEM with AES-GCM, DSMR P1)",
   detailed = [[
-    A C core (CRC-16/X-25, HDLC, A-XDR, streaming framer) and a pure-Lua layer with vendor
+    A C core (CRC-16/X-25, HDLC, M-Bus, A-XDR, AES-128-GCM, DSMR P1, streaming framer)
+    and a pure-Lua layer with vendor
     profiles, units, meter time and serial polling. Runs without the C core too.
   ]],
   license = "MIT",
@@ -18,12 +19,17 @@ build = {
   type = "builtin",
   modules = {
     ["han.core"] = {
-      sources = { "csrc/crc16.c", "csrc/hdlc.c", "csrc/axdr.c", "csrc/framer.c",
+      sources = { "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c", "csrc/axdr.c",
+        "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c", "csrc/p1.c",
         "csrc/han_core.c" },
     },
     ["han"] = "lua/han/init.lua",
     ["han.backend"] = "lua/han/backend.lua",
     ["han.luacore"] = "lua/han/luacore.lua",
+    ["han.luaunwrap"] = "lua/han/luaunwrap.lua",
+    ["han.luap1"] = "lua/han/luap1.lua",
+    ["han.gcm"] = "lua/han/gcm.lua",
+    ["han.p1"] = "lua/han/p1.lua",
     ["han.decode"] = "lua/han/decode.lua",
     ["han.obis"] = "lua/han/obis.lua",
     ["han.profiles"] = "lua/han/profiles.lua",

@@ -123,3 +123,37 @@ row("garbage per forum parse (table CRC)", ("%.0f"):format(garbage(function(f)
   return forum.parse(f, forum.crc16_table) end, kamstrup)), "bytes")
 
 
+
+-- Envelopes: han.decode of encrypted frames from encrypted.jsonl, keys given.
+local function encrypted(id)
+  for _, r in ipairs(H.jsonl("encrypted.jsonl")) do
+    if r.id == id then
+      return H.unhex(r.hex), { key = r.encryption_key, system_title = r.system_title,
+        auth_key = r.authentication_key ~= H.json_null and r.authentication_key or nil }
+    end
+  end
+end
+for _, v in ipairs({ { "EVN Kaifa M-Bus 282 B, AES-CTR", "enc-at-evn-kaifa-ma309-mbus-doc" },
+  { "Aidon HDLC 610 B, AES-GCM + tag", "enc-synthetic-aidon-hdlc-authenc-athombv" } }) do
+  local frame, keys = encrypted(v[2])
+  for _, b in ipairs({ "c", "lua" }) do
+    han.use_backend(b)
+    row(("han.decode (%s core) %s"):format(b == "c" and "C" or "Lua", v[1]),
+      fmt(rate(function(f) return decode(f, keys) end, frame)), "frames/s")
+  end
+end
+han.use_backend("c")
+
+-- DSMR P1: core.p1 and the named reading of a three-phase DSMR 5 telegram with gas.
+local reading = require("han.p1").reading
+local telegram
+for _, r in ipairs(H.jsonl("p1.jsonl")) do
+  if r.id == "p1-nl-dsmr50-iskra-mt382-dsmr_parser" then telegram = r.text end
+end
+local p1_c = rate(function(s) return reading(C.p1(s)) end, telegram)
+row(("han.decode (C core) P1 telegram %d B"):format(#telegram),
+  fmt(rate(decode, telegram)), "tel/s",
+  ("core.p1 + han.p1 reading %s/s; core.p1 alone %s/s"):format(fmt(p1_c),
+    fmt(rate(C.p1, telegram))))
+row(("han.decode (Lua core) P1 telegram %d B"):format(#telegram),
+  fmt(rate(function(s) return reading(L.p1(s)) end, telegram)), "tel/s")

@@ -11,6 +11,7 @@
 #include "aes.h"
 #include "unwrap.h"
 #include "han.h"
+#include "p1.h"
 
 #define FRAMER_MT "han.framer"
 
@@ -398,19 +399,30 @@ static void enqueue(void *ud, const uint8_t *p, size_t n)
     lua_rawseti(fr->L, -2, (int)++fr->tail);
 }
 
+/* Indexed by enum han_protocol. */
+static const char *const protocol_names[] = {"auto", "hdlc", "mbus", "p1"};
+
 static int l_framer(lua_State *L)
 {
-    int cr_lf = 0;
+    int cr_lf = 0, protocol = HAN_HDLC;
     Framer *fr;
     if (!lua_isnoneornil(L, 1)) {
         luaL_checktype(L, 1, LUA_TTABLE);
         lua_getfield(L, 1, "cr_lf");
         cr_lf = lua_toboolean(L, -1);
-        lua_pop(L, 1);
+        lua_getfield(L, 1, "protocol");
+        if (!lua_isnil(L, -1)) {
+            const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+            for (protocol = HAN_P1; protocol >= HAN_AUTO; protocol--)
+                if (strcmp(name, protocol_names[protocol]) == 0) break;
+            if (protocol < HAN_AUTO)
+                return luaL_error(L, "bad protocol (hdlc, mbus, p1 or auto expected)");
+        }
+        lua_pop(L, 2);
     }
     fr = (Framer *)lua_newuserdata(L, sizeof *fr);
     fr->queue = LUA_NOREF;
-    han_framer_init(&fr->f, cr_lf);
+    han_framer_init_protocol(&fr->f, cr_lf, protocol);
     fr->head = fr->tail = 0;
     luaL_getmetatable(L, FRAMER_MT);
     lua_setmetatable(L, -2);
@@ -471,7 +483,7 @@ static int f_stats(lua_State *L)
 {
     Framer *fr = check_framer(L);
     const struct han_framer_stats *st = &fr->f.st;
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 10);
     stat_field(L, "bytes_in", st->bytes_in);
     stat_field(L, "bytes_framed", st->bytes_framed);
     stat_field(L, "bytes_discarded", st->bytes_discarded);
@@ -481,6 +493,8 @@ static int f_stats(lua_State *L)
     stat_field(L, "bad_fcs", st->bad_fcs);
     stat_field(L, "bad_length", st->bad_length);
     stat_field(L, "segments_joined", st->segments_joined);
+    lua_pushstring(L, protocol_names[fr->f.protocol]);
+    lua_setfield(L, -2, "protocol");
     return 1;
 }
 
@@ -506,6 +520,148 @@ static int f_tostring(lua_State *L)
     return 1;
 }
 
+/* core.p1: the visitor builds {ident, crc, obis, units}. The stack holds the result,
+ * obis and units, then the open object's code and its value (a sequence from its
+ * second group on). */
+struct p1_builder {
+    lua_State *L;
+    int obis, units;       /* stack indices */
+    int unit_slot;         /* stack index of the last unit pushed, whose text is unit */
+    const char *unit;
+    size_t unit_len;
+    int keys;              /* stack index of the first of P1_TIME_KEYS */
+    unsigned count;        /* groups of the open object so far */
+};
+
+/* Pushed once per telegram: the fields of the time tables, a failure log has many. */
+static const char *const P1_TIME_KEYS[] = {"year", "month", "day", "hour", "min", "sec",
+                                           "status"};
+
+static void p1_begin(void *ud, const struct han_p1_info *in)
+{
+    struct p1_builder *b = ud;
+    lua_State *L = b->L;
+    int k;
+    lua_createtable(L, 0, 4);
+    lua_pushlstring(L, in->ident, in->ident_len);
+    lua_setfield(L, -2, "ident");
+    if (in->has_crc) {
+        lua_pushinteger(L, (lua_Integer)in->crc);
+        lua_setfield(L, -2, "crc");
+    }
+    lua_createtable(L, 0, (int)in->lines);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "obis");
+    b->obis = lua_gettop(L);
+    lua_createtable(L, 0, (int)in->lines);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -4, "units");
+    b->units = lua_gettop(L);
+    lua_pushnil(L);
+    b->unit_slot = lua_gettop(L);
+    b->unit = NULL;
+    b->unit_len = 0;
+    b->keys = lua_gettop(L) + 1;
+    for (k = 0; k < 7; k++) lua_pushstring(L, P1_TIME_KEYS[k]);
+}
+
+static void p1_object(void *ud, const char *code, size_t n)
+{
+    struct p1_builder *b = ud;
+    lua_pushlstring(b->L, code, n);
+    b->count = 0;
+}
+
+static void p1_value(void *ud, const struct han_p1_value *v)
+{
+    struct p1_builder *b = ud;
+    lua_State *L = b->L;
+    switch (v->kind) {
+    case HAN_P1_NUMBER:
+#if LUA_VERSION_NUM >= 503
+        if (v->is_int) {
+            lua_pushinteger(L, (lua_Integer)v->i);
+            break;
+        }
+#endif
+        lua_pushnumber(L, (lua_Number)v->d);
+        break;
+    case HAN_P1_TIME: {
+        const int f[7] = {v->year, v->month, v->day, v->hour, v->min, v->sec, v->status};
+        int k;
+        lua_createtable(L, 0, 7);
+        for (k = 0; k < (v->status >= 0 ? 7 : 6); k++) {
+            lua_pushvalue(L, b->keys + k);
+            lua_pushinteger(L, f[k]);
+            lua_rawset(L, -3);
+        }
+        break;
+    }
+    default:
+        lua_pushlstring(L, v->text, v->len);
+    }
+    if (++b->count == 2) {
+        lua_createtable(L, 2, 0);
+        lua_insert(L, -3);
+        lua_rawseti(L, -3, 2);
+        lua_rawseti(L, -2, 1);
+    } else if (b->count > 2) {
+        lua_rawseti(L, -2, (int)b->count);
+    }
+}
+
+static void p1_end(void *ud, const char *unit, size_t unit_len)
+{
+    struct p1_builder *b = ud;
+    lua_State *L = b->L;
+    lua_pushvalue(L, -2);                      /* code, value, code */
+    if (unit) {
+        if (unit_len == b->unit_len && memcmp(unit, b->unit, unit_len) == 0) {
+            lua_pushvalue(L, b->unit_slot);    /* units come in runs: kWh, kW, A */
+        } else {
+            lua_pushlstring(L, unit, unit_len);
+            lua_pushvalue(L, -1);
+            lua_replace(L, b->unit_slot);
+            b->unit = unit;
+            b->unit_len = unit_len;
+        }
+        lua_rawset(L, b->units);
+    } else {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, b->units);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 2);
+        } else {                               /* an earlier line of the code had a unit */
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            lua_rawset(L, b->units);
+        }
+    }
+    lua_rawset(L, b->obis);                    /* obis[code] = value */
+}
+
+static const struct han_p1_visitor p1_visitor = { p1_begin, p1_object, p1_value, p1_end };
+
+static int l_p1(lua_State *L)
+{
+    size_t n;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    struct p1_builder b;
+    unsigned line;
+    char buf[32];
+    int e;
+    b.L = L;
+    luaL_checkstack(L, 24, "han.core.p1");
+    if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_P1_OK) {
+        lua_settop(L, 1);                  /* drop what was built */
+        lua_pushnil(L);
+        lua_pushstring(L, han_p1_strerror(e, line, buf));
+        return 2;
+    }
+    lua_settop(L, b.obis - 1);             /* the result */
+    return 1;
+}
+
 static const luaL_Reg framer_methods[] = {
     {"push", f_push}, {"pop", f_pop}, {"frames", f_frames}, {"missing", f_missing},
     {"stats", f_stats}, {"reset", f_reset}, {NULL, NULL}
@@ -514,6 +670,7 @@ static const luaL_Reg framer_methods[] = {
 static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"decode", l_decode}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
+    {"p1", l_p1},
     {NULL, NULL}
 };
 

@@ -1,6 +1,6 @@
-/* libFuzzer target: the streaming framer fed arbitrary bytes in arbitrary chunkings
- * (the first byte seeds the chunk sizes), with and without cr_lf. Checks the counters'
- * invariant and that every delivered frame parses. */
+/* libFuzzer target: the streaming framer of every protocol fed arbitrary bytes in
+ * arbitrary chunkings (the first byte seeds the chunk sizes and picks cr_lf). Checks the
+ * counters' invariant, the buffer bound, and that every delivered HDLC frame parses. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,18 +17,18 @@ static void deliver(void *ud, const uint8_t *p, size_t n)
         abort();
 }
 
-static void run(const uint8_t *data, size_t size, int cr_lf, unsigned seed)
+static void run(const uint8_t *data, size_t size, int cr_lf, int protocol, unsigned seed)
 {
     static struct han_framer f;
     size_t pos = 0;
-    han_framer_init(&f, cr_lf);
+    han_framer_init_protocol(&f, cr_lf, protocol);
     while (pos < size) {
         size_t n = 1 + seed % 97;
         seed = seed * 1103515245u + 12345u;
         if (n > size - pos) n = size - pos;
         han_framer_push(&f, data + pos, n, deliver, NULL);
         pos += n;
-        if (han_framer_buffered(&f) > HAN_MAX_FRAME + 1) abort();
+        if (han_framer_buffered(&f) > HAN_MAX_CANDIDATE + 1) abort();
         if (f.st.bytes_in != f.st.bytes_framed + f.st.bytes_discarded + han_framer_buffered(&f))
             abort();
     }
@@ -40,8 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const int protocols[] = {HAN_HDLC, HAN_MBUS, HAN_P1, HAN_AUTO};
     unsigned seed = size ? data[0] : 0;
-    run(data, size, 0, seed);
-    run(data, size, 1, seed + 1);
+    size_t i;
+    for (i = 0; i < sizeof protocols / sizeof *protocols; i++)
+        run(data, size, (int)(seed + i) & 1, protocols[i], seed + (unsigned)i);
     return 0;
 }

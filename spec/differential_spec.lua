@@ -89,6 +89,28 @@ describe("C and Lua cores", function()
     assert.are.equal(0, differences)
   end)
 
+  it("agree on every envelope and 6,000 seeded mutations of them", function()
+    local recs = H.jsonl("encrypted.jsonl")
+    local rand = rng(4711)
+    local differences, total = 0, 0
+    local function compare(s, keys)
+      local a, b = both("unwrap", s, keys)
+      total = total + 1
+      if not H.deep_equal(a, b) then differences = differences + 1 end
+    end
+    for k = 0, 6000 do
+      local r = recs[k % #recs + 1]
+      local s = H.unhex(r.hex)
+      if k > #recs then s = mutate(s, rand) end
+      local ak = r.authentication_key ~= H.json_null and r.authentication_key or nil
+      compare(s, { key = r.encryption_key, auth_key = ak, system_title = r.system_title })
+      if k % 4 == 0 then compare(s, { key = r.encryption_key }) end
+      if k % 8 == 0 then compare(s) end
+    end
+    assert.is_true(total > 7500)
+    assert.are.equal(0, differences)
+  end)
+
   it("agree on every capture, in the same random chunking", function()
     local rand = rng(99)
     for _, st in ipairs(H.streams()) do

@@ -157,35 +157,10 @@ end)
 -- han.gcm picks its xor once at load time. Load fresh copies as each runtime would see
 -- them and check they compute the published results.
 
-local arith_xor = H.xor
-local function signed(x) return x >= 2147483648 and x - 4294967296 or x end
--- xor of any number of words, folded by arithmetic
-local function fold(a, b, ...)
-  if b == nil then return a end
-  return fold(arith_xor(a, b), ...)
-end
-local fake_bitop = { bxor = function(...) return signed(fold(...)) end }   -- LuaBitOp
-local fake_bit32 = { bxor = fold }
+local fake_bitop, fake_bit32 = H.fake_bitop, H.fake_bit32
 
 local function load_gcm(version, bit, bit32)
-  local env = setmetatable({ _VERSION = version, bit32 = bit32 }, { __index = _G })
-  env._G = env
-  env.require = function(name)
-    if name == "bit" then
-      if bit then return bit end
-      error("module 'bit' not found")
-    end
-    return require(name)
-  end
-  local src = H.read_file("lua/han/gcm.lua")
-  local chunk
-  if setfenv then
-    chunk = assert(loadstring(src, "=gcm"))
-    setfenv(chunk, env)
-  else
-    chunk = assert(load(src, "=gcm", "t", env))
-  end
-  return chunk()
+  return H.load_with_bits("lua/han/gcm.lua", version, bit, bit32)
 end
 
 describe("han.gcm bit-library selection", function()

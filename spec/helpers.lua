@@ -161,6 +161,40 @@ function M.deep_equal(a, b)
   return true
 end
 
+-- Bit libraries as a controller may have them, for loading fresh copies of modules that
+-- pick their bit operations at load time: LuaBitOp (signed 32-bit results, as on
+-- LogicMachine) and bit32; both xor any number of words, by arithmetic.
+local function fold(a, b, ...)
+  if b == nil then return a end
+  return fold(M.xor(a, b), ...)
+end
+local function signed(x) return x >= 2147483648 and x - 4294967296 or x end
+M.fake_bitop = { bxor = function(...) return signed(fold(...)) end }
+M.fake_bit32 = { bxor = fold }
+
+-- A fresh copy of the module in `path`, loaded in an environment claiming `version`
+-- with the given `bit` (require "bit") and `bit32` (global) libraries, nil for none.
+function M.load_with_bits(path, version, bit, bit32)
+  local env = setmetatable({ _VERSION = version, bit32 = bit32 }, { __index = _G })
+  env._G = env
+  env.require = function(name)
+    if name == "bit" then
+      if bit then return bit end
+      error("module 'bit' not found")
+    end
+    return require(name)
+  end
+  local src = M.read_file(path)
+  local chunk
+  if setfenv then
+    chunk = assert(loadstring(src, "=" .. path))
+    setfenv(chunk, env)
+  else
+    chunk = assert(load(src, "=" .. path, "t", env))
+  end
+  return chunk()
+end
+
 -- The backend under test: $HAN_BACKEND ("c" or "lua"; default "c").
 M.backend = os.getenv("HAN_BACKEND") or "c"
 

@@ -3,34 +3,10 @@
 -- and check they compute what the normal copy computes.
 local H = require("helpers")
 
-local arith_xor = H.xor
+local fake_bitop, fake_bit32 = H.fake_bitop, H.fake_bit32
 
--- LuaBitOp semantics: results are signed 32-bit numbers.
-local function signed(x) return x >= 2147483648 and x - 4294967296 or x end
-local fake_bitop = { bxor = function(a, b) return signed(arith_xor(a, b)) end }
-local fake_bit32 = { bxor = arith_xor }
-
--- Load lua/han/luacore.lua in an environment claiming Lua 5.1 or 5.2 with the given
--- bit libraries (nil: none).
 local function load_luacore(version, bit, bit32)
-  local env = setmetatable({ _VERSION = version, bit32 = bit32 }, { __index = _G })
-  env._G = env
-  env.require = function(name)
-    if name == "bit" then
-      if bit then return bit end
-      error("module 'bit' not found")
-    end
-    return require(name)
-  end
-  local src = H.read_file("lua/han/luacore.lua")
-  local chunk
-  if setfenv then
-    chunk = assert(loadstring(src, "=luacore"))
-    setfenv(chunk, env)
-  else
-    chunk = assert(load(src, "=luacore", "t", env))
-  end
-  return chunk()
+  return H.load_with_bits("lua/han/luacore.lua", version, bit, bit32)
 end
 
 describe("han.luacore bit-library selection", function()

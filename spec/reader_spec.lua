@@ -18,6 +18,33 @@ local function meter_stream(n, gap)
   return stream, frames
 end
 
+-- Telegrams of p1.jsonl (all, and the ones with a good or no CRC) pushed every `gap`
+-- seconds.
+local function p1_stream(gap)
+  local stream, good = {}, {}
+  for i, rec in ipairs(H.jsonl("p1.jsonl")) do
+    stream[i] = { at = i * gap, bytes = rec.text }
+    if rec.crc_ok ~= false then good[#good + 1] = rec.text end
+  end
+  return stream, good
+end
+
+local function record(id)
+  for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do
+    if rec.id == id or rec.format == id then return rec end
+  end
+end
+
+-- One HDLC frame around `info` (dest 2B, src 21, control 13), for made-up block transfers.
+local function hdlc_frame(info)
+  local len = 2 + 3 + 2 + #info + 2
+  local head = string.char(0xA0 + math.floor(len / 256), len % 256) .. "\043\033\019"
+  local hcs = han.core.crc16(head)
+  local body = head .. string.char(hcs % 256, math.floor(hcs / 256)) .. info
+  local fcs = han.core.crc16(body)
+  return "\126" .. body .. string.char(fcs % 256, math.floor(fcs / 256)) .. "\126"
+end
+
 -- Poll up to `polls` times, stopping once `want` readings are in.
 local function run(reader, polls, want)
   local got = {}
@@ -130,5 +157,123 @@ describe("han.reader (" .. H.backend .. " backend)", function()
 
   it("needs a port", function()
     assert.has_error(function() han.reader({}) end)
+  end)
+
+  for _, semantics in ipairs({ "partial", "drop" }) do
+    it("reads P1 telegrams at 115200 baud with " .. semantics .. " timed-out reads", function()
+      local stream, good = p1_stream(1)
+      local serial = fake_serial.new({ stream = stream, semantics = semantics,
+        byte_time = 10 / 115200 })
+      local raw = {}
+      local reader = han.reader({ port = "/dev/ttyUSB0", protocol = "p1", serial = serial,
+        on_raw = function(_, frame) raw[#raw + 1] = frame end })
+      local got = run(reader, 60, #good)
+      assert.are.same(good, raw)
+      assert.are.equal(#good, #got)
+      for i, text in ipairs(good) do assert.are.same(assert(han.decode(text)), got[i]) end
+      local st = reader:stats()
+      assert.are.equal("p1", st.protocol)
+      assert.are.equal(2, st.bad_fcs)
+      assert.are.equal(0, st.decode_errors)
+      assert.are.same({ 115200, "none", 8 }, { serial.line.params.baudrate,
+        serial.line.params.parity, serial.line.params.databits })
+    end)
+  end
+
+  it("returns a P1 reading the moment the telegram's last LF is in, at 9600 7E1", function()
+    local stream = p1_stream(10)
+    local arrivals = {}
+    for i, rec in ipairs(H.jsonl("p1.jsonl")) do
+      if rec.crc_ok ~= false then
+        arrivals[#arrivals + 1] = stream[i].at + #stream[i].bytes * 10 / 9600
+      end
+    end
+    local serial = fake_serial.new({ stream = stream, byte_time = 10 / 9600 })
+    local reader = han.reader({ port = "/dev/ttyUSB0", protocol = "p1", baudrate = 9600,
+      parity = "even", databits = 7, serial = serial })
+    local n = 0
+    for _ = 1, 400 do
+      if n == #arrivals then break end
+      if reader:poll() then
+        n = n + 1
+        assert.is_true(math.abs(serial.line.now - arrivals[n]) < 1e-6)
+      end
+    end
+    assert.are.equal(#arrivals, n)
+    assert.are.same({ 9600, "even", 7 }, { serial.line.params.baudrate,
+      serial.line.params.parity, serial.line.params.databits })
+  end)
+
+  it("settles on the protocol of the first good frame with protocol = 'auto'", function()
+    local stream, good = p1_stream(1)
+    local serial = fake_serial.new({ stream = stream, byte_time = 10 / 115200 })
+    local reader = han.reader({ port = "/dev/ttyUSB0", protocol = "auto", baudrate = 115200,
+      serial = serial })
+    assert.are.equal(#good, #run(reader, 60, #good))
+    assert.are.equal("p1", reader:stats().protocol)
+    local hdlc, frames = meter_stream(10, 1)
+    serial = fake_serial.new({ stream = hdlc })
+    reader = han.reader({ port = "/dev/ttyUSB0", protocol = "auto", serial = serial })
+    assert.are.equal(#frames, #run(reader, 40, #frames))
+    assert.are.equal("hdlc", reader:stats().protocol)
+    assert.are.equal(2400, serial.line.params.baudrate)
+  end)
+
+  it("reads an encrypted M-Bus meter and passes its key to han.decode", function()
+    local rec = record("mbus")
+    local serial = fake_serial.new({ stream = { { at = 1, bytes = H.unhex(rec.hex) },
+      { at = 4, bytes = H.unhex(rec.hex) } } })
+    local reader = han.reader({ port = "/dev/ttyUSB0", protocol = "mbus", serial = serial,
+      key = rec.encryption_key })
+    local got = run(reader, 20, 2)
+    assert.are.equal(2, #got)
+    assert.are.same(assert(han.decode(H.unhex(rec.hex), { key = rec.encryption_key })), got[1])
+    assert.are.equal(4, reader:stats().segments_joined)
+  end)
+
+  -- The Swiss Landis+Gyr record: five HDLC frames, one general-block-transfer block each.
+  local gbt = record("enc-ch-landisgyr-e570-hdlc-gbt")
+  local gbt_frames = {}
+  for frame in han.core.framer():frames(H.unhex(gbt.hex)) do gbt_frames[#gbt_frames + 1] = frame end
+  local _, gbt_err = han.decode(gbt_frames[1], { key = gbt.encryption_key })
+  local with_gbt = gbt_err == "incomplete block transfer" and it or pending
+
+  with_gbt("joins a block transfer spread over several frames", function()
+    assert.are.equal(5, #gbt_frames)
+    local stream = {}
+    for round = 0, 2 do
+      for i, frame in ipairs(gbt_frames) do
+        stream[#stream + 1] = { at = round * 10 + i * 0.1, bytes = frame }
+      end
+    end
+    -- a lone first block between: its transfer never ends, the next one starts over
+    table.insert(stream, 6, { at = 0.9, bytes = gbt_frames[1] })
+    local serial = fake_serial.new({ stream = stream })
+    local raw = 0
+    local reader = han.reader({ port = "/dev/ttyUSB0", serial = serial,
+      key = gbt.encryption_key, on_raw = function() raw = raw + 1 end })
+    local got = run(reader, 60, 3)
+    local want = assert(han.decode(H.unhex(gbt.hex), { key = gbt.encryption_key }))
+    assert.are.same({ want, want, want }, got)
+    assert.are.equal(16, raw)
+    local st = reader:stats()
+    assert.are.equal(0, st.decode_errors)
+    assert.are.equal(1, st.blocks_dropped)
+  end)
+
+  with_gbt("holds at most 32 frames of an unfinished block transfer", function()
+    local stream = {}
+    for i = 1, 40 do
+      local block = "\224\000" .. string.char(0, i, 0, 0) .. "\050" .. ("x"):rep(50)
+      stream[i] = { at = i * 0.3, bytes = hdlc_frame((i == 1 and "\230\231\000" or "") .. block) }
+    end
+    local serial = fake_serial.new({ stream = stream })
+    local reader = han.reader({ port = "/dev/ttyUSB0", serial = serial })
+    run(reader, 30)
+    local st = reader:stats()
+    assert.are.equal(40, st.frames_ok)
+    assert.are.equal(1, st.blocks_dropped)
+    assert.is_true(st.decode_errors >= 1)
+    assert.is_true(#(reader.held or {}) <= 32)
   end)
 end)

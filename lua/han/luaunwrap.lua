@@ -9,18 +9,9 @@ local function be32(s, p)
   return ((a * 256 + b) * 256 + c) * 256 + d
 end
 
--- BER length at p (n = last position): length, next position | nil, err
-local function ber(s, p, n)
-  if p > n then return nil, "truncated data" end
-  local k = byte(s, p)
-  if k < 0x80 then return k, p + 1 end
-  if k == 0x80 or k > 0x84 then return nil, "bad BER length" end
-  k = k - 0x80
-  if n - p < k then return nil, "truncated data" end
-  local v = 0
-  for q = p + 1, p + k do v = v * 256 + byte(s, q) end
-  return v, p + 1 + k
-end
+-- ber(s, p, n): the BER length at p (n = last position): length, next position |
+-- nil, err; han.luacore's A-XDR reader, given to new().
+local ber
 
 -- HDLC frames back to back: their information fields joined (frame = core.frame).
 local function hdlc_series(s, frame)
@@ -158,9 +149,10 @@ end
 
 local MAX_ENVELOPES = 8
 
--- new(core) -> unwrap(s, keys): core gives frame() and bytes_from(); keys are checked
--- (misuse raises) and converted to raw bytes once.
-function M.new(core)
+-- new(core, ber_reader) -> unwrap(s, keys): core gives frame() and bytes_from(); keys
+-- are checked (misuse raises) and converted to raw bytes once.
+function M.new(core, ber_reader)
+  ber = ber_reader
   local gcm
   local function raw_keys(keys)
     if keys == nil then return {} end

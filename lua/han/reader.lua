@@ -4,11 +4,15 @@
 --   reader = reader or han.reader{port = '/dev/ttyUSB0', baudrate = 2400}
 --   local r = reader:poll()
 --
--- Reads follow the HDLC length field: one byte to find a flag, two for the format field,
--- then the rest of the frame in one call whose timeout covers its wire time. A reading
--- is returned the moment its closing flag arrives. A read never asks for more bytes than
--- the line can deliver within its timeout, so a serial library that drops a partial read
--- on timeout loses nothing.
+-- Reads ask for what the framer says it is missing. HDLC and M-Bus have a length field:
+-- one byte to find a frame, the header, then the rest of the frame in one call whose
+-- timeout covers its wire time. A reading is returned the moment its last byte arrives.
+-- A read never asks for more bytes than are surely coming and the line can deliver
+-- within its timeout, so a serial library that drops a partial read on timeout loses
+-- nothing. A P1 telegram has no length field and may end with any line, so only one
+-- more byte is ever sure to come: P1 is read one byte per call (at 115200 baud a
+-- telegram of 1 kB is a thousand short calls), which keeps to that rule for both kinds
+-- of serial library and returns the reading the moment the telegram's last LF is in.
 local backend = require("han.backend")
 local decode = require("han.decode").decode
 
@@ -17,7 +21,13 @@ local M = {}
 local Reader = {}
 Reader.__index = Reader
 
-local function bits_per_byte(parity) return parity == "none" and 10 or 11 end
+-- A block transfer spread over frames is held for at most this many frames or bytes.
+local MAX_HELD, MAX_HELD_BYTES = 32, 65536
+
+-- start bit, data bits, parity bit, one stop bit
+local function bits_per_byte(parity, databits)
+  return 2 + databits + (parity == "none" and 0 or 1)
+end
 
 -- The serial module: LogicMachine's `serial` where it exists, else han.serial.
 local function serial_module(opts)
@@ -36,9 +46,13 @@ end
 
 -- han.reader(opts):
 --   port      device path (opened with the serial module) or an object with read(n, t)
---   baudrate  default 2400; parity 'none' (default), 'even', 'odd' or 'auto'
+--   protocol  'hdlc' (default), 'mbus', 'p1', or 'auto': the first good frame at the
+--             configured speed decides
+--   baudrate  default 2400, 115200 for 'p1'; parity 'none' (default), 'even', 'odd' or
+--             'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity 'even', databits 7)
 --   timeout   the poll budget in seconds (default 1)
---   scale, zone: passed to han.decode; cr_lf: passed to the framer
+--   scale, zone, key, auth_key, system_title: opts goes to han.decode as it is, so the
+--             keys of an encrypted meter reach the decoder; cr_lf: passed to the framer
 --   on_raw(hex, frame): called with every good frame
 --   auto_after: consecutive bad frames before parity 'auto' tries the other parity (3)
 function M.new(opts)
@@ -49,11 +63,13 @@ function M.new(opts)
     opts = opts,
     device = type(opts.port) == "string" and opts.port or nil,
     port = type(opts.port) ~= "string" and opts.port or nil,
-    baudrate = opts.baudrate or 2400,
+    baudrate = opts.baudrate or (opts.protocol == "p1" and 115200 or 2400),
+    databits = opts.databits or 8,
     auto = opts.parity == "auto",
     parity = (opts.parity == nil or opts.parity == "auto") and "none" or opts.parity,
     budget = opts.timeout or 1,
-    framer = backend.core.framer({ cr_lf = opts.cr_lf }),
+    framer = backend.core.framer({ cr_lf = opts.cr_lf, protocol = opts.protocol }),
+    held = nil, held_bytes = 0, blocks_dropped = 0,
     reads = 0, reconnects = 0, decode_errors = 0, port_errors = 0,
     backoff = 0, retry_at = 0, clock = 0, bad_run = 0, last_bad = 0, idle = true,
   }, Reader)
@@ -63,16 +79,17 @@ function M.new(opts)
 end
 
 function Reader:byte_time()
-  return bits_per_byte(self.parity) / self.baudrate
+  return bits_per_byte(self.parity, self.databits) / self.baudrate
 end
 
 function Reader:open()
   local port, err = self.serial.open(self.device, { baudrate = self.baudrate,
-    parity = self.parity, databits = 8, stopbits = 1, duplex = "full" })
+    parity = self.parity, databits = self.databits, stopbits = 1, duplex = "full" })
   if not port then return nil, err end
   if port.flush then port:flush() end
   self.port = port
   self.framer:reset()
+  self:drop_held()                -- the rest of a block transfer was lost with the line
   return port
 end
 
@@ -108,6 +125,43 @@ function Reader:watch_parity()
   end
 end
 
+function Reader:drop_held()
+  if self.held then self.blocks_dropped = self.blocks_dropped + 1 end
+  self.held, self.held_bytes = nil, 0
+end
+
+-- Keep a frame whose block transfer goes on in the next frames (bounded).
+function Reader:hold(frame)
+  local held = self.held or {}
+  if #held == MAX_HELD or self.held_bytes + #frame > MAX_HELD_BYTES then
+    self:drop_held()
+    return nil, "block transfer too long"
+  end
+  held[#held + 1] = frame
+  self.held, self.held_bytes = held, self.held_bytes + #frame
+  return nil
+end
+
+-- A frame to a reading. A general block transfer spread over several frames (each an
+-- E0 block) decodes only once its last block is in: until then han.decode says
+-- "incomplete block transfer", and the frames are held and decoded again, joined, with
+-- the next. Returns the reading, or nil, err, or nil while holding.
+function Reader:decode(frame)
+  local r, err
+  if self.held then
+    r, err = decode(table.concat(self.held) .. frame, self.opts)
+    if r then
+      self.held, self.held_bytes = nil, 0
+      return r
+    end
+    if err == "incomplete block transfer" then return self:hold(frame) end
+    self:drop_held()              -- this frame does not go on with them: try it alone
+  end
+  r, err = decode(frame, self.opts)
+  if err == "incomplete block transfer" then return self:hold(frame) end
+  return r, err
+end
+
 -- The next reading from frames already received, or nil.
 function Reader:next_reading()
   while true do
@@ -117,10 +171,12 @@ function Reader:next_reading()
       self.opts.on_raw((frame:gsub(".", function(c) return ("%02X"):format(c:byte()) end)),
         frame)
     end
-    local r, err = decode(frame, self.opts)
+    local r, err = self:decode(frame)
     if r then return r end
-    self.decode_errors = self.decode_errors + 1
-    self.last_error = err
+    if err then
+      self.decode_errors = self.decode_errors + 1
+      self.last_error = err
+    end
   end
 end
 
@@ -195,7 +251,7 @@ function Reader:stats()
   local st = self.framer:stats()
   st.reads, st.reconnects = self.reads, self.reconnects
   st.decode_errors, st.port_errors = self.decode_errors, self.port_errors
-  st.parity = self.parity
+  st.blocks_dropped, st.parity = self.blocks_dropped, self.parity
   return st
 end
 

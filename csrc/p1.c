@@ -1,0 +1,296 @@
+/* DSMR P1 telegrams, checks as in docs/core-api.md (core.p1): the end line and the
+ * CRC first, then the lines one by one, each value reported to the visitor. */
+#include "p1.h"
+#include "crc16.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Codes whose groups are identifiers, kept as strings: C.D (after the ':') is 0.0
+ * device ids, 0.2 versions, 96.1 equipment ids, 96.13 messages, 96.14 tariff, 42.0
+ * logical device name. */
+static const struct { const char *cd; size_t n; } ID_CD[] = {
+    {"0.0.", 4}, {"0.2.", 4}, {"96.1.", 5}, {"96.13.", 6}, {"96.14.", 6}, {"42.0.", 5}
+};
+
+/* cd[0..n): the code after its first ':' (or the whole code). */
+static int is_id_code(const uint8_t *cd, size_t n)
+{
+    size_t k;
+    for (k = 0; k < sizeof ID_CD / sizeof ID_CD[0]; k++)
+        if (n >= ID_CD[k].n && cd[0] == ID_CD[k].cd[0] &&
+            memcmp(cd, ID_CD[k].cd, ID_CD[k].n) == 0)
+            return 1;
+    return 0;
+}
+
+static int digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static int letter(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+static int two(const uint8_t *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+static int hex(uint8_t c)
+{
+    if (digit(c)) return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static const double POW10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/* A number beyond the fast path: strtod, correctly rounded as Lua's tonumber (in the C
+ * locale, which Lua needs too), and Lua 5.3+'s integer rule, int64 without overflow. */
+static void long_number(const uint8_t *g, size_t n, int neg, int point,
+                        struct han_p1_value *v)
+{
+    const uint64_t MAXBY10 = INT64_MAX / 10;
+    const int MAXLAST = (int)(INT64_MAX % 10);
+    char buf[HAN_P1_MAX_LINE + 1];
+    uint64_t a = 0;
+    size_t i;
+    v->is_int = !point;
+    for (i = g[0] == '-' || g[0] == '+'; v->is_int && i < n; i++) {
+        int d = g[i] - '0';
+        if (a >= MAXBY10 && (a > MAXBY10 || d > MAXLAST + neg)) v->is_int = 0;
+        else a = a * 10 + (uint64_t)d;
+    }
+    v->i = (int64_t)(neg ? (uint64_t)0 - a : a);   /* two's complement, as Lua */
+    memcpy(buf, g, n);
+    buf[n] = '\0';
+    v->d = strtod(buf, NULL);
+}
+
+/* [-+]digits[.digits] then nothing or '*' and a unit of 1..16 bytes: 1 and the number
+ * in v, else 0 (the group is a string). The fast path: at most 2^53 as digits and 22
+ * decimals, one correctly rounded division by an exact power of ten. */
+static int number(const uint8_t *g, size_t n, struct han_p1_value *v)
+{
+    const uint64_t LIMIT = 100000000000000000u;   /* 10^17: m * 10 + 9 fits */
+    uint64_t m = 0;                               /* the digits, the point ignored */
+    size_t i = 0, start, end, decimals = 0;
+    int neg = 0, big = 0, point = 0;
+
+    if (n > 0 && (g[0] == '-' || g[0] == '+')) neg = g[i++] == '-';
+    for (start = i; i < n && digit(g[i]); i++) {
+        if (m < LIMIT) m = m * 10 + (uint64_t)(g[i] - '0');
+        else big = 1;
+    }
+    if (i == start) return 0;
+    if (i < n && g[i] == '.') {
+        for (start = ++i; i < n && digit(g[i]); i++) {
+            if (m < LIMIT) m = m * 10 + (uint64_t)(g[i] - '0');
+            else big = 1;
+        }
+        if (i == start) return 0;
+        decimals = i - start;
+        point = 1;
+    }
+    end = i;
+    if (i < n && (g[i] != '*' || n - i - 1 < 1 || n - i - 1 > HAN_P1_MAX_UNIT)) return 0;
+    v->kind = HAN_P1_NUMBER;
+    if (i < n) {
+        v->unit = (const char *)g + i + 1;
+        v->unit_len = n - i - 1;
+    }
+    if (big || m > (uint64_t)1 << 53 || decimals >= sizeof POW10 / sizeof POW10[0]) {
+        long_number(g, end, neg, point, v);
+        return 1;
+    }
+    v->is_int = !point;
+    v->i = neg ? -(int64_t)m : (int64_t)m;
+    v->d = (double)m / POW10[decimals];
+    if (neg) v->d = -v->d;
+    return 1;
+}
+
+/* One group: a time (12 digits, S or W), a number, else the string as is. */
+static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
+{
+    size_t i;
+    v->kind = HAN_P1_STRING;
+    v->text = (const char *)g;
+    v->len = n;
+    v->unit = NULL;
+    v->unit_len = 0;
+    if (id) return;
+    if (n == 12 || (n == 13 && (g[12] == 'S' || g[12] == 'W'))) {
+        for (i = 0; i < 12 && digit(g[i]); i++) {}
+        if (i == 12) {
+            v->kind = HAN_P1_TIME;
+            v->year = 2000 + two(g);
+            v->month = two(g + 2);
+            v->day = two(g + 4);
+            v->hour = two(g + 6);
+            v->min = two(g + 8);
+            v->sec = two(g + 10);
+            v->status = n == 12 ? -1 : g[12] == 'S' ? 0x80 : 0;
+            return;
+        }
+    }
+    number(g, n, v);
+}
+
+struct walk {
+    const struct han_p1_visitor *v;
+    void *ud;
+    unsigned line, data;
+    int open, id;                      /* the object being read */
+    const char *unit;                  /* its last unit so far */
+    size_t unit_len;
+};
+
+/* Groups "(...)" from p to end, nothing between or after them: 1, else 0. */
+static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
+{
+    struct han_p1_value val;
+    while (p < end) {
+        const uint8_t *q = p + 1;
+        if (*p != '(') return 0;
+        while (q < end && *q != '(' && *q != ')') q++;
+        if (q == end || *q != ')') return 0;
+        group(p + 1, (size_t)(q - p - 1), w->id, &val);
+        if (val.unit) {
+            w->unit = val.unit;
+            w->unit_len = val.unit_len;
+        }
+        w->v->value(w->ud, &val);
+        p = q + 1;
+    }
+    return 1;
+}
+
+static void finish(struct walk *w)
+{
+    if (w->open) w->v->end(w->ud, w->unit, w->unit_len);
+    w->open = 0;
+}
+
+/* The checks every line gets, before what it says is looked at. Eight bytes at a time
+ * (the classic "has a byte less than / more than" tricks): bit 7 of some byte of `bad`
+ * is set when a byte is below 0x20 or above 0x7E. */
+static int printable(const uint8_t *p, size_t len)
+{
+    const uint64_t ONES = 0x0101010101010101u, HIGH = 0x8080808080808080u;
+    uint64_t x, bad = 0;
+    size_t i = 0;
+    if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&x, p + i, 8);
+        bad |= ((x - ONES * 0x20) & ~x) | (x + ONES * (0x7F - 0x7E)) | x;
+    }
+    bad &= HIGH;
+    for (; i < len; i++) bad |= (uint64_t)((uint8_t)(p[i] - 0x20) > 0x5E);
+    return bad ? HAN_P1_ECHAR : HAN_P1_OK;
+}
+
+/* A line after the identification, p[0..len) without its CR LF. */
+static int line(struct walk *w, const uint8_t *p, size_t len)
+{
+    const uint8_t *end = p + len, *open, *cd;
+    int e;
+
+    w->line++;
+    if ((e = printable(p, len)) != HAN_P1_OK) return e;
+    if (w->line == 2 && len == 0) return HAN_P1_OK;   /* the empty line after it */
+    if (++w->data > HAN_P1_MAX_LINES) return HAN_P1_ELINES;
+    if (len == 0) return HAN_P1_ELINE;
+    if (p[0] == '(')   /* continues the object above (DSMR 2.2/3.0 gas) */
+        return w->open && groups(w, p, end) ? HAN_P1_OK : HAN_P1_ELINE;
+    open = memchr(p, '(', len);
+    if (!open || memchr(p, ')', (size_t)(open - p))) return HAN_P1_ELINE;
+    cd = memchr(p, ':', (size_t)(open - p));
+    cd = cd ? cd + 1 : p;
+    finish(w);
+    w->open = 1;
+    w->id = is_id_code(cd, (size_t)(open - cd));
+    w->unit = NULL;
+    w->unit_len = 0;
+    w->v->object(w->ud, (const char *)p, (size_t)(open - p));
+    return groups(w, open, end) ? HAN_P1_OK : HAN_P1_ELINE;
+}
+
+/* The length of the line at p, which ends at the LF lf, without its CR. */
+static size_t content(const uint8_t *p, const uint8_t *lf)
+{
+    return (size_t)(lf - p) - (lf > p && lf[-1] == '\r');
+}
+
+int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, void *ud,
+                 unsigned *errline)
+{
+    struct han_p1_info info;
+    struct walk w;
+    const uint8_t *bang = NULL, *p, *lf;
+    size_t q, end, k, len;
+    int e;
+
+    *errline = 0;
+    if (n == 0 || s[0] != '/') return HAN_P1_ESTART;
+    /* the end line: the first '!' that starts a line */
+    for (p = s + 1; (p = memchr(p, '!', n - (size_t)(p - s))) != NULL; p++)
+        if (p[-1] == '\n') {
+            bang = p;
+            break;
+        }
+    if (!bang) return HAN_P1_EEND;
+    q = (size_t)(bang - s);
+    end = n;   /* after the '!': 0 or 4 hex digits, then an optional LF or CR LF */
+    if (end > q + 1 && s[end - 1] == '\n') {
+        end--;
+        if (end > q + 1 && s[end - 1] == '\r') end--;
+    }
+    memset(&info, 0, sizeof info);
+    if (end - q - 1 == 4) {
+        for (k = q + 1; k < end; k++) {
+            if (hex(s[k]) < 0) return HAN_P1_ECRCLINE;
+            info.crc = info.crc * 16 + (unsigned)hex(s[k]);
+        }
+        if (info.crc != han_crc16_arc(s, q + 1)) return HAN_P1_ECRC;
+        info.has_crc = 1;
+    } else if (end != q + 1) {
+        return HAN_P1_ECRCLINE;
+    }
+
+    lf = memchr(s, '\n', q);   /* s[q - 1] is a LF */
+    len = content(s, lf);
+    if ((e = printable(s, len)) != HAN_P1_OK) return e;
+    if (len < 4 || !letter(s[1]) || !letter(s[2]) || !letter(s[3])) return HAN_P1_EIDENT;
+    info.ident = (const char *)s + 1;
+    info.ident_len = len - 1;
+    for (p = lf + 1; p < bang; p = (const uint8_t *)memchr(p, '\n', (size_t)(bang - p)) + 1)
+        info.lines++;
+    v->begin(ud, &info);
+
+    memset(&w, 0, sizeof w);
+    w.v = v;
+    w.ud = ud;
+    w.line = 1;
+    for (p = lf + 1; p < bang; p = lf + 1) {
+        lf = memchr(p, '\n', (size_t)(bang - p));
+        if ((e = line(&w, p, content(p, lf))) != HAN_P1_OK) {
+            if (e == HAN_P1_ELINE) *errline = w.line;
+            return e;
+        }
+    }
+    finish(&w);
+    return HAN_P1_OK;
+}
+
+static const char *const MESSAGES[] = {
+    "ok", "no start of telegram", "no end of telegram", "bad CRC line", "bad CRC",
+    "line too long", "bad character", "bad identification", "too many lines"
+};
+
+const char *han_p1_strerror(int err, unsigned line, char *buf)
+{
+    if (err == HAN_P1_ELINE) {
+        snprintf(buf, 32, "bad line %u", line);
+        return buf;
+    }
+    if (err < 0 || err >= (int)(sizeof MESSAGES / sizeof MESSAGES[0])) return "bad telegram";
+    return MESSAGES[err];
+}

@@ -1,0 +1,70 @@
+/* DSMR P1 telegrams: the checks and values of core.p1 (docs/core-api.md). The parser
+ * reports each value to a visitor, like the A-XDR walker, so the Lua binding builds
+ * tables and a fuzzer or benchmark can pass callbacks that do nothing. No Lua here. */
+#ifndef HAN_P1_H
+#define HAN_P1_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define HAN_P1_MAX_LINE  2048   /* bytes in a line, its CR LF not counted */
+#define HAN_P1_MAX_LINES 1024   /* data lines in a telegram */
+#define HAN_P1_MAX_UNIT  16     /* bytes in a unit */
+
+enum han_p1_err {
+    HAN_P1_OK = 0,
+    HAN_P1_ESTART,     /* no start of telegram */
+    HAN_P1_EEND,       /* no end of telegram */
+    HAN_P1_ECRCLINE,   /* bad CRC line */
+    HAN_P1_ECRC,       /* bad CRC */
+    HAN_P1_ELONG,      /* line too long */
+    HAN_P1_ECHAR,      /* bad character */
+    HAN_P1_EIDENT,     /* bad identification */
+    HAN_P1_ELINES,     /* too many lines */
+    HAN_P1_ELINE       /* bad line %u */
+};
+
+/* What is known once the end line, the CRC and the identification line are good. */
+struct han_p1_info {
+    const char *ident;     /* the identification line without its '/' */
+    size_t ident_len;
+    int has_crc;
+    unsigned crc;
+    unsigned lines;        /* lines after the identification: a bound on the objects */
+};
+
+enum han_p1_kind { HAN_P1_STRING, HAN_P1_NUMBER, HAN_P1_TIME };
+
+/* One group, the text between its parentheses. */
+struct han_p1_value {
+    int kind;
+    const char *text;           /* the group as printed (every kind) */
+    size_t len;
+    const char *unit;           /* NUMBER with '*unit', else NULL */
+    size_t unit_len;
+    int is_int;                 /* NUMBER without a decimal point that fits int64 */
+    int64_t i;                  /* ... its value */
+    double d;                   /* NUMBER: the nearest double (as Lua's tonumber) */
+    int year, month, day, hour, min, sec;   /* TIME: year 2000 + YY */
+    int status;                 /* TIME: 0x80 'S', 0 'W', -1 no letter */
+};
+
+/* begin, then per object: object, value for each group (continuation lines included),
+ * end with the unit of its last group that has one (NULL when none). */
+struct han_p1_visitor {
+    void (*begin)(void *ud, const struct han_p1_info *info);
+    void (*object)(void *ud, const char *code, size_t n);
+    void (*value)(void *ud, const struct han_p1_value *v);
+    void (*end)(void *ud, const char *unit, size_t unit_len);
+};
+
+/* Parse the telegram s[0..n), reporting to v as it goes: HAN_P1_OK, or a han_p1_err
+ * (*errline is the line of HAN_P1_ELINE) after which the caller drops what it was
+ * told. The end line and the CRC are checked before anything is reported, so a
+ * corrupted telegram reports nothing. */
+int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, void *ud,
+                 unsigned *errline);
+
+/* The message for an error, written into buf (at least 32 bytes). */
+const char *han_p1_strerror(int err, unsigned line, char *buf);
+
+#endif
