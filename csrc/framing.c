@@ -3,6 +3,7 @@
  * whether the candidate in buf fails, is complete, or needs more. */
 #include "framer.h"
 #include "crc16.h"
+#include "han.h"
 
 #include <string.h>
 
@@ -73,14 +74,6 @@ static int letter(uint8_t c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 /* The complete "!" line: "!" CR LF (no CRC), or "!" and four hex digits equal to the
  * CRC-16/ARC of everything from "/" through "!", then CR LF. */
 static int p1_end_ok(const struct han_framer *f)
@@ -91,7 +84,7 @@ static int p1_end_ok(const struct han_framer *f)
     if (k == 3) return l[1] == CR && l[2] == LF;
     if (k != 7 || l[5] != CR || l[6] != LF) return 0;
     for (i = 1; i <= 4; i++) {
-        int d = hexval(l[i]);
+        int d = han_hexval(l[i]);
         if (d < 0) return 0;
         v = v << 4 | (unsigned)d;
     }

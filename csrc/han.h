@@ -41,4 +41,13 @@ enum han_err {
  * May write into buf (at least 64 bytes); returns the message. */
 const char *han_strerror(int err, int byte, char *buf);
 
+/* The value of a hex digit (either case), or -1: keys, system titles, P1 CRCs. */
+static inline int han_hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
 #endif

@@ -227,16 +227,8 @@ static int l_decode(lua_State *L)
     return 1;
 }
 
-/* Keys and system titles come as raw bytes or hex digits (either case). */
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* `len` raw bytes or 2 * len hex digits at idx into out; misuse raises. */
+/* Keys and system titles: `len` raw bytes or 2 * len hex digits (either case) at idx
+ * into out; misuse raises. */
 static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, size_t len)
 {
     size_t n, i;
@@ -244,7 +236,8 @@ static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, si
     if (s && n == len) { memcpy(out, s, len); return; }
     if (s && n == 2 * len) {
         for (i = 0; i < len; i++) {
-            int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+            int hi = han_hexval((unsigned char)s[2 * i]);
+            int lo = han_hexval((unsigned char)s[2 * i + 1]);
             if (hi < 0 || lo < 0) break;
             out[i] = (uint8_t)(hi << 4 | lo);
         }

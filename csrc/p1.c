@@ -2,6 +2,7 @@
  * CRC first, then the lines one by one, each value reported to the visitor. */
 #include "p1.h"
 #include "crc16.h"
+#include "han.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +29,6 @@ static int is_id_code(const uint8_t *cd, size_t n)
 static int digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static int letter(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 static int two(const uint8_t *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
-
-static int hex(uint8_t c)
-{
-    if (digit(c)) return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
 
 static const double POW10[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -246,8 +239,8 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
     memset(&info, 0, sizeof info);
     if (end - q - 1 == 4) {
         for (k = q + 1; k < end; k++) {
-            if (hex(s[k]) < 0) return HAN_P1_ECRCLINE;
-            info.crc = info.crc * 16 + (unsigned)hex(s[k]);
+            if (han_hexval(s[k]) < 0) return HAN_P1_ECRCLINE;
+            info.crc = info.crc * 16 + (unsigned)han_hexval(s[k]);
         }
         if (info.crc != han_crc16_arc(s, q + 1)) return HAN_P1_ECRC;
         info.has_crc = 1;
