@@ -11,13 +11,15 @@
 #define luaL_newlib(L, l) (luaL_newlibtable(L, l), luaL_setfuncs(L, l, 0))
 #endif
 #define luaL_setfuncs han_setfuncs
-static void han_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+static inline void han_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 {
-    (void)nup;  /* han registers no upvalues */
-    for (; l->name; l++) {
-        lua_pushcfunction(L, l->func);
-        lua_setfield(L, -2, l->name);
+    int i;
+    for (; l->name; l++) {   /* each function gets the nup values under the table */
+        for (i = 0; i < nup; i++) lua_pushvalue(L, -nup);
+        lua_pushcclosure(L, l->func, nup);
+        lua_setfield(L, -(nup + 2), l->name);
     }
+    lua_pop(L, nup);
 }
 #endif
 

@@ -1,5 +1,6 @@
-/* han.core: the only file that speaks Lua. It turns the engine's results (crc16.c,
- * hdlc.c, axdr.c, framer.c) into Lua values; docs/core-api.md is the contract. */
+/* han.core: with han_reading.c, the only file that speaks Lua. It turns the engine's
+ * results (crc16.c, hdlc.c, axdr.c, framer.c, ...) into Lua values; docs/core-api.md
+ * is the contract. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +13,11 @@
 #include "unwrap.h"
 #include "han.h"
 #include "p1.h"
+#include "binding.h"
 
 #define FRAMER_MT "han.framer"
 
-static int push_error(lua_State *L, int err, int byte)
+int han_push_error(lua_State *L, int err, int byte)
 {
     char buf[64];
     lua_pushnil(L);
@@ -49,7 +51,7 @@ static int l_frame(lua_State *L)
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
     struct han_hdlc f;
     int e = han_hdlc_parse(s, n, &f);
-    if (e != HAN_OK) return push_error(L, e, 0);
+    if (e != HAN_OK) return han_push_error(L, e, 0);
     lua_createtable(L, 0, 7);
     lua_pushinteger(L, (lua_Integer)f.format); lua_setfield(L, -2, "format");
     lua_pushboolean(L, f.segmented); lua_setfield(L, -2, "segmented");
@@ -131,51 +133,76 @@ static void b_string(void *ud, const uint8_t *p, size_t n)
     place(b);
 }
 
-static void b_bits(void *ud, const uint8_t *p, size_t nbits)
+void han_push_bits(lua_State *L, const uint8_t *p, size_t nbits)
 {
-    struct builder *b = ud;
     luaL_Buffer buf;
     size_t i;
-    luaL_buffinit(b->L, &buf);
+    luaL_buffinit(L, &buf);
     for (i = 0; i < nbits; i++)
         luaL_addchar(&buf, (p[i / 8] >> (7 - i % 8)) & 1 ? '1' : '0');
     luaL_pushresult(&buf);
+}
+
+static void b_bits(void *ud, const uint8_t *p, size_t nbits)
+{
+    struct builder *b = ud;
+    han_push_bits(b->L, p, nbits);
     place(b);
 }
 
-static void set_field(lua_State *L, const char *k, int v)
+static const char *const key_names[HAN_K_COUNT] = {
+    NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
+    "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
+    "sources", "memo", "layouts", "short", "id", "cache", "keys",
+    "zone", "local_time", "meter_time", "vendor", "zero_absent"
+};
+
+void han_push_keys(lua_State *L)
 {
-    if (v == HAN_UNSPEC) return;
-    lua_pushinteger(L, v);
-    lua_setfield(L, -2, k);
+    int k;
+    lua_createtable(L, HAN_K_COUNT - 1, 0);
+    for (k = 1; k < HAN_K_COUNT; k++) {
+        lua_pushstring(L, key_names[k]);
+        lua_rawseti(L, -2, k);
+    }
 }
 
-/* tag 0x19 (or a header) date-time, 0x1A date, 0x1B time */
-static void push_time(lua_State *L, int tag, const struct han_time *t)
+void han_setkey(lua_State *L, int t, int key)
 {
-    lua_createtable(L, 0, tag == 0x19 ? 10 : 4);
-    if (tag != 0x1B) {
-        set_field(L, "year", t->year);
-        set_field(L, "month", t->month);
-        set_field(L, "day", t->day);
-        set_field(L, "wday", t->wday);
-    }
-    if (tag != 0x1A) {
-        set_field(L, "hour", t->hour);
-        set_field(L, "min", t->min);
-        set_field(L, "sec", t->sec);
-        set_field(L, "hundredths", t->hundredths);
-    }
-    if (tag == 0x19) {
-        set_field(L, "deviation", t->deviation);
-        set_field(L, "status", t->status);
+    lua_rawgeti(L, lua_upvalueindex(1), key);
+    lua_insert(L, -2);
+    lua_rawset(L, t);
+}
+
+void han_getkey(lua_State *L, int t, int key)
+{
+    lua_rawgeti(L, lua_upvalueindex(1), key);
+    lua_rawget(L, t);
+}
+
+/* tag 0x19 (or a header) date-time, 0x1A date, 0x1B time: the fields the meter
+ * specified, HAN_K_YEAR .. HAN_K_STATUS */
+void han_push_time(lua_State *L, int tag, const struct han_time *t)
+{
+    const int v[] = { t->year, t->month, t->day, t->wday, t->hour, t->min, t->sec,
+                      t->hundredths, t->deviation, t->status };
+    int first = tag == 0x1B ? 4 : 0, last = tag == 0x1A ? 4 : tag == 0x1B ? 8 : 10;
+    int i, n = 0, top;
+    for (i = first; i < last; i++) n += v[i] != HAN_UNSPEC;
+    lua_createtable(L, 0, n);
+    top = lua_gettop(L);
+    for (i = first; i < last; i++) {
+        if (v[i] == HAN_UNSPEC) continue;
+        lua_rawgeti(L, lua_upvalueindex(1), HAN_K_YEAR + i);
+        lua_pushinteger(L, v[i]);
+        lua_rawset(L, top);
     }
 }
 
 static void b_time(void *ud, int tag, const struct han_time *t)
 {
     struct builder *b = ud;
-    push_time(b->L, tag, t);
+    han_push_time(b->L, tag, t);
     place(b);
 }
 
@@ -184,6 +211,18 @@ static const struct han_visitor builder_visitor = {
     b_time
 };
 
+int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
+                        struct han_notification *note, int *byte)
+{
+    int e;
+    if (n > 0 && s[0] == HAN_FLAG) {
+        if ((e = han_hdlc_parse(s, n, f)) != HAN_OK) return e;
+        if (f->segmented) return HAN_ESEGMENTED;
+        return han_notification(f->info, f->info_len, note, byte);
+    }
+    return han_notification(s, n, note, byte);
+}
+
 static int l_decode(lua_State *L)
 {
     size_t n;
@@ -191,29 +230,21 @@ static int l_decode(lua_State *L)
     struct han_hdlc f;
     struct han_notification note;
     struct builder b;
-    const uint8_t *apdu = s;
-    size_t apdu_len = n;
     int e, byte = 0, top = lua_gettop(L);
 
-    if (n > 0 && s[0] == HAN_FLAG) {
-        if ((e = han_hdlc_parse(s, n, &f)) != HAN_OK) return push_error(L, e, 0);
-        if (f.segmented) return push_error(L, HAN_ESEGMENTED, 0);
-        apdu = f.info;
-        apdu_len = f.info_len;
-    }
-    if ((e = han_notification(apdu, apdu_len, &note, &byte)) != HAN_OK)
-        return push_error(L, e, byte);
+    if ((e = han_notification_of(s, n, &f, &note, &byte)) != HAN_OK)
+        return han_push_error(L, e, byte);
 
     luaL_checkstack(L, HAN_MAX_DEPTH + 8, "han.core.decode");
     lua_createtable(L, 0, 6);
-    if (apdu != s) {
+    if (s[0] == HAN_FLAG) {
         han_pushuint(L, f.dest); lua_setfield(L, -2, "dest");
         han_pushuint(L, f.src); lua_setfield(L, -2, "src");
         lua_pushinteger(L, (lua_Integer)f.control); lua_setfield(L, -2, "control");
     }
     han_pushuint(L, note.invoke_id); lua_setfield(L, -2, "invoke_id");
     if (note.has_time) {
-        push_time(L, 0x19, &note.time);
+        han_push_time(L, 0x19, &note.time);
         lua_setfield(L, -2, "time");
     }
     b.L = L;
@@ -221,7 +252,7 @@ static int l_decode(lua_State *L)
     e = han_axdr_walk(note.body, note.body_len, &builder_visitor, &b, &byte);
     if (e != HAN_OK) {
         lua_settop(L, top);
-        return push_error(L, e, byte);
+        return han_push_error(L, e, byte);
     }
     lua_setfield(L, -2, "body");
     return 1;
@@ -358,7 +389,7 @@ static int l_unwrap(lua_State *L)
         lua_concat(L, 2);
         return 2;
     }
-    if (e != HAN_OK) return push_error(L, e, byte);
+    if (e != HAN_OK) return han_push_error(L, e, byte);
     lua_pushlstring(L, (const char *)u.apdu, u.apdu_len);
     if (!u.ciphered) return 1;
     lua_createtable(L, 0, 5);
@@ -663,7 +694,7 @@ static const luaL_Reg framer_methods[] = {
 static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"decode", l_decode}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
-    {"p1", l_p1},
+    {"p1", l_p1}, {"reading", han_l_reading},
     {NULL, NULL}
 };
 
@@ -680,7 +711,9 @@ int luaopen_han_core(lua_State *L)
         lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
-    luaL_newlib(L, core_functions);
+    luaL_newlibtable(L, core_functions);
+    han_push_keys(L);
+    luaL_setfuncs(L, core_functions, 1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     return 1;

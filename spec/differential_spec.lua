@@ -21,7 +21,20 @@ local function canon(v, null)
   return v
 end
 
+local plan = require("han.decode").plan
+
+-- core.reading's plan profile compared by which one it is.
+local function profile_name(P)
+  if type(P) ~= "table" then return P end
+  return P.id or "unknown"
+end
+
 local function both(fn, ...)
+  if fn == "reading" then
+    local a, ea = C.reading(..., plan)
+    local b, eb = L.reading(..., plan)
+    return { canon({ a, profile_name(ea) }, C.null) }, { canon({ b, profile_name(eb) }, L.null) }
+  end
   return { canon({ C[fn](...) }, C.null) }, { canon({ L[fn](...) }, L.null) }
 end
 
@@ -61,7 +74,7 @@ end
 describe("C and Lua cores", function()
   it("agree on every vector", function()
     for i, rec in ipairs(H.frames()) do
-      for _, fn in ipairs({ "crc16", "frame", "decode" }) do
+      for _, fn in ipairs({ "crc16", "frame", "decode", "reading" }) do
         local a, b = both(fn, rec.raw)
         assert.are.same(a, b, fn .. " of vector " .. i)
       end
@@ -76,14 +89,16 @@ describe("C and Lua cores", function()
       local s = frames[rand(#frames)].raw
       s = mutate(s, rand)
       if k % 3 == 0 then s = mutate(s, rand) end
-      for _, fn in ipairs({ "frame", "decode" }) do
+      for _, fn in ipairs({ "frame", "decode", "reading" }) do
         local a, b = both(fn, s)
         if not H.deep_equal(a, b) then differences = differences + 1 end
       end
       if k % 50 == 0 then
         local info = assert(C.frame(frames[rand(#frames)].raw)).info
-        local a, b = both("decode", info:sub(4 + rand(9)))
-        if not H.deep_equal(a, b) then differences = differences + 1 end
+        for _, fn in ipairs({ "decode", "reading" }) do
+          local a, b = both(fn, info:sub(4 + rand(9)))
+          if not H.deep_equal(a, b) then differences = differences + 1 end
+        end
       end
     end
     assert.are.equal(0, differences)
@@ -110,6 +125,26 @@ describe("C and Lua cores", function()
     assert.is_true(total > 7500)
     assert.are.equal(0, differences)
   end)
+
+  it("name the same readings from the APDUs inside every envelope, and 4,000 mutations",
+    function()
+      local apdus = {}
+      for _, r in ipairs(H.jsonl("encrypted.jsonl")) do
+        local apdu = C.unwrap(H.unhex(r.hex), { key = r.encryption_key,
+          system_title = r.system_title })
+        if apdu and apdu:byte(1) ~= 0x2F then apdus[#apdus + 1] = apdu end
+      end
+      assert.is_true(#apdus >= 5)
+      local rand = rng(31)
+      local differences = 0
+      for k = 1, 4000 + #apdus do
+        local s = apdus[(k - 1) % #apdus + 1]
+        if k > #apdus then s = mutate(s, rand) end
+        local a, b = both("reading", s)
+        if not H.deep_equal(a, b) then differences = differences + 1 end
+      end
+      assert.are.equal(0, differences)
+    end)
 
   it("agree on every capture, in the same random chunking", function()
     local rand = rng(99)

@@ -54,25 +54,62 @@ end
 
 local crc_range, arc_range
 
+-- 16-bit xor from two 4-bit xor tables, for Lua 5.1 without a bit library (and to
+-- build the tables below whatever the runtime); any number of arguments.
+local X4 = {}
+for a = 0, 15 do
+  for b = 0, 15 do
+    local r, p, x, y = 0, 1, a, b
+    for _ = 1, 4 do
+      if x % 2 ~= y % 2 then r = r + p end
+      x, y, p = floor(x / 2), floor(y / 2), p * 2
+    end
+    X4[a * 16 + b + 1] = r
+  end
+end
+local function arithmetic_bxor(a, b, ...)
+  local r, p = 0, 1
+  for _ = 1, 4 do
+    r = r + X4[(a % 16) * 16 + b % 16 + 1] * p
+    a, b, p = floor(a / 16), floor(b / 16), p * 16
+  end
+  if ... then return arithmetic_bxor(r, ...) end
+  return r
+end
+
+-- Slicing by 8: S[k][x] is the CRC register after byte x followed by k zero bytes, so
+-- that eight bytes cost one table lookup each and two xor calls in all.
+local function slices(tab)
+  local S = { [0] = tab }
+  for k = 1, 7 do
+    local prev, t = S[k - 1], {}
+    for x = 1, 256 do
+      local v = prev[x]
+      t[x] = arithmetic_bxor(tab[v % 256 + 1], floor(v / 256))
+    end
+    S[k] = t
+  end
+  return S
+end
+
 local function crc_with(bxor, tab, init, xorout)
-  -- crc = tab[(crc ~ b) & 0xFF] ~ (crc >> 8), written with bxor and arithmetic
+  local S = slices(tab)
+  local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
   return function(s, i, j)
     local crc = init
     local k = i
     while k + 7 <= j do
       local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
-      crc = bxor(tab[bxor(crc, a) % 256 + 1], floor(crc / 256))
-      crc = bxor(tab[bxor(crc, b) % 256 + 1], floor(crc / 256))
-      crc = bxor(tab[bxor(crc, c) % 256 + 1], floor(crc / 256))
-      crc = bxor(tab[bxor(crc, d) % 256 + 1], floor(crc / 256))
-      crc = bxor(tab[bxor(crc, e) % 256 + 1], floor(crc / 256))
-      crc = bxor(tab[bxor(crc, f) % 256 + 1], floor(crc / 256))
-      crc = bxor(tab[bxor(crc, g) % 256 + 1], floor(crc / 256))
-      crc = bxor(tab[bxor(crc, h) % 256 + 1], floor(crc / 256))
+      local w = bxor(crc, a + b * 256)
+      local lo = w % 256
+      crc = bxor(T7[lo + 1], T6[(w - lo) / 256 + 1], T5[c + 1], T4[d + 1], T3[e + 1],
+        T2[f + 1], T1[g + 1], T0[h + 1])
       k = k + 8
     end
     while k <= j do
-      crc = bxor(tab[bxor(crc, byte(s, k)) % 256 + 1], floor(crc / 256))
+      local w = bxor(crc, byte(s, k))
+      local lo = w % 256
+      crc = bxor(T0[lo + 1], (w - lo) / 256)
       k = k + 1
     end
     return bxor(crc, xorout) % 65536
@@ -81,56 +118,28 @@ end
 
 -- Native operators exist only from 5.3 on; older parsers must never see them.
 local native = _VERSION >= "Lua 5.3" and load and load([[
-  local T, byte, init, xorout = ...
+  local S, byte, init, xorout = ...
+  local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
   return function(s, i, j)
     local crc = init
     local k = i
     while k + 7 <= j do
       local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
-      crc = T[((crc ~ a) & 0xFF) + 1] ~ (crc >> 8)
-      crc = T[((crc ~ b) & 0xFF) + 1] ~ (crc >> 8)
-      crc = T[((crc ~ c) & 0xFF) + 1] ~ (crc >> 8)
-      crc = T[((crc ~ d) & 0xFF) + 1] ~ (crc >> 8)
-      crc = T[((crc ~ e) & 0xFF) + 1] ~ (crc >> 8)
-      crc = T[((crc ~ f) & 0xFF) + 1] ~ (crc >> 8)
-      crc = T[((crc ~ g) & 0xFF) + 1] ~ (crc >> 8)
-      crc = T[((crc ~ h) & 0xFF) + 1] ~ (crc >> 8)
+      local w = crc ~ (a | b << 8)
+      crc = T7[(w & 0xFF) + 1] ~ T6[(w >> 8) + 1] ~ T5[c + 1] ~ T4[d + 1] ~ T3[e + 1]
+        ~ T2[f + 1] ~ T1[g + 1] ~ T0[h + 1]
       k = k + 8
     end
     while k <= j do
-      crc = T[((crc ~ byte(s, k)) & 0xFF) + 1] ~ (crc >> 8)
+      crc = T0[((crc ~ byte(s, k)) & 0xFF) + 1] ~ (crc >> 8)
       k = k + 1
     end
     return crc ~ xorout
   end]])
 
--- 16-bit xor from two 4-bit xor tables, for Lua 5.1 without a bit library.
-local function arithmetic_bxor()
-  local X = {}
-  for a = 0, 15 do
-    for b = 0, 15 do
-      local r, p, x, y = 0, 1, a, b
-      for _ = 1, 4 do
-        if x % 2 ~= y % 2 then r = r + p end
-        x, y, p = floor(x / 2), floor(y / 2), p * 2
-      end
-      X[a * 16 + b + 1] = r
-    end
-  end
-  return function(a, b)
-    local r, p = 0, 1
-    for _ = 1, 4 do
-      r = r + X[(a % 16) * 16 + b % 16 + 1] * p
-      a, b, p = floor(a / 16), floor(b / 16), p * 16
-    end
-    return r
-  end
-end
-
 local function pick_crc(bitlib, tab, init, xorout)
-  if native then return native(tab, byte, init, xorout) end
-  if bitlib then return crc_with(bitlib.bxor, tab, init, xorout) end
-  return crc_with(arithmetic_bxor(), tab, init, xorout)
+  if native then return native(slices(tab), byte, init, xorout) end
+  return crc_with(bitlib and bitlib.bxor or arithmetic_bxor, tab, init, xorout)
 end
 
 do
@@ -812,5 +821,15 @@ function M.unwrap(s, keys)
 end
 
 M.p1 = require("han.luap1").new(arc_range)
+
+-- core.reading: core.decode, then lua/han/luareading.lua names the values
+local name = require("han.luareading").new(M)
+function M.reading(s, plan)
+  if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
+  if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end
+  local n, err = M.decode(s)
+  if not n then return nil, err end
+  return name(n, plan)
+end
 
 return M

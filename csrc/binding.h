@@ -1,0 +1,46 @@
+/* What the two files of the han.core binding (han_core.c, han_reading.c) share. */
+#ifndef HAN_BINDING_H
+#define HAN_BINDING_H
+#include "compat.h"
+#include "axdr.h"
+#include "hdlc.h"
+
+/* Names the binding sets and reads often, interned once: upvalue 1 of every han.core
+ * function is the table of them, so a field is set without hashing its name again. */
+enum han_key {
+    HAN_K_YEAR = 1, HAN_K_MONTH, HAN_K_DAY, HAN_K_WDAY, HAN_K_HOUR, HAN_K_MIN, HAN_K_SEC,
+    HAN_K_HUNDREDTHS, HAN_K_DEVIATION, HAN_K_STATUS,
+    HAN_K_OBIS, HAN_K_LIST, HAN_K_TIME_FIELDS,
+    HAN_K_ENTRY, HAN_K_UNKNOWN, HAN_K_LISTS, HAN_K_BARE, HAN_K_SOURCES, HAN_K_MEMO,
+    HAN_K_LAYOUTS, HAN_K_SHORT, HAN_K_ID, HAN_K_CACHE, HAN_K_KEYS,
+    HAN_K_ZONE, HAN_K_LOCAL_TIME, HAN_K_METER_TIME, HAN_K_VENDOR, HAN_K_ZERO_ABSENT,
+    HAN_K_COUNT
+};
+
+/* Push the key table (luaopen_han_core). */
+void han_push_keys(lua_State *L);
+
+/* t[key] = the value on top, popped; t is an absolute index. */
+void han_setkey(lua_State *L, int t, int key);
+
+/* Push t[key], raw; t is an absolute index. */
+void han_getkey(lua_State *L, int t, int key);
+
+/* nil and the message of a han_err: 2 results. */
+int han_push_error(lua_State *L, int err, int byte);
+
+/* A bit-string as a string of '0' and '1', first bit first. */
+void han_push_bits(lua_State *L, const uint8_t *p, size_t nbits);
+
+/* A date-time (tag 0x19, or a header), date (0x1A) or time (0x1B) as a table. */
+void han_push_time(lua_State *L, int tag, const struct han_time *t);
+
+/* The data-notification of an HDLC frame or an APDU s[0..n), as core.decode reads it.
+ * HAN_OK (f filled when s is a frame) or the error, *byte set for those naming one. */
+int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
+                        struct han_notification *note, int *byte);
+
+/* core.reading(data, plan) */
+int han_l_reading(lua_State *L);
+
+#endif

@@ -1,0 +1,761 @@
+/* core.reading(data, plan): the named reading of a data-notification, built straight
+ * from the walk (docs/core-api.md; lua/han/luareading.lua is the Lua twin, and the two
+ * give equal results). The walk first records the values in a flat array without
+ * touching Lua; then the layout is recognised and each value goes once, by its entry
+ * in the plan, into the reading and its obis table: no intermediate tables. */
+#include <math.h>
+#include <string.h>
+
+#include "binding.h"
+#include "han.h"
+
+enum kind { K_NULL, K_BOOL, K_SINT, K_UINT, K_REAL, K_STR, K_BITS, K_TIME, K_LIST };
+
+struct rec {
+    uint8_t kind, tag;
+    size_t n;         /* K_LIST elements, K_STR bytes, K_BITS bits, K_TIME index in times */
+    size_t next;      /* index of the record after this value and its elements */
+    union { int64_t i; uint64_t u; double d; const uint8_t *p; int b; } v;
+};
+
+struct flat {
+    struct rec *r;
+    struct han_time *t;
+    size_t n, cap, nt, tcap;   /* n and nt count on past the capacities: sizes needed */
+    size_t open[HAN_MAX_DEPTH + 1];
+    int depth;
+};
+
+static struct rec *add(struct flat *f, int kind)
+{
+    struct rec *r = f->n < f->cap ? &f->r[f->n] : NULL;
+    f->n++;
+    if (r) { r->kind = (uint8_t)kind; r->next = f->n; }
+    return r;
+}
+
+static void r_container(void *ud, int tag, uint32_t count)
+{
+    struct flat *f = ud;
+    struct rec *r = add(f, K_LIST);
+    if (r) { r->tag = (uint8_t)tag; r->n = count; }
+    f->open[++f->depth] = f->n - 1;
+}
+
+static void r_end(void *ud)
+{
+    struct flat *f = ud;
+    size_t i = f->open[f->depth--];
+    if (i < f->cap) f->r[i].next = f->n;
+}
+
+static void r_null(void *ud) { add(ud, K_NULL); }
+
+static void r_boolean(void *ud, int v)
+{
+    struct rec *r = add(ud, K_BOOL);
+    if (r) r->v.b = v;
+}
+
+static void r_sint(void *ud, int64_t v)
+{
+    struct rec *r = add(ud, K_SINT);
+    if (r) r->v.i = v;
+}
+
+static void r_uint(void *ud, uint64_t v)
+{
+    struct rec *r = add(ud, K_UINT);
+    if (r) r->v.u = v;
+}
+
+static void r_real(void *ud, double v)
+{
+    struct rec *r = add(ud, K_REAL);
+    if (r) r->v.d = v;
+}
+
+static void r_string(void *ud, const uint8_t *p, size_t n)
+{
+    struct rec *r = add(ud, K_STR);
+    if (r) { r->v.p = p; r->n = n; }
+}
+
+static void r_bits(void *ud, const uint8_t *p, size_t nbits)
+{
+    struct rec *r = add(ud, K_BITS);
+    if (r) { r->v.p = p; r->n = nbits; }
+}
+
+static void r_time(void *ud, int tag, const struct han_time *t)
+{
+    struct flat *f = ud;
+    struct rec *r = add(f, K_TIME);
+    size_t i = f->nt++;
+    if (i < f->tcap) f->t[i] = *t;
+    if (r) { r->tag = (uint8_t)tag; r->n = i; }
+}
+
+static const struct han_visitor recorder = {
+    r_container, r_end, r_null, r_boolean, r_sint, r_uint, r_real, r_string, r_bits,
+    r_time
+};
+
+static int record(const struct han_notification *note, struct flat *f, int *byte)
+{
+    f->n = f->nt = 0;
+    f->depth = 0;
+    return han_axdr_walk(note->body, note->body_len, &recorder, f, byte);
+}
+
+/* What an entry of the plan says, read once: the code "A.B.C.D.E.F" at tab[key], the
+ * field at tab[key + 1], how the field takes its value. */
+enum { F_NONE, F_NUMBER, F_CLOCK, F_TEXT };
+struct slot {
+    uint8_t raw[6], used, kind;
+    int key;
+    double exp;      /* F_NUMBER: the profile's power of ten */
+};
+
+/* Per plan profile, kept by C in P.cache: the entries met so far by raw code, their
+ * strings in P.keys, so that a known code costs a probe instead of interning the code
+ * and reading its entry table. Reset when three quarters full (hostile input). */
+#define SLOTS 256
+struct cache {
+    struct slot slot[SLOTS];
+    int used, nkeys;
+};
+
+/* What naming needs at hand: stack indices of the plan, of the plan profile whose
+ * entries apply (its memo, fetched on a miss, and keys), the reading and its obis. */
+struct ctx {
+    lua_State *L;
+    const struct rec *base;
+    const struct han_time *times;
+    int plan, known, memo, keys, out, ob;
+    struct cache *cache;
+};
+
+static int is_table(const struct rec *v) { return v && (v->kind == K_LIST || v->kind == K_TIME); }
+static int is_string(const struct rec *v) { return v && (v->kind == K_STR || v->kind == K_BITS); }
+static int is_code(const struct rec *v) { return is_string(v) && v->n == 6; }
+static int is_number(const struct rec *v)
+{
+    return v && (v->kind == K_SINT || v->kind == K_UINT || v->kind == K_REAL);
+}
+
+/* The value as the Lua number it becomes in arithmetic. */
+static double number(const struct rec *v)
+{
+    if (v->kind == K_SINT) return (double)v->v.i;
+    if (v->kind == K_UINT) return (double)v->v.u;
+    return v->v.d;
+}
+
+/* Element k (from 1) of a list, or NULL. */
+static const struct rec *child(const struct ctx *c, const struct rec *v, size_t k)
+{
+    const struct rec *e;
+    if (!v || v->kind != K_LIST || k < 1 || k > v->n) return NULL;
+    for (e = v + 1; --k; ) e = c->base + e->next;
+    return e;
+}
+
+static const struct rec *after(const struct ctx *c, const struct rec *v)
+{
+    return c->base + v->next;
+}
+
+/* The Lua value of a record, as core.decode gives it. */
+static void push_value(const struct ctx *c, const struct rec *v)
+{
+    lua_State *L = c->L;
+    switch (v->kind) {
+    case K_NULL: lua_pushlightuserdata(L, NULL); break;
+    case K_BOOL: lua_pushboolean(L, v->v.b); break;
+    case K_SINT: han_pushsint(L, v->v.i); break;
+    case K_UINT: han_pushuint(L, v->v.u); break;
+    case K_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
+    case K_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
+    case K_BITS: han_push_bits(L, v->v.p, v->n); break;
+    case K_TIME: han_push_time(L, v->tag, &c->times[v->n]); break;
+    default: {
+        const struct rec *e = v + 1;
+        size_t i;
+        lua_createtable(L, (int)v->n, 0);
+        for (i = 1; i <= v->n; i++, e = after(c, e)) {
+            push_value(c, e);
+            lua_rawseti(L, -2, (int)i);
+        }
+    }
+    }
+}
+
+/* v * 10^x as luareading.lua's scaled() computes it: exact powers up to 10^22, larger
+ * whole ones in steps of 10^22 (capped at 10^330), pow() for fractions. */
+static const double POW10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+    1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+static void push_scaled(const struct ctx *c, const struct rec *v, double x)
+{
+    double k = x < 0 ? -x : x, f = number(v);
+    if (!(x < 0) && !(x > 0)) { push_value(c, v); return; }
+    if (floor(k) == k) {
+        if (k > 330) k = 330;
+        for (; k > 22; k -= 22) f = x < 0 ? f / 1e22 : f * 1e22;
+        f = x < 0 ? f / POW10[(int)k] : f * POW10[(int)k];
+    } else {
+        f = x < 0 ? f / pow(10, k) : f * pow(10, k);
+    }
+    lua_pushnumber(c->L, (lua_Number)f);
+}
+
+/* Push the entry of code v under plan profile P (with its memo), asking plan.entry on
+ * a miss; 0 and nothing pushed when v is no code. */
+static int entry(const struct ctx *c, int P, int memo, const struct rec *v)
+{
+    lua_State *L = c->L;
+    if (!is_code(v)) return 0;
+    push_value(c, v);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, memo);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        han_getkey(L, c->plan, HAN_K_ENTRY);
+        lua_pushvalue(L, P);
+        lua_pushvalue(L, -3);
+        lua_call(L, 2, 1);
+    }
+    lua_remove(L, -2);
+    if (lua_istable(L, -1)) return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* Is the entry on top the list id's? Leaves the stack as it was. */
+static int names_list(lua_State *L)
+{
+    size_t n;
+    const char *f;
+    int yes;
+    lua_rawgeti(L, -1, 2);
+    f = lua_tolstring(L, -1, &n);
+    yes = lua_type(L, -1) == LUA_TSTRING && n == 4 && memcmp(f, "list", 4) == 0;
+    lua_pop(L, 1);
+    return yes;
+}
+
+/* The slot of the entry table at index e (its strings at e[1], e[2]). */
+static void slot_of(lua_State *L, int e, struct slot *s)
+{
+    s->key = 1;
+    s->kind = F_NONE;
+    lua_rawgeti(L, e, 2);
+    if (lua_toboolean(L, -1)) {
+        lua_rawgeti(L, e, 3);
+        lua_rawgeti(L, e, 4);
+        if (lua_type(L, -2) == LUA_TNUMBER) {
+            s->kind = F_NUMBER;
+            s->exp = lua_tonumber(L, -2);
+        } else {
+            s->kind = lua_toboolean(L, -1) ? F_CLOCK : F_TEXT;
+        }
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+}
+
+/* The 6 bytes of a code value (a bit-string's are its '0' and '1' characters). */
+static int code_bytes(const struct rec *v, uint8_t raw[6])
+{
+    int i;
+    if (!is_code(v)) return 0;
+    if (v->kind == K_STR) memcpy(raw, v->v.p, 6);
+    else for (i = 0; i < 6; i++) raw[i] = (v->v.p[0] >> (7 - i)) & 1 ? '1' : '0';
+    return 1;
+}
+
+/* The slot of a code under the profile at hand, NULL when it is no code. */
+static const struct slot *lookup(struct ctx *c, const struct rec *code)
+{
+    lua_State *L = c->L;
+    struct cache *ch = c->cache;
+    struct slot *s;
+    uint8_t raw[6];
+    unsigned h = 2166136261u, i;
+    if (!code_bytes(code, raw)) return NULL;
+    for (i = 0; i < 6; i++) h = (h ^ raw[i]) * 16777619u;
+    h = (h ^ (h >> 16)) & (SLOTS - 1);
+    for (i = h; ch->slot[i].used; i = (i + 1) & (SLOTS - 1))
+        if (memcmp(ch->slot[i].raw, raw, 6) == 0) return &ch->slot[i];
+
+    if (!c->memo) {
+        han_getkey(L, c->known, HAN_K_MEMO);
+        c->memo = lua_gettop(L);
+    }
+    if (!entry(c, c->known, c->memo, code)) return NULL;
+    if (ch->used >= SLOTS * 3 / 4) {
+        memset(ch, 0, sizeof *ch);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        han_setkey(L, c->known, HAN_K_KEYS);
+        lua_replace(L, c->keys);
+        i = h;
+    }
+    s = &ch->slot[i];
+    slot_of(L, lua_gettop(L), s);
+    memcpy(s->raw, raw, 6);
+    s->used = 1;
+    s->key = ch->nkeys + 1;
+    lua_rawgeti(L, -1, 1);
+    lua_rawseti(L, c->keys, ++ch->nkeys);
+    lua_rawgeti(L, -1, 2);
+    lua_rawseti(L, c->keys, ++ch->nkeys);
+    lua_pop(L, 1);
+    ch->used++;
+    return s;
+}
+
+/* The cache and keys of the plan profile at index P, made on first use. */
+static void open_profile(struct ctx *c, int P)
+{
+    lua_State *L = c->L;
+    c->known = P;
+    c->memo = 0;
+    han_getkey(L, P, HAN_K_CACHE);
+    c->cache = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!c->cache) {
+        c->cache = lua_newuserdata(L, sizeof *c->cache);
+        memset(c->cache, 0, sizeof *c->cache);
+        han_setkey(L, P, HAN_K_CACHE);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        han_setkey(L, P, HAN_K_KEYS);
+    } else {
+        han_getkey(L, P, HAN_K_KEYS);
+    }
+    c->keys = lua_gettop(L);
+}
+
+/* A value with no stream scaler, by the slot whose strings are in tab: obis[code] = v,
+ * and the slot's field, scaled when numeric. Returns v when it is the clock. */
+static const struct rec *put(const struct ctx *c, int tab, const struct slot *s,
+                             const struct rec *v)
+{
+    lua_State *L = c->L;
+    if (s->kind == F_TEXT && is_string(v)) {
+        lua_rawgeti(L, tab, s->key + 1);
+        push_value(c, v);
+        lua_rawgeti(L, tab, s->key);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, c->ob);
+        lua_rawset(L, c->out);
+        return NULL;
+    }
+    lua_rawgeti(L, tab, s->key);
+    push_value(c, v);
+    lua_rawset(L, c->ob);
+    if (s->kind == F_NUMBER && is_number(v)) {
+        lua_rawgeti(L, tab, s->key + 1);
+        push_scaled(c, v, s->exp);
+        lua_rawset(L, c->out);
+    } else if (s->kind == F_CLOCK && (v->kind != K_BOOL || v->v.b)) {
+        return v;
+    }
+    return NULL;
+}
+
+/* A number with the stream's {scaler, unit}, by a slot whose strings are in P.keys. */
+static void put_scaled(const struct ctx *c, const struct slot *s, const struct rec *v,
+                       const struct rec *su)
+{
+    lua_State *L = c->L;
+    const struct rec *unit = child(c, su, 2);
+    double scaler = number(child(c, su, 1)), u = is_number(unit) ? number(unit) : 0;
+    lua_rawgeti(L, c->keys, s->key);
+    push_scaled(c, v, scaler);
+    lua_rawset(L, c->ob);
+    if (s->kind == F_NUMBER) {
+        lua_rawgeti(L, c->keys, s->key + 1);
+        push_scaled(c, v, scaler + (u == 30 || u == 31 || u == 32 ? -3 : 0));
+        lua_rawset(L, c->out);
+    }
+}
+
+/* A list whose first element is a number: the {scaler, unit} of the value before. */
+static int is_scaler_unit(const struct ctx *c, const struct rec *su)
+{
+    return su && su->kind == K_LIST && is_number(child(c, su, 1));
+}
+
+static int is_present(const struct rec *v) { return v && v->kind != K_NULL; }
+
+/* The date-time of a 12-byte clock string (a bit-string's are its characters). */
+static int clock_time(const struct rec *clock, struct han_time *t)
+{
+    uint8_t b[12];
+    size_t i;
+    if (!is_string(clock) || clock->n != 12) return 0;
+    if (clock->kind == K_STR) {
+        memcpy(b, clock->v.p, 12);
+    } else {
+        for (i = 0; i < 12; i++) b[i] = (clock->v.p[i / 8] >> (7 - i % 8)) & 1 ? '1' : '0';
+    }
+    han_axdr_datetime(b, t);
+    return 1;
+}
+
+/* The profile's vendor, and its zero_absent fields (0 means not measured) removed. */
+static void profile_fields(const struct ctx *c, int P)
+{
+    lua_State *L = c->L;
+    int i, list;
+    han_getkey(L, P, HAN_K_VENDOR);
+    han_setkey(L, c->out, HAN_K_VENDOR);
+    han_getkey(L, P, HAN_K_ZERO_ABSENT);
+    list = lua_gettop(L);
+    for (i = 1; lua_istable(L, list); i++) {
+        lua_rawgeti(L, list, i);
+        if (lua_isnil(L, -1)) break;
+        lua_pushvalue(L, -1);
+        lua_rawget(L, c->out);
+        if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == 0) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            lua_rawset(L, c->out);
+        } else {
+            lua_pop(L, 2);
+        }
+    }
+    lua_settop(L, list - 1);
+}
+
+/* Meter time as han.time's epoch() computes it (lua/han/time.lua says why each step),
+ * for a zone in numbers: z[0] the offset east of UTC in minutes, then, for summer time,
+ * the months it starts and ends in, the seconds after midnight UTC of the switch and
+ * the seconds it adds. */
+static int64_t fdiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t fmodulo(int64_t a, int64_t b) { return a - fdiv(a, b) * b; }
+
+static int month_length(int64_t y, int m)
+{
+    static const int days_in[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) return 29;
+    return days_in[m - 1];
+}
+
+static int64_t days(int64_t y, int64_t m, int64_t d)
+{
+    int64_t era, yoe, doy, doe;
+    if (m <= 2) y--;
+    era = fdiv(y, 400);
+    yoe = y - era * 400;
+    doy = fdiv(153 * fmodulo(m + 9, 12) + 2, 5) + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int64_t last_sunday(int64_t y, int m)
+{
+    int64_t last = days(y, m, month_length(y, m));
+    return last - fmodulo(last + 4, 7);
+}
+
+/* 1 and *epoch set, or 0 for a time that gives none. */
+static int epoch(const struct han_time *t, const int64_t *z, int nz, int local_time,
+                 int64_t *out)
+{
+    int64_t wall, std, summer, start, stop;
+    int sec = t->sec == HAN_UNSPEC ? 0 : t->sec, dst;
+    if (t->year == HAN_UNSPEC || t->month == HAN_UNSPEC || t->day == HAN_UNSPEC
+        || t->hour == HAN_UNSPEC || t->min == HAN_UNSPEC || t->month < 1 || t->month > 12
+        || t->day < 1 || t->hour > 23 || t->min > 59
+        || t->day > month_length(t->year, t->month) || sec > 59
+        || (t->status != HAN_UNSPEC && t->status % 2 == 1))
+        return 0;
+    wall = days(t->year, t->month, t->day) * 86400 + t->hour * 3600 + t->min * 60 + sec;
+    if (t->deviation != HAN_UNSPEC && !local_time) {
+        *out = wall + (int64_t)t->deviation * 60;
+        return 1;
+    }
+    std = wall - z[0] * 60;
+    if (nz < 5 || z[1] < 1 || z[1] > 12 || z[2] < 1 || z[2] > 12) {
+        *out = std;
+        return 1;
+    }
+    dst = t->status == HAN_UNSPEC ? -1 : t->status >= 0x80;
+    start = last_sunday(t->year, (int)z[1]) * 86400 + z[3];
+    stop = last_sunday(t->year, (int)z[2]) * 86400 + z[3];
+    summer = std - z[4];
+    if (summer >= start && summer < stop)
+        *out = (std < start || std >= stop) && dst == 0 ? std : summer;
+    else
+        *out = std;
+    return 1;
+}
+
+/* The reading's meter_time of its time fields, by plan.zone; none without a zone. */
+static void set_meter_time(const struct ctx *c, const struct han_time *t, int P)
+{
+    lua_State *L = c->L;
+    int64_t z[5], when;
+    int nz = 0, local_time = 0;
+    han_getkey(L, c->plan, HAN_K_ZONE);
+    if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+    for (; nz < 5; nz++) {
+        lua_rawgeti(L, -1, nz + 1);
+        if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 1); break; }
+        z[nz] = (int64_t)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (nz == 0) return;
+    if (P) {
+        han_getkey(L, P, HAN_K_LOCAL_TIME);
+        local_time = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    if (!epoch(t, z, nz, local_time, &when)) return;
+    han_pushsint(L, when);
+    han_setkey(L, c->out, HAN_K_METER_TIME);
+}
+
+enum shape { STRUCTURES, PAIRS, POSITIONS, DESCRIPTORS };
+
+static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_notification *note)
+{
+    lua_State *L = c->L;
+    const struct rec *body = c->base, *head = body + 1, *second, *id = NULL, *clock = NULL;
+    const struct rec *v;
+    size_t count = body->n, i, start = 1;
+    enum shape shape;
+    int unknown = 0, unknown_memo = 0, P = 0;
+
+    if (body->kind != K_LIST || count == 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "no values in the notification");
+        return 2;
+    }
+    second = count >= 2 ? after(c, head) : NULL;
+    if (is_table(head) && is_table(child(c, head, 1))
+        && is_code(child(c, child(c, head, 1), 2)))
+        shape = DESCRIPTORS;
+    else if (is_table(head))
+        shape = STRUCTURES;
+    else if (is_code(head) || is_code(second))
+        shape = PAIRS;
+    else
+        shape = POSITIONS;
+
+    /* The list id and where the code/value pairs start; the id's code is looked up
+     * under no profile. */
+    if (shape == STRUCTURES || (shape == PAIRS && is_code(head))) {
+        han_getkey(L, c->plan, HAN_K_UNKNOWN);
+        unknown = lua_gettop(L);
+        han_getkey(L, unknown, HAN_K_MEMO);
+        unknown_memo = lua_gettop(L);
+    }    if (shape == STRUCTURES) {
+        if (entry(c, unknown, unknown_memo, child(c, head, 1))) {
+            if (names_list(L) && is_string(child(c, head, 2))) id = child(c, head, 2);
+            lua_pop(L, 1);
+        }
+    } else if (shape == PAIRS) {
+        if (!is_code(head)) {
+            start = 2;
+            if (is_string(head) && head->n != 12) id = head;   /* 12: a clock */
+        } else if (entry(c, unknown, unknown_memo, head)) {
+            if (names_list(L) && is_string(second)) id = second;
+            lua_pop(L, 1);
+        }
+    } else if (second && is_string(head)) {
+        id = head;
+    }
+
+    /* The plan profile: by list id, else by layout or HDLC source address. */
+    if (id) {
+        han_getkey(L, c->plan, HAN_K_LISTS);
+        push_value(c, id);
+        lua_rawget(L, -2);
+    } else if (shape == POSITIONS) {
+        han_getkey(L, c->plan, HAN_K_BARE);
+    } else if (frame) {
+        han_getkey(L, c->plan, HAN_K_SOURCES);
+        han_pushuint(L, frame->src);
+        lua_rawget(L, -2);
+    } else {
+        lua_pushnil(L);
+    }
+    if (lua_istable(L, -1)) {
+        P = lua_gettop(L);
+        open_profile(c, P);
+    } else {
+        han_getkey(L, c->plan, HAN_K_UNKNOWN);
+        open_profile(c, lua_gettop(L));
+    }
+
+    /* Room for the named fields (han.decode adds vendor and meter time) and, in obis,
+     * one slot per value: half the elements of a flat list are codes. */
+    lua_createtable(L, 0, (int)(count < 26 ? count + 6 : 32));
+    c->out = lua_gettop(L);
+    i = shape == PAIRS ? count / 2 : count;
+    lua_createtable(L, 0, (int)(i < 64 ? i : 64));
+    c->ob = lua_gettop(L);
+    lua_pushvalue(L, c->ob);
+    han_setkey(L, c->out, HAN_K_OBIS);
+
+    if (shape == STRUCTURES) {
+        for (i = 1, v = head; i <= count; i++, v = after(c, v)) {
+            const struct rec *val = child(c, v, 2), *su = child(c, v, 3);
+            const struct slot *sl;
+            if (v->kind != K_LIST || !(sl = lookup(c, child(c, v, 1))) || !is_present(val))
+                continue;
+            if (is_scaler_unit(c, su) && is_number(val)) put_scaled(c, sl, val, su);
+            else if ((val = put(c, c->keys, sl, val)) != NULL) clock = val;
+        }
+    } else if (shape == PAIRS) {
+        const struct rec *code = head;
+        if (start == 2) {
+            if (!id) clock = head;
+            code = second;
+        }
+        for (i = start; i <= count; ) {
+            const struct rec *val = i + 1 <= count ? after(c, code) : NULL;
+            const struct rec *su = i + 2 <= count ? after(c, val) : NULL;
+            if (code->kind == K_NULL) {
+                i += 1;
+                code = val;
+                continue;
+            }
+            if (is_scaler_unit(c, su)) {                 /* code, value, {scaler, unit} */
+                const struct slot *sl = lookup(c, code);
+                if (sl && is_number(val)) put_scaled(c, sl, val, su);
+                i += 3;
+                code = i <= count ? after(c, su) : NULL;
+            } else {
+                const struct slot *sl = lookup(c, code);
+                const struct rec *k;
+                if (sl && is_present(val) && (k = put(c, c->keys, sl, val)) != NULL)
+                    clock = k;
+                i += 2;
+                code = i <= count ? after(c, val) : NULL;
+            }
+        }
+    } else if (shape == DESCRIPTORS) {
+        const struct rec *d = head + 1;
+        for (i = 1, v = head; i <= head->n; i++, d = after(c, d)) {
+            const struct rec *attr = child(c, d, 3), *k;
+            const struct slot *sl;
+            if (i > 1) v = i <= count ? after(c, v) : NULL;
+            if (!is_present(v) || !is_number(attr) || number(attr) != 2) continue;
+            if (d->kind == K_LIST && (sl = lookup(c, child(c, d, 2))) != NULL
+                && (k = put(c, c->keys, sl, v)) != NULL)
+                clock = k;
+        }
+    } else {
+        int layout;
+        if (P) {
+            han_getkey(L, P, HAN_K_LAYOUTS);
+            if (lua_istable(L, -1)) lua_rawgeti(L, -1, (int)count);
+        }
+        if (!P || !lua_istable(L, -1)) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "unknown list layout (%d values)", (int)count);
+            return 2;
+        }
+        layout = lua_gettop(L);
+        for (i = 1, v = head; i <= count; i++, v = after(c, v)) {
+            struct slot sl;
+            const struct rec *k;
+            if (v->kind == K_NULL) continue;
+            lua_rawgeti(L, layout, (int)i);
+            slot_of(L, lua_gettop(L), &sl);
+            if ((k = put(c, lua_gettop(L), &sl, v)) != NULL) clock = k;
+            lua_pop(L, 1);
+        }
+    }
+
+    /* Lists 1 of Aidon and Kaifa (P+ only) carry no list id: their profile comes from
+     * their layout or HDLC source address. */
+    if (id) {
+        push_value(c, id);
+    } else if (P) {
+        han_getkey(L, P, HAN_K_SHORT);
+        if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == (lua_Number)count)
+            han_getkey(L, P, HAN_K_ID);
+        else
+            lua_pushnil(L);
+        lua_remove(L, -2);
+    } else {
+        lua_pushnil(L);
+    }
+    han_setkey(L, c->out, HAN_K_LIST);
+    /* Meter time: the clock register when the list has one, else the header's. */
+    {
+        struct han_time t;
+        const struct han_time *when = NULL;
+        if (is_table(clock)) {
+            push_value(c, clock);
+            if (clock->kind == K_TIME && clock->tag == 0x19) when = &c->times[clock->n];
+        } else {
+            if (clock_time(clock, &t)) when = &t;
+            else if (note->has_time) when = &note->time;
+            if (when) han_push_time(L, 0x19, when);
+        }
+        if (when || is_table(clock)) han_setkey(L, c->out, HAN_K_TIME_FIELDS);
+        if (when) set_meter_time(c, when, P);
+    }
+    if (P) profile_fields(c, P);
+    lua_pushvalue(L, c->out);
+    if (P) lua_pushvalue(L, P); else lua_pushnil(L);
+    return 2;
+}
+
+#define RECS  256
+#define TIMES 16
+
+int han_l_reading(lua_State *L)
+{
+    size_t n;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    struct rec recs[RECS];
+    struct han_time times[TIMES];
+    struct han_hdlc f;
+    struct han_notification note;
+    struct flat fl;
+    struct ctx c;
+    int e, byte = 0;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    if ((e = han_notification_of(s, n, &f, &note, &byte)) != HAN_OK)
+        return han_push_error(L, e, byte);
+    fl.r = recs;
+    fl.cap = RECS;
+    fl.t = times;
+    fl.tcap = TIMES;
+    e = record(&note, &fl, &byte);
+    if (e == HAN_OK && (fl.n > fl.cap || fl.nt > fl.tcap)) {
+        /* a body larger than the stack arrays: room on the Lua heap, walked again */
+        fl.cap = fl.n;
+        fl.tcap = fl.nt;
+        fl.r = lua_newuserdata(L, fl.cap * sizeof *fl.r + fl.tcap * sizeof *fl.t);
+        fl.t = (struct han_time *)(void *)(fl.r + fl.cap);
+        e = record(&note, &fl, &byte);
+    }
+    if (e != HAN_OK) return han_push_error(L, e, byte);
+
+    luaL_checkstack(L, HAN_MAX_DEPTH + 24, "han.core.reading");
+    c.L = L;
+    c.base = fl.r;
+    c.times = fl.t;
+    c.plan = 2;
+    return name(&c, s[0] == HAN_FLAG ? &f : NULL, &note);
+}
