@@ -752,7 +752,8 @@ int han_l_reading(lua_State *L)
     }
     if (e != HAN_OK) return han_push_error(L, e, byte);
 
-    luaL_checkstack(L, HAN_MAX_DEPTH + 24, "han.core.reading");
+    /* naming holds about 16 slots; a nested value takes two per level as it is pushed */
+    luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 32, "han.core.reading");
     c.L = L;
     c.base = fl.r;
     c.times = fl.t;

@@ -137,8 +137,35 @@ local native = _VERSION >= "Lua 5.3" and load and load([[
     return crc ~ xorout
   end]])
 
+-- LuaJIT compiles its bit library to machine operations: there the byte split is
+-- band/rshift rather than floating-point % and /.
+local function crc_jit(bit, tab, init, xorout)
+  local S = slices(tab)
+  local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
+  local bxor, band, rshift = bit.bxor, bit.band, bit.rshift
+  return function(s, i, j)
+    local crc = init
+    local k = i
+    while k + 7 <= j do
+      local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
+      local w = bxor(crc, a + b * 256)
+      crc = bxor(T7[band(w, 255) + 1], T6[rshift(w, 8) + 1], T5[c + 1], T4[d + 1],
+        T3[e + 1], T2[f + 1], T1[g + 1], T0[h + 1])
+      k = k + 8
+    end
+    while k <= j do
+      crc = bxor(T0[band(bxor(crc, byte(s, k)), 255) + 1], rshift(crc, 8))
+      k = k + 1
+    end
+    return band(bxor(crc, xorout), 0xFFFF)
+  end
+end
+
 local function pick_crc(bitlib, tab, init, xorout)
   if native then return native(slices(tab), byte, init, xorout) end
+  if rawget(_G, "jit") and bitlib and bitlib.band and bitlib.rshift then
+    return crc_jit(bitlib, tab, init, xorout)
+  end
   return crc_with(bitlib and bitlib.bxor or arithmetic_bxor, tab, init, xorout)
 end
 

@@ -251,9 +251,11 @@ end
 function M.reading(t, opts)
   local zone = opts and opts.zone
   local units, ob = t.units, t.obis
+  -- The fields a DSMR 5 telegram fills, named so that the table is sized once: 32
+  -- (a power of two) with list, obis and units.
   local r = { list = "P1", vendor = vendor(t.ident), meter_type = t.ident, meter_id = nil,
-    dsmr_version = nil, power_import = nil, power_export = nil, reactive_import = nil,
-    reactive_export = nil, power_import_l1 = nil, power_import_l2 = nil,
+    dsmr_version = nil, power_import = nil, power_export = nil, power_import_l1 = nil,
+    power_import_l2 = nil,
     power_import_l3 = nil, power_export_l1 = nil, power_export_l2 = nil,
     power_export_l3 = nil, voltage_l1 = nil, voltage_l2 = nil, voltage_l3 = nil,
     current_l1 = nil, current_l2 = nil, current_l3 = nil, energy_import = nil,

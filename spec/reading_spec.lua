@@ -1,0 +1,69 @@
+-- core.reading (docs/core-api.md), run against the backend $HAN_BACKEND names: the named
+-- reading straight from a frame or APDU, under the plan han.decode builds.
+local H = require("helpers")
+local core = H.core()
+local plan = require("han.decode").plan
+local unhex = H.unhex
+
+local function apdu(body_hex) return unhex("0F40000000 00" .. body_hex) end
+local function code(c, d, e) return ("0906 0100%02X%02X%02XFF"):format(c, d, e) end
+local function u16(v) return ("12%04X"):format(v) end
+
+describe("core.reading", function()
+  it("names and scales a Kamstrup list as han.decode reads it", function()
+    for _, rec in ipairs(H.frames()) do
+      if rec.reference ~= H.json_null and rec.reference.list_ver_id == "Kamstrup_V0001" then
+        local r, P = assert(core.reading(rec.raw, plan))
+        assert.are.equal(plan.lists.Kamstrup_V0001, P)
+        assert.are.equal("Kamstrup_V0001", r.list)
+        assert.are.equal("Kamstrup", r.vendor)
+        assert.are.equal(rec.reference.active_power_import, r.power_import)
+        assert.is_number(r.meter_time)
+        assert.are.equal(r.obis["1.1.1.7.0.255"], r.power_import)
+        return
+      end
+    end
+    error("no Kamstrup vector")
+  end)
+
+  it("gives core.decode's error for a bad frame, and its own for bodies it cannot name",
+    function()
+      local bad = H.frames()[1].raw:sub(1, -4) .. "\000\000\126"
+      assert.are.same({ core.decode(bad) }, { core.reading(bad, plan) })
+      assert.are.same({ nil, "no values in the notification" },
+        { core.reading(apdu("0100"), plan) })
+      assert.are.same({ nil, "unknown list layout (2 values)" },
+        { core.reading(apdu("0202 " .. u16(1) .. u16(2)), plan) })
+    end)
+
+  it("raises on misuse", function()
+    assert.has_error(function() core.reading(apdu("0100")) end)
+    assert.has_error(function() core.reading(nil, plan) end)
+  end)
+
+  it("keeps a value nested as deep as A-XDR allows", function()
+    local deep = u16(7)
+    for _ = 1, 13 do deep = "0201 " .. deep end
+    local r = assert(core.reading(apdu("0202 0203 " .. code(1, 7, 0) .. deep .. u16(1)
+      .. "0202" .. code(2, 7, 0) .. u16(5)), plan))
+    local v = r.obis["1.0.1.7.0.255"]
+    for _ = 1, 13 do v = v[1] end
+    assert.are.equal(7, v)
+    assert.is_nil(r.power_import)   -- a table, not a number
+    assert.are.equal(5, r.power_export)
+  end)
+
+  it("names bodies larger than its stack arrays and more codes than its cache holds",
+    function()
+      local parts = {}
+      for i = 1, 300 do parts[i] = code(1 + i % 200, i % 3, 200 + i % 50) .. u16(i) end
+      parts[#parts + 1] = code(1, 7, 0) .. u16(4321)
+      local r = assert(core.reading(apdu(("01820%03X"):format(2 * #parts)
+        .. table.concat(parts)), plan))
+      local n = 0
+      for _ in pairs(r.obis) do n = n + 1 end
+      assert.are.equal(301, n)
+      assert.are.equal(4321, r.power_import)
+      assert.are.equal(300, r.obis["1.0.101.0.200.255"])
+    end)
+end)
