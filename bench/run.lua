@@ -80,12 +80,14 @@ row("forum baseline, bitwise CRC (Kamstrup)", fmt(forum_bit), "frames/s")
 row("forum baseline, 256-entry CRC table (Kamstrup)", fmt(forum_table), "frames/s")
 
 han.use_backend("c")
+local plan = require("han.decode").plan
 local c_kamstrup
 for _, f in ipairs(frames) do
   local raw = rate(C.decode, f[2])
   local named = rate(decode, f[2])
   if f == frames[1] then c_kamstrup = named end
-  row("core.decode (C) " .. f[1], fmt(raw), "frames/s")
+  row("core.decode (C) " .. f[1], fmt(raw), "frames/s",
+    ("core.reading %s/s"):format(fmt(rate(function(s) return C.reading(s, plan) end, f[2]))))
   row("han.decode (C core) " .. f[1], fmt(named), "frames/s",
     f == frames[1] and ("%.1fx forum bitwise, %.2fx forum table"):format(named / forum_bit,
       named / forum_table) or "")

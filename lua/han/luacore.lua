@@ -176,7 +176,12 @@ do
     lib = ok and type(b) == "table" and b.bxor and b or nil
   end
   crc_range = pick_crc(lib, T, 0xFFFF, 0xFFFF)
-  arc_range = pick_crc(lib, ARC, 0, 0)
+  -- P1's tables (32 KiB on Lua 5.1) are built with the first telegram
+  local arc
+  arc_range = function(s, i, j)
+    arc = arc or pick_crc(lib, ARC, 0, 0)
+    return arc(s, i, j)
+  end
 end
 
 -- string.sub-style index
@@ -322,6 +327,14 @@ local fixed = { [0x03] = 1, [0x05] = 4, [0x06] = 4, [0x0D] = 1, [0x0F] = 1, [0x1
 
 local MAX_DEPTH = 16
 
+-- A table with room for na array and nh hash entries where the runtime can say so
+-- (LuaJIT's table.new), else an empty one.
+local has_new, table_new = pcall(require, "table.new")
+local function new_table(na, nh)
+  if has_new then return table_new(na, nh) end
+  return {}
+end
+
 -- The walker reads s between positions p and n; it returns value, next position, or
 -- nil, err.
 local function ber(s, p, n)
@@ -356,7 +369,7 @@ function value(s, p, n, depth)
     local count, q = ber(s, p, n)
     if not count then return nil, q end
     if count > n - q + 1 then return nil, "truncated data" end
-    local t = {}
+    local t = new_table(count, 0)
     for i = 1, count do
       local v
       v, q = value(s, q, n, depth + 1)
@@ -850,7 +863,7 @@ end
 M.p1 = require("han.luap1").new(arc_range)
 
 -- core.reading: core.decode, then lua/han/luareading.lua names the values
-local name = require("han.luareading").new(M)
+local name = require("han.luareading").new(M, new_table)
 function M.reading(s, plan)
   if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
   if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end

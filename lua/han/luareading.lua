@@ -48,8 +48,9 @@ local function zone_of(z)
   return t
 end
 
--- new(core) -> reading(n, plan): n is core.decode's table.
-function M.new(core)
+-- new(core, new_table) -> reading(n, plan): n is core.decode's table; new_table(na, nh)
+-- a table with room for na array and nh hash entries, as far as the runtime allows.
+function M.new(core, new_table)
   local null = core.null
   local function is_table(v) return type(v) == "table" and v ~= null end
 
@@ -132,7 +133,7 @@ function M.new(core)
     end
     local known = P or plan.unknown
 
-    local ob = {}
+    local ob = new_table(0, shape == "pairs" and floor(count / 2) or count)
     -- Every field named in the constructor: Lua 5.2+ and LuaJIT then size the table once.
     local r = { obis = ob, list = nil, vendor = nil, meter_id = nil, meter_type = nil,
       power_import = nil, power_export = nil, reactive_import = nil, reactive_export = nil,
