@@ -154,7 +154,7 @@ static const char *const key_names[HAN_K_COUNT] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
     "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
     "sources", "memo", "layouts", "short", "id", "cache", "keys",
-    "zone", "local_time", "meter_time", "vendor", "zero_absent"
+    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units"
 };
 
 void han_push_keys(lua_State *L)
@@ -553,40 +553,38 @@ struct p1_builder {
     int unit_slot;         /* stack index of the last unit pushed, whose text is unit */
     const char *unit;
     size_t unit_len;
-    int keys;              /* stack index of the first of P1_TIME_KEYS */
     unsigned count;        /* groups of the open object so far */
 };
 
-/* Pushed once per telegram: the fields of the time tables, a failure log has many. */
-static const char *const P1_TIME_KEYS[] = {"year", "month", "day", "hour", "min", "sec",
-                                           "status"};
+/* The fields of P1's time tables, in the order of a han_p1_value's. */
+static const int P1_TIME_KEYS[] = {HAN_K_YEAR, HAN_K_MONTH, HAN_K_DAY, HAN_K_HOUR,
+                                   HAN_K_MIN, HAN_K_SEC, HAN_K_STATUS};
 
 static void p1_begin(void *ud, const struct han_p1_info *in)
 {
     struct p1_builder *b = ud;
     lua_State *L = b->L;
-    int k;
+    int t;
     lua_createtable(L, 0, 4);
+    t = lua_gettop(L);
     lua_pushlstring(L, in->ident, in->ident_len);
-    lua_setfield(L, -2, "ident");
+    han_setkey(L, t, HAN_K_IDENT);
     if (in->has_crc) {
         lua_pushinteger(L, (lua_Integer)in->crc);
-        lua_setfield(L, -2, "crc");
+        han_setkey(L, t, HAN_K_CRC);
     }
     lua_createtable(L, 0, (int)in->lines);
     lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "obis");
+    han_setkey(L, t, HAN_K_OBIS);
     b->obis = lua_gettop(L);
-    lua_createtable(L, 0, (int)in->lines);
+    lua_createtable(L, 0, (int)in->lines / 2);   /* the numbers that carry a unit */
     lua_pushvalue(L, -1);
-    lua_setfield(L, -4, "units");
+    han_setkey(L, t, HAN_K_UNITS);
     b->units = lua_gettop(L);
     lua_pushnil(L);
     b->unit_slot = lua_gettop(L);
     b->unit = NULL;
     b->unit_len = 0;
-    b->keys = lua_gettop(L) + 1;
-    for (k = 0; k < 7; k++) lua_pushstring(L, P1_TIME_KEYS[k]);
 }
 
 static void p1_object(void *ud, const char *code, size_t n)
@@ -615,7 +613,7 @@ static void p1_value(void *ud, const struct han_p1_value *v)
         int k;
         lua_createtable(L, 0, 7);
         for (k = 0; k < (v->status >= 0 ? 7 : 6); k++) {
-            lua_pushvalue(L, b->keys + k);
+            lua_rawgeti(L, lua_upvalueindex(1), P1_TIME_KEYS[k]);
             lua_pushinteger(L, f[k]);
             lua_rawset(L, -3);
         }

@@ -256,16 +256,17 @@ local function parse_frame(s)
   if not dest then return nil, src end
   local lo, hi = byte(s, len, len + 1)
   if lo + hi * 256 ~= crc_range(s, 2, len - 1) then return nil, "bad FCS" end
-  local info = p == len and "" or sub(s, p + 2, len - 1)
-  return f1 * 256 + f2, len, dest, src, control, info
+  -- the information field's first and last positions (an empty range when none)
+  if p == len then return f1 * 256 + f2, len, dest, src, control, len + 1, len end
+  return f1 * 256 + f2, len, dest, src, control, p + 2, len - 1
 end
 
 function M.frame(s)
   if type(s) ~= "string" then error("bad argument #1 to 'frame' (string expected)", 2) end
-  local fmt, len, dest, src, control, info = parse_frame(s)
+  local fmt, len, dest, src, control, first, last = parse_frame(s)
   if not fmt then return nil, len end
   return { format = fmt, segmented = floor(fmt / 2048) % 2 == 1, length = len,
-    dest = dest, src = src, control = control, info = info }
+    dest = dest, src = src, control = control, info = sub(s, first, last) }
 end
 
 ------------------------------------------------------------------------------------
@@ -327,13 +328,11 @@ local fixed = { [0x03] = 1, [0x05] = 4, [0x06] = 4, [0x0D] = 1, [0x0F] = 1, [0x1
 
 local MAX_DEPTH = 16
 
--- A table with room for na array and nh hash entries where the runtime can say so
--- (LuaJIT's table.new), else an empty one.
-local has_new, table_new = pcall(require, "table.new")
-local function new_table(na, nh)
-  if has_new then return table_new(na, nh) end
-  return {}
-end
+-- LuaJIT's table.new(na, nh): a table with room for what comes; nil elsewhere.
+local table_new = (function()
+  local ok, fn = pcall(require, "table.new")
+  return ok and type(fn) == "function" and fn or nil
+end)()
 
 -- The walker reads s between positions p and n; it returns value, next position, or
 -- nil, err.
@@ -369,7 +368,7 @@ function value(s, p, n, depth)
     local count, q = ber(s, p, n)
     if not count then return nil, q end
     if count > n - q + 1 then return nil, "truncated data" end
-    local t = new_table(count, 0)
+    local t = table_new and table_new(count, 0) or {}
     for i = 1, count do
       local v
       v, q = value(s, q, n, depth + 1)
@@ -489,10 +488,10 @@ end
 function M.decode(s)
   if type(s) ~= "string" then error("bad argument #1 to 'decode' (string expected)", 2) end
   if byte(s, 1) ~= 0x7E then return notification(s, 1, #s) end
-  local fmt, len, dest, src, control, info = parse_frame(s)
+  local fmt, len, dest, src, control, first, last = parse_frame(s)
   if not fmt then return nil, len end
   if floor(fmt / 2048) % 2 == 1 then return nil, "segmented frame" end
-  local r, err = notification(info, 1, #info)
+  local r, err = notification(s, first, last)
   if not r then return nil, err end
   r.dest, r.src, r.control = dest, src, control
   return r
@@ -589,8 +588,8 @@ end
 local function hdlc_deliver(f, frame)
   local segmented = floor(byte(frame, 2) / 8) % 2 == 1
   if not segmented and #f.seg == 0 then return enqueue(f, frame) end
-  local _, _, _, _, _, info = parse_frame(frame)
-  join(f, info, not segmented)
+  local _, _, _, _, _, first, last = parse_frame(frame)
+  join(f, sub(frame, first, last), not segmented)
 end
 
 -- 68 L L 68 C A CI data CS 16: L + 6 bytes, L counting C through the last data byte.
@@ -863,7 +862,7 @@ end
 M.p1 = require("han.luap1").new(arc_range)
 
 -- core.reading: core.decode, then lua/han/luareading.lua names the values
-local name = require("han.luareading").new(M, new_table)
+local name = require("han.luareading").new(M, table_new)
 function M.reading(s, plan)
   if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
   if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end

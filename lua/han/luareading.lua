@@ -48,9 +48,9 @@ local function zone_of(z)
   return t
 end
 
--- new(core, new_table) -> reading(n, plan): n is core.decode's table; new_table(na, nh)
--- a table with room for na array and nh hash entries, as far as the runtime allows.
-function M.new(core, new_table)
+-- new(core, table_new) -> reading(n, plan): n is core.decode's table; table_new is
+-- LuaJIT's table.new where the runtime has it.
+function M.new(core, table_new)
   local null = core.null
   local function is_table(v) return type(v) == "table" and v ~= null end
 
@@ -133,14 +133,21 @@ function M.new(core, new_table)
     end
     local known = P or plan.unknown
 
-    local ob = new_table(0, shape == "pairs" and floor(count / 2) or count)
-    -- Every field named in the constructor: Lua 5.2+ and LuaJIT then size the table once.
-    local r = { obis = ob, list = nil, vendor = nil, meter_id = nil, meter_type = nil,
-      power_import = nil, power_export = nil, reactive_import = nil, reactive_export = nil,
-      current_l1 = nil, current_l2 = nil, current_l3 = nil,
-      voltage_l1 = nil, voltage_l2 = nil, voltage_l3 = nil,
-      energy_import = nil, energy_export = nil, reactive_energy_import = nil,
-      reactive_energy_export = nil, meter_time = nil, time_fields = nil, hour = nil }
+    local ob, r
+    if table_new then   -- LuaJIT: tables with room for what comes
+      ob = table_new(0, shape == "pairs" and floor(count / 2) or count)
+      r = table_new(0, 24)
+      r.obis = ob
+    else
+      -- Every field named in the constructor, so that Lua sizes the table once.
+      ob = {}
+      r = { obis = ob, list = nil, vendor = nil, meter_id = nil, meter_type = nil,
+        power_import = nil, power_export = nil, reactive_import = nil, reactive_export = nil,
+        current_l1 = nil, current_l2 = nil, current_l3 = nil,
+        voltage_l1 = nil, voltage_l2 = nil, voltage_l3 = nil,
+        energy_import = nil, energy_export = nil, reactive_energy_import = nil,
+        reactive_energy_export = nil, meter_time = nil, time_fields = nil, hour = nil }
+    end
     local clock
     if shape == "structures" then
       for i = 1, count do
