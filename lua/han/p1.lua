@@ -271,7 +271,7 @@ function M.reading(t, opts)
     local e = memo[code] or entry(code)
     local scale = e.scale
     if scale then   -- the many numeric fields first
-      if type(v) == "number" then
+      if tonumber(v) == v then   -- a number (cheaper than type() on 5.1; never NaN here)
         local x = scale[units[code] or ""]
         if x == 0 then r[e.field] = v elseif x then r[e.field] = scaled(v, x) end
       elseif type(v) == "table" then
