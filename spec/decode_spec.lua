@@ -385,6 +385,18 @@ describe("han.decode (" .. H.backend .. " backend)", function()
         { zone = { offset = 60, dst = "eu" } }).meter_time)
       assert.has_error(function() han.decode(find(228), { zone = "Mars/Olympus" }) end)
     end)
+
+    it("follows han.time's default zone when it changes", function()
+      local time = require("han.time")
+      local oslo = decode(228, "07E3011D02")
+      local saved = time.default_zone
+      time.default_zone = "UTC"
+      local ok, r = pcall(decode, 228, "07E3011D02")
+      time.default_zone = saved
+      assert.is_true(ok, r)
+      assert.are.equal(oslo.meter_time + 3600, r.meter_time)
+      assert.are.equal(oslo.meter_time, decode(228, "07E3011D02").meter_time)
+    end)
   end)
 
   describe("options and unknown lists", function()

@@ -72,9 +72,12 @@ for id, profile in pairs(lists) do
   if profile == bare_profile then plan.bare = P end
 end
 
--- The default zone in numbers, for core.reading to give meter_time (integers only, as
--- han.time's zones are; another zone leaves meter_time to han.time below).
-do
+-- plan.zone: han.time's default zone in numbers, for core.reading to give meter_time
+-- (integers only, as han.time's zones are; another zone leaves meter_time to han.time
+-- below). Made again when han.time.default_zone changes.
+local zone_name
+local function set_zone()
+  zone_name = time.default_zone
   local z = time.zone(nil)
   local rule = z.dst
   if type(rule) == "string" then rule = time.rules[rule] end
@@ -84,39 +87,37 @@ do
   end
   local whole = true
   for _, x in ipairs(numbers) do whole = whole and math.floor(x) == x end
-  if whole then plan.zone = numbers end
+  plan.zone = whole and numbers or nil
 end
+set_zone()
 
 M.plan = plan   -- for specs and benchmarks: core.reading(data, require("han.decode").plan)
 
 -- The reading of a plain frame or APDU, or nil, err.
 local function reading(data, opts, core)
+  if time.default_zone ~= zone_name then set_zone() end
   local r, P = core.reading(data, plan)
   if not r then return nil, P end
   if not P and type(r.meter_type) == "string" then
     r.vendor = profiles.vendor_of_type(r.meter_type)
   end
-  local tf = r.time_fields
-  if opts then
-    local scale, zone = opts.scale, opts.zone
-    if scale then
-      for kind, m in pairs(scale) do
-        local names = fields_of[kind]
-        if not names or type(m) ~= "number" then
-          error("bad option scale." .. tostring(kind) .. " (a number for power, energy, "
-            .. "current or voltage)", 3)
-        end
-        for i = 1, #names do
-          local f = names[i]
-          if r[f] then r[f] = r[f] * m end
-        end
+  local tf, zone = r.time_fields, opts and opts.zone
+  local scale = opts and opts.scale
+  if scale then
+    for kind, m in pairs(scale) do
+      local names = fields_of[kind]
+      if not names or type(m) ~= "number" then
+        error("bad option scale." .. tostring(kind) .. " (a number for power, energy, "
+          .. "current or voltage)", 3)
+      end
+      for i = 1, #names do
+        local f = names[i]
+        if r[f] then r[f] = r[f] * m end
       end
     end
-    if tf and (zone or not plan.zone) then
-      r.meter_time = epoch_of(tf, zone, P and P.local_time)
-    end
-  elseif tf and not plan.zone then
-    r.meter_time = epoch_of(tf, nil, P and P.local_time)
+  end
+  if tf and (zone or not plan.zone) then
+    r.meter_time = epoch_of(tf, zone, P and P.local_time)
   end
   -- An hourly list closes the hour before the one its clock shows; it is pushed in the
   -- first minute of the hour (Kamstrup at xx:00:05 and later, up to xx:00:55).
