@@ -7,106 +7,9 @@
 #include <string.h>
 
 #include "binding.h"
+#include "clock.h"
+#include "flat.h"
 #include "han.h"
-
-enum kind { K_NULL, K_BOOL, K_SINT, K_UINT, K_REAL, K_STR, K_BITS, K_TIME, K_LIST };
-
-struct rec {
-    uint8_t kind, tag;
-    size_t n;         /* K_LIST elements, K_STR bytes, K_BITS bits, K_TIME index in times */
-    size_t next;      /* index of the record after this value and its elements */
-    union { int64_t i; uint64_t u; double d; const uint8_t *p; int b; } v;
-};
-
-struct flat {
-    struct rec *r;
-    struct han_time *t;
-    size_t n, cap, nt, tcap;   /* n and nt count on past the capacities: sizes needed */
-    size_t open[HAN_MAX_DEPTH + 1];
-    int depth;
-};
-
-static struct rec *add(struct flat *f, int kind)
-{
-    struct rec *r = f->n < f->cap ? &f->r[f->n] : NULL;
-    f->n++;
-    if (r) { r->kind = (uint8_t)kind; r->next = f->n; }
-    return r;
-}
-
-static void r_container(void *ud, int tag, uint32_t count)
-{
-    struct flat *f = ud;
-    struct rec *r = add(f, K_LIST);
-    if (r) { r->tag = (uint8_t)tag; r->n = count; }
-    f->open[++f->depth] = f->n - 1;
-}
-
-static void r_end(void *ud)
-{
-    struct flat *f = ud;
-    size_t i = f->open[f->depth--];
-    if (i < f->cap) f->r[i].next = f->n;
-}
-
-static void r_null(void *ud) { add(ud, K_NULL); }
-
-static void r_boolean(void *ud, int v)
-{
-    struct rec *r = add(ud, K_BOOL);
-    if (r) r->v.b = v;
-}
-
-static void r_sint(void *ud, int64_t v)
-{
-    struct rec *r = add(ud, K_SINT);
-    if (r) r->v.i = v;
-}
-
-static void r_uint(void *ud, uint64_t v)
-{
-    struct rec *r = add(ud, K_UINT);
-    if (r) r->v.u = v;
-}
-
-static void r_real(void *ud, double v)
-{
-    struct rec *r = add(ud, K_REAL);
-    if (r) r->v.d = v;
-}
-
-static void r_string(void *ud, const uint8_t *p, size_t n)
-{
-    struct rec *r = add(ud, K_STR);
-    if (r) { r->v.p = p; r->n = n; }
-}
-
-static void r_bits(void *ud, const uint8_t *p, size_t nbits)
-{
-    struct rec *r = add(ud, K_BITS);
-    if (r) { r->v.p = p; r->n = nbits; }
-}
-
-static void r_time(void *ud, int tag, const struct han_time *t)
-{
-    struct flat *f = ud;
-    struct rec *r = add(f, K_TIME);
-    size_t i = f->nt++;
-    if (i < f->tcap) f->t[i] = *t;
-    if (r) { r->tag = (uint8_t)tag; r->n = i; }
-}
-
-static const struct han_visitor recorder = {
-    r_container, r_end, r_null, r_boolean, r_sint, r_uint, r_real, r_string, r_bits,
-    r_time
-};
-
-static int record(const struct han_notification *note, struct flat *f, int *byte)
-{
-    f->n = f->nt = 0;
-    f->depth = 0;
-    return han_axdr_walk(note->body, note->body_len, &recorder, f, byte);
-}
 
 /* What an entry of the plan says, read once: the code "A.B.C.D.E.F" at tab[key], the
  * field at tab[key + 1], how the field takes its value. */
@@ -130,57 +33,57 @@ struct cache {
  * entries apply (its memo, fetched on a miss, and keys), the reading and its obis. */
 struct ctx {
     lua_State *L;
-    const struct rec *base;
+    const struct han_rec *base;
     const struct han_time *times;
     int plan, known, memo, keys, out, ob;
     struct cache *cache;
 };
 
-static int is_table(const struct rec *v) { return v && (v->kind == K_LIST || v->kind == K_TIME); }
-static int is_string(const struct rec *v) { return v && (v->kind == K_STR || v->kind == K_BITS); }
-static int is_code(const struct rec *v) { return is_string(v) && v->n == 6; }
-static int is_number(const struct rec *v)
+static int is_table(const struct han_rec *v) { return v && (v->kind == HAN_V_LIST || v->kind == HAN_V_TIME); }
+static int is_string(const struct han_rec *v) { return v && (v->kind == HAN_V_STR || v->kind == HAN_V_BITS); }
+static int is_code(const struct han_rec *v) { return is_string(v) && v->n == 6; }
+static int is_number(const struct han_rec *v)
 {
-    return v && (v->kind == K_SINT || v->kind == K_UINT || v->kind == K_REAL);
+    return v && (v->kind == HAN_V_SINT || v->kind == HAN_V_UINT || v->kind == HAN_V_REAL);
 }
 
 /* The value as the Lua number it becomes in arithmetic. */
-static double number(const struct rec *v)
+static double number(const struct han_rec *v)
 {
-    if (v->kind == K_SINT) return (double)v->v.i;
-    if (v->kind == K_UINT) return (double)v->v.u;
+    if (v->kind == HAN_V_SINT) return (double)v->v.i;
+    if (v->kind == HAN_V_UINT) return (double)v->v.u;
     return v->v.d;
 }
 
 /* Element k (from 1) of a list, or NULL. */
-static const struct rec *child(const struct ctx *c, const struct rec *v, size_t k)
+static const struct han_rec *child(const struct ctx *c, const struct han_rec *v, size_t k)
 {
-    const struct rec *e;
-    if (!v || v->kind != K_LIST || k < 1 || k > v->n) return NULL;
+    const struct han_rec *e;
+    if (!v || v->kind != HAN_V_LIST || k < 1 || k > v->n) return NULL;
     for (e = v + 1; --k; ) e = c->base + e->next;
     return e;
 }
 
-static const struct rec *after(const struct ctx *c, const struct rec *v)
+static const struct han_rec *after(const struct ctx *c, const struct han_rec *v)
 {
     return c->base + v->next;
 }
 
 /* The Lua value of a record, as core.decode gives it. */
-static void push_value(const struct ctx *c, const struct rec *v)
+static void push_value(const struct ctx *c, const struct han_rec *v)
 {
     lua_State *L = c->L;
     switch (v->kind) {
-    case K_NULL: lua_pushlightuserdata(L, NULL); break;
-    case K_BOOL: lua_pushboolean(L, v->v.b); break;
-    case K_SINT: han_pushsint(L, v->v.i); break;
-    case K_UINT: han_pushuint(L, v->v.u); break;
-    case K_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
-    case K_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
-    case K_BITS: han_push_bits(L, v->v.p, v->n); break;
-    case K_TIME: han_push_time(L, v->tag, &c->times[v->n]); break;
+    case HAN_V_NULL: lua_pushlightuserdata(L, NULL); break;
+    case HAN_V_BOOL: lua_pushboolean(L, v->v.b); break;
+    case HAN_V_SINT: han_pushsint(L, v->v.i); break;
+    case HAN_V_UINT: han_pushuint(L, v->v.u); break;
+    case HAN_V_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
+    case HAN_V_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
+    case HAN_V_BITS: han_push_bits(L, v->v.p, v->n); break;
+    case HAN_V_TIME: han_push_time(L, v->tag, &c->times[v->n]); break;
     default: {
-        const struct rec *e = v + 1;
+        const struct han_rec *e = v + 1;
         size_t i;
         lua_createtable(L, (int)v->n, 0);
         for (i = 1; i <= v->n; i++, e = after(c, e)) {
@@ -198,7 +101,7 @@ static const double POW10[23] = {
     1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
-static void push_scaled(const struct ctx *c, const struct rec *v, double x)
+static void push_scaled(const struct ctx *c, const struct han_rec *v, double x)
 {
     double k = x < 0 ? -x : x, f = number(v);
     if (!(x < 0) && !(x > 0)) { push_value(c, v); return; }
@@ -214,7 +117,7 @@ static void push_scaled(const struct ctx *c, const struct rec *v, double x)
 
 /* Push the entry of code v under plan profile P (with its memo), asking plan.entry on
  * a miss; 0 and nothing pushed when v is no code. */
-static int entry(const struct ctx *c, int P, int memo, const struct rec *v)
+static int entry(const struct ctx *c, int P, int memo, const struct han_rec *v)
 {
     lua_State *L = c->L;
     if (!is_code(v)) return 0;
@@ -268,17 +171,17 @@ static void slot_of(lua_State *L, int e, struct slot *s)
 }
 
 /* The 6 bytes of a code value (a bit-string's are its '0' and '1' characters). */
-static int code_bytes(const struct rec *v, uint8_t raw[6])
+static int code_bytes(const struct han_rec *v, uint8_t raw[6])
 {
     int i;
     if (!is_code(v)) return 0;
-    if (v->kind == K_STR) memcpy(raw, v->v.p, 6);
+    if (v->kind == HAN_V_STR) memcpy(raw, v->v.p, 6);
     else for (i = 0; i < 6; i++) raw[i] = (v->v.p[0] >> (7 - i)) & 1 ? '1' : '0';
     return 1;
 }
 
 /* The slot of a code under the profile at hand, NULL when it is no code. */
-static const struct slot *lookup(struct ctx *c, const struct rec *code)
+static const struct slot *lookup(struct ctx *c, const struct han_rec *code)
 {
     lua_State *L = c->L;
     struct cache *ch = c->cache;
@@ -342,8 +245,8 @@ static void open_profile(struct ctx *c, int P)
 
 /* A value with no stream scaler, by the slot whose strings are in tab: obis[code] = v,
  * and the slot's field, scaled when numeric. Returns v when it is the clock. */
-static const struct rec *put(const struct ctx *c, int tab, const struct slot *s,
-                             const struct rec *v)
+static const struct han_rec *put(const struct ctx *c, int tab, const struct slot *s,
+                             const struct han_rec *v)
 {
     lua_State *L = c->L;
     if (s->kind == F_TEXT && is_string(v)) {
@@ -362,18 +265,18 @@ static const struct rec *put(const struct ctx *c, int tab, const struct slot *s,
         lua_rawgeti(L, tab, s->key + 1);
         push_scaled(c, v, s->exp);
         lua_rawset(L, c->out);
-    } else if (s->kind == F_CLOCK && (v->kind != K_BOOL || v->v.b)) {
+    } else if (s->kind == F_CLOCK && (v->kind != HAN_V_BOOL || v->v.b)) {
         return v;
     }
     return NULL;
 }
 
 /* A number with the stream's {scaler, unit}, by a slot whose strings are in P.keys. */
-static void put_scaled(const struct ctx *c, const struct slot *s, const struct rec *v,
-                       const struct rec *su)
+static void put_scaled(const struct ctx *c, const struct slot *s, const struct han_rec *v,
+                       const struct han_rec *su)
 {
     lua_State *L = c->L;
-    const struct rec *unit = child(c, su, 2);
+    const struct han_rec *unit = child(c, su, 2);
     double scaler = number(child(c, su, 1)), u = is_number(unit) ? number(unit) : 0;
     lua_rawgeti(L, c->keys, s->key);
     push_scaled(c, v, scaler);
@@ -386,20 +289,20 @@ static void put_scaled(const struct ctx *c, const struct slot *s, const struct r
 }
 
 /* A list whose first element is a number: the {scaler, unit} of the value before. */
-static int is_scaler_unit(const struct ctx *c, const struct rec *su)
+static int is_scaler_unit(const struct ctx *c, const struct han_rec *su)
 {
-    return su && su->kind == K_LIST && is_number(child(c, su, 1));
+    return su && su->kind == HAN_V_LIST && is_number(child(c, su, 1));
 }
 
-static int is_present(const struct rec *v) { return v && v->kind != K_NULL; }
+static int is_present(const struct han_rec *v) { return v && v->kind != HAN_V_NULL; }
 
 /* The date-time of a 12-byte clock string (a bit-string's are its characters). */
-static int clock_time(const struct rec *clock, struct han_time *t)
+static int clock_time(const struct han_rec *clock, struct han_time *t)
 {
     uint8_t b[12];
     size_t i;
     if (!is_string(clock) || clock->n != 12) return 0;
-    if (clock->kind == K_STR) {
+    if (clock->kind == HAN_V_STR) {
         memcpy(b, clock->v.p, 12);
     } else {
         for (i = 0; i < 12; i++) b[i] = (clock->v.p[i / 8] >> (7 - i % 8)) & 1 ? '1' : '0';
@@ -433,75 +336,6 @@ static void profile_fields(const struct ctx *c, int P)
     lua_settop(L, list - 1);
 }
 
-/* Meter time as han.time's epoch() computes it (lua/han/time.lua says why each step),
- * for a zone in numbers: z[0] the offset east of UTC in minutes, then, for summer time,
- * the months it starts and ends in, the seconds after midnight UTC of the switch and
- * the seconds it adds. */
-static int64_t fdiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t fmodulo(int64_t a, int64_t b) { return a - fdiv(a, b) * b; }
-
-static int month_length(int64_t y, int m)
-{
-    static const int days_in[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) return 29;
-    return days_in[m - 1];
-}
-
-static int64_t days(int64_t y, int64_t m, int64_t d)
-{
-    int64_t era, yoe, doy, doe;
-    if (m <= 2) y--;
-    era = fdiv(y, 400);
-    yoe = y - era * 400;
-    doy = fdiv(153 * fmodulo(m + 9, 12) + 2, 5) + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int64_t last_sunday(int64_t y, int m)
-{
-    int64_t last = days(y, m, month_length(y, m));
-    return last - fmodulo(last + 4, 7);
-}
-
-/* 1 and *epoch set, or 0 for a time that gives none. */
-static int epoch(const struct han_time *t, const int64_t *z, int nz, int local_time,
-                 int64_t *out)
-{
-    int64_t wall, std, summer, start, stop;
-    int sec = t->sec == HAN_UNSPEC ? 0 : t->sec, dst;
-    if (t->year == HAN_UNSPEC || t->month == HAN_UNSPEC || t->day == HAN_UNSPEC
-        || t->hour == HAN_UNSPEC || t->min == HAN_UNSPEC || t->month < 1 || t->month > 12
-        || t->day < 1 || t->hour > 23 || t->min > 59
-        || t->day > month_length(t->year, t->month) || sec > 59
-        || (t->status != HAN_UNSPEC && t->status % 2 == 1))
-        return 0;
-    wall = days(t->year, t->month, t->day) * 86400 + t->hour * 3600 + t->min * 60 + sec;
-    if (t->deviation != HAN_UNSPEC && !local_time) {
-        *out = wall + (int64_t)t->deviation * 60;
-        return 1;
-    }
-    std = wall - z[0] * 60;
-    if (nz < 5 || z[1] < 1 || z[1] > 12 || z[2] < 1 || z[2] > 12) {
-        *out = std;
-        return 1;
-    }
-    dst = t->status == HAN_UNSPEC ? -1 : t->status >= 0x80;
-    start = last_sunday(t->year, (int)z[1]) * 86400 + z[3];
-    stop = last_sunday(t->year, (int)z[2]) * 86400 + z[3];
-    summer = std - z[4];
-    if (summer >= start && summer < stop)
-        *out = (std < start || std >= stop) && dst == 0 ? std : summer;
-    else
-        *out = std;
-    return 1;
-}
-
 /* The reading's meter_time of its time fields, by plan.zone; none without a zone. */
 static void set_meter_time(const struct ctx *c, const struct han_time *t, int P)
 {
@@ -523,7 +357,7 @@ static void set_meter_time(const struct ctx *c, const struct han_time *t, int P)
         local_time = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
-    if (!epoch(t, z, nz, local_time, &when)) return;
+    if (!han_epoch(t, z, nz, local_time, &when)) return;
     han_pushsint(L, when);
     han_setkey(L, c->out, HAN_K_METER_TIME);
 }
@@ -533,13 +367,13 @@ enum shape { STRUCTURES, PAIRS, POSITIONS, DESCRIPTORS };
 static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_notification *note)
 {
     lua_State *L = c->L;
-    const struct rec *body = c->base, *head = body + 1, *second, *id = NULL, *clock = NULL;
-    const struct rec *v;
+    const struct han_rec *body = c->base, *head = body + 1, *second, *id = NULL, *clock = NULL;
+    const struct han_rec *v;
     size_t count = body->n, i, start = 1;
     enum shape shape;
     int unknown = 0, unknown_memo = 0, P = 0;
 
-    if (body->kind != K_LIST || count == 0) {
+    if (body->kind != HAN_V_LIST || count == 0) {
         lua_pushnil(L);
         lua_pushliteral(L, "no values in the notification");
         return 2;
@@ -613,23 +447,23 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
 
     if (shape == STRUCTURES) {
         for (i = 1, v = head; i <= count; i++, v = after(c, v)) {
-            const struct rec *val = child(c, v, 2), *su = child(c, v, 3);
+            const struct han_rec *val = child(c, v, 2), *su = child(c, v, 3);
             const struct slot *sl;
-            if (v->kind != K_LIST || !(sl = lookup(c, child(c, v, 1))) || !is_present(val))
+            if (v->kind != HAN_V_LIST || !(sl = lookup(c, child(c, v, 1))) || !is_present(val))
                 continue;
             if (is_scaler_unit(c, su) && is_number(val)) put_scaled(c, sl, val, su);
             else if ((val = put(c, c->keys, sl, val)) != NULL) clock = val;
         }
     } else if (shape == PAIRS) {
-        const struct rec *code = head;
+        const struct han_rec *code = head;
         if (start == 2) {
             if (!id) clock = head;
             code = second;
         }
         for (i = start; i <= count; ) {
-            const struct rec *val = i + 1 <= count ? after(c, code) : NULL;
-            const struct rec *su = i + 2 <= count ? after(c, val) : NULL;
-            if (code->kind == K_NULL) {
+            const struct han_rec *val = i + 1 <= count ? after(c, code) : NULL;
+            const struct han_rec *su = i + 2 <= count ? after(c, val) : NULL;
+            if (code->kind == HAN_V_NULL) {
                 i += 1;
                 code = val;
                 continue;
@@ -641,7 +475,7 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
                 code = i <= count ? after(c, su) : NULL;
             } else {
                 const struct slot *sl = lookup(c, code);
-                const struct rec *k;
+                const struct han_rec *k;
                 if (sl && is_present(val) && (k = put(c, c->keys, sl, val)) != NULL)
                     clock = k;
                 i += 2;
@@ -649,13 +483,13 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
             }
         }
     } else if (shape == DESCRIPTORS) {
-        const struct rec *d = head + 1;
+        const struct han_rec *d = head + 1;
         for (i = 1, v = head; i <= head->n; i++, d = after(c, d)) {
-            const struct rec *attr = child(c, d, 3), *k;
+            const struct han_rec *attr = child(c, d, 3), *k;
             const struct slot *sl;
             if (i > 1) v = i <= count ? after(c, v) : NULL;
             if (!is_present(v) || !is_number(attr) || number(attr) != 2) continue;
-            if (d->kind == K_LIST && (sl = lookup(c, child(c, d, 2))) != NULL
+            if (d->kind == HAN_V_LIST && (sl = lookup(c, child(c, d, 2))) != NULL
                 && (k = put(c, c->keys, sl, v)) != NULL)
                 clock = k;
         }
@@ -673,8 +507,8 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
         layout = lua_gettop(L);
         for (i = 1, v = head; i <= count; i++, v = after(c, v)) {
             struct slot sl;
-            const struct rec *k;
-            if (v->kind == K_NULL) continue;
+            const struct han_rec *k;
+            if (v->kind == HAN_V_NULL) continue;
             lua_rawgeti(L, layout, (int)i);
             slot_of(L, lua_gettop(L), &sl);
             if ((k = put(c, lua_gettop(L), &sl, v)) != NULL) clock = k;
@@ -703,7 +537,7 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
         const struct han_time *when = NULL;
         if (is_table(clock)) {
             push_value(c, clock);
-            if (clock->kind == K_TIME && clock->tag == 0x19) when = &c->times[clock->n];
+            if (clock->kind == HAN_V_TIME && clock->tag == 0x19) when = &c->times[clock->n];
         } else {
             if (clock_time(clock, &t)) when = &t;
             else if (note->has_time) when = &note->time;
@@ -725,11 +559,11 @@ int han_l_reading(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct rec recs[RECS];
+    struct han_rec recs[RECS];
     struct han_time times[TIMES];
     struct han_hdlc f;
     struct han_notification note;
-    struct flat fl;
+    struct han_flat fl;
     struct ctx c;
     int e, byte = 0;
 
@@ -741,14 +575,14 @@ int han_l_reading(lua_State *L)
     fl.cap = RECS;
     fl.t = times;
     fl.tcap = TIMES;
-    e = record(&note, &fl, &byte);
+    e = han_flat_record(note.body, note.body_len, &fl, &byte);
     if (e == HAN_OK && (fl.n > fl.cap || fl.nt > fl.tcap)) {
         /* a body larger than the stack arrays: room on the Lua heap, walked again */
         fl.cap = fl.n;
         fl.tcap = fl.nt;
         fl.r = lua_newuserdata(L, fl.cap * sizeof *fl.r + fl.tcap * sizeof *fl.t);
         fl.t = (struct han_time *)(void *)(fl.r + fl.cap);
-        e = record(&note, &fl, &byte);
+        e = han_flat_record(note.body, note.body_len, &fl, &byte);
     }
     if (e != HAN_OK) return han_push_error(L, e, byte);
 
