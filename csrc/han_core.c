@@ -1,6 +1,7 @@
 /* han.core: with han_reading.c, the only file that speaks Lua. It turns the engine's
  * results (crc16.c, hdlc.c, axdr.c, framer.c, ...) into Lua values; docs/core-api.md
  * is the contract. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,7 +155,7 @@ static const char *const key_names[HAN_K_COUNT] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
     "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
     "sources", "memo", "layouts", "short", "id", "cache", "keys",
-    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units"
+    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units", "scale", "field", "rest", "", "kind"
 };
 
 void han_push_keys(lua_State *L)
@@ -664,6 +665,91 @@ static void p1_end(void *ud, const char *unit, size_t unit_len)
 
 static const struct han_p1_visitor p1_visitor = { p1_begin, p1_object, p1_value, p1_end };
 
+/* v * 10^x as han.p1's scaled() gives it: a quotient for x < 0; a product, taken as the
+ * integer it misses by rounding only (2.027 kW is 2027 W); on Lua 5.3+ an integer
+ * times 10, 100 or 1000 stays an integer, as Lua's own arithmetic keeps it. */
+static void p1_push_scaled(lua_State *L, int v, int x)
+{
+    static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+        1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    const double round = 6755399441055744.0, limit = 2251799813685248.0;   /* 2^51 */
+    double r, i, d;
+#if LUA_VERSION_NUM >= 503
+    if (x > 0 && x <= 3 && lua_isinteger(L, v)) {
+        lua_pushinteger(L, (lua_Integer)((lua_Unsigned)lua_tointeger(L, v)
+                                         * (lua_Unsigned)pow10[x]));
+        return;
+    }
+#endif
+    if (x < 0) {
+        lua_pushnumber(L, lua_tonumber(L, v) / pow10[-x]);
+        return;
+    }
+    r = lua_tonumber(L, v) * pow10[x];
+    if (r > -limit && r < limit) {
+        i = r + round - round;
+        d = r - i;
+        if (d != 0 && fabs(d) <= fabs(r) * 1e-12) r = i;
+    }
+    lua_pushnumber(L, r);
+}
+
+/* han.p1's numeric fields, named in C: for each code of obis (in next() order) with a
+ * number whose entry in names has a scale, r[field] = the number scaled by its unit's
+ * power of ten (no field for a unit the scale does not know); a number whose entry has
+ * neither scale nor kind (a code han.p1 does not know) needs nothing; every other code
+ * goes into t.rest, in the same order, for the Lua side. */
+static void p1_numbers(lua_State *L, int t, int obis, int units, int names, int r)
+{
+    int rest, e, top = lua_gettop(L), n = 0;
+    lua_newtable(L);
+    rest = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, obis)) {                   /* code at top - 1, value at top */
+        int v = lua_gettop(L), named = 0;
+        if (lua_type(L, v) == LUA_TNUMBER) {
+            lua_pushvalue(L, v - 1);
+            lua_rawget(L, names);
+            e = lua_gettop(L);
+            if (lua_istable(L, e)) {
+                han_getkey(L, e, HAN_K_SCALE);
+                if (lua_istable(L, -1)) {
+                    lua_pushvalue(L, v - 1);
+                    lua_rawget(L, units);
+                    if (lua_isnil(L, -1)) {
+                        lua_pop(L, 1);
+                        lua_rawgeti(L, lua_upvalueindex(1), HAN_K_NO_UNIT);
+                    }
+                    lua_rawget(L, -2);            /* the unit's power of ten */
+                    if (lua_type(L, -1) == LUA_TNUMBER) {
+                        lua_Number x = lua_tonumber(L, -1);
+                        if (x == (int)x && x >= -22 && x <= 22) {
+                            named = 1;
+                            han_getkey(L, e, HAN_K_FIELD);
+                            if (x == 0) lua_pushvalue(L, v);
+                            else p1_push_scaled(L, v, (int)x);
+                            lua_rawset(L, r);
+                        }
+                    } else {
+                        named = 1;                /* a unit no field takes */
+                    }
+                } else {
+                    han_getkey(L, e, HAN_K_KIND);
+                    named = lua_isnil(L, -1);     /* a code han.p1 does not know */
+                }
+            }
+            lua_settop(L, v);
+        }
+        if (!named) {
+            lua_pushvalue(L, v - 1);
+            lua_rawseti(L, rest, ++n);
+        }
+        lua_pop(L, 1);
+    }
+    han_setkey(L, t, HAN_K_REST);
+    lua_settop(L, top);
+}
+
 static int l_p1(lua_State *L)
 {
     size_t n;
@@ -671,15 +757,17 @@ static int l_p1(lua_State *L)
     struct p1_builder b;
     unsigned line;
     char buf[32];
-    int e;
+    int e, names = lua_istable(L, 2) && lua_istable(L, 3);
+    lua_settop(L, 3);
     b.L = L;
     luaL_checkstack(L, 24, "han.core.p1");
     if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_P1_OK) {
-        lua_settop(L, 1);                  /* drop what was built */
+        lua_settop(L, 3);                  /* drop what was built */
         lua_pushnil(L);
         lua_pushstring(L, han_p1_strerror(e, line, buf));
         return 2;
     }
+    if (names) p1_numbers(L, b.obis - 1, b.obis, b.units, 2, 3);
     lua_settop(L, b.obis - 1);             /* the result */
     return 1;
 }

@@ -467,6 +467,29 @@ if H.backend == "c" then
       end
     end)
 
+    it("name in core.p1 the readings han.p1.reading names, cold and warm, on mutations",
+      function()
+        local rand = H.rng(77)
+        local bases = {}
+        for _, r in ipairs(vectors) do
+          bases[#bases + 1] = r.text
+          bases[#bases + 1] = with_crc(r.text, nil)   -- no CRC: mutations still parse
+        end
+        local differences, parsed = 0, 0
+        for k = 1, 2000 + 2 * #bases do
+          local s = bases[(k - 1) % #bases + 1]
+          if k > 2 * #bases then s = mutate(s, rand) end
+          local a, a2 = { p1.decode(s, C) }, { p1.decode(s, L) }
+          local t, err = L.p1(s)
+          local b = t and { p1.reading(t) } or { nil, err }
+          if a[1] then parsed = parsed + 1 end
+          if not H.deep_equal(canon(a), canon(b)) then differences = differences + 1 end
+          if not H.deep_equal(canon(a2), canon(b)) then differences = differences + 1 end
+        end
+        assert.are.equal(0, differences)
+        assert.is_true(parsed > 500, "parsed: " .. parsed)
+      end)
+
     it("agree on 3,000 seeded mutations, error strings included", function()
       local rand = H.rng(2025)
       local bases = {}

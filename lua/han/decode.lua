@@ -138,10 +138,8 @@ end
 local p1   -- han.p1, loaded with the first P1 telegram
 
 local function p1_reading(text, opts, core)
-  local t, err = core.p1(text)
-  if not t then return nil, err end
   p1 = p1 or require("han.p1")
-  return p1.reading(t, opts)
+  return p1.decode(text, core, opts)
 end
 
 -- han.decode(data [, opts]) -> reading, or nil, err. See the README for the fields.

@@ -2,7 +2,7 @@
 -- han.luacore exports. Same tables, same error strings, for every input.
 local byte, sub, find, match, format = string.byte, string.sub, string.find,
   string.match, string.format
-local tonumber, type, error = tonumber, type, error
+local tonumber, type, error, next, floor = tonumber, type, error, next, math.floor
 
 local M = {}
 
@@ -71,8 +71,7 @@ local function store(obis, units, code, v, unit)
   end
 end
 
-function M.p1(s)
-  if type(s) ~= "string" then error("bad argument #1 to 'p1' (string expected)", 2) end
+local function parse(s)
   if byte(s, 1) ~= 47 then return nil, "no start of telegram" end   -- '/'
   local b = find(s, "\n!", 1, true)
   if not b then return nil, "no end of telegram" end
@@ -144,6 +143,44 @@ function M.p1(s)
   end
   if code then store(obis, units, code, list or val, unit) end
   return { ident = ident, crc = crc, obis = obis, units = units }
+end
+
+-- The numbers han.p1 would name, named here (docs/core-api.md, core.p1 with names and
+-- r): what csrc/han_core.c does in C, with han.p1's own scaling.
+local scaled
+local function numbers(t, names, r)
+  local rest, n, units = {}, 0, t.units
+  scaled = scaled or require("han.p1").scaled
+  for code, v in next, t.obis do
+    local named = false
+    local e = type(v) == "number" and names[code]
+    if type(e) == "table" then
+      local scale = e.scale
+      if type(scale) == "table" then
+        local x = scale[units[code] or ""]
+        if type(x) ~= "number" then
+          named = true                       -- a unit no field takes
+        elseif x == floor(x) and x >= -22 and x <= 22 then
+          named = true
+          if x == 0 then r[e.field] = v else r[e.field] = scaled(v, x) end
+        end
+      else
+        named = e.kind == nil                -- a code han.p1 does not know
+      end
+    end
+    if not named then
+      n = n + 1
+      rest[n] = code
+    end
+  end
+  t.rest = rest
+end
+
+function M.p1(s, names, r)
+  if type(s) ~= "string" then error("bad argument #1 to 'p1' (string expected)", 2) end
+  local t, err = parse(s)
+  if t and type(names) == "table" and type(r) == "table" then numbers(t, names, r) end
+  return t, err
 end
 
 -- new(arc) -> the p1 function, checking CRCs with `arc`.

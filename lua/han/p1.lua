@@ -116,6 +116,7 @@ local function scaled(v, x)
   end
   return r
 end
+M.scaled = scaled   -- also where the Lua core names numbers (lua/han/luap1.lua)
 
 -- time.epoch of core.p1's time tables, memoized per hour: an hour has one UTC offset
 -- (checked: its first and last second are 3599 s apart), so a time is its hour's
@@ -244,16 +245,10 @@ local function gas()
   return best
 end
 
--- reading(t [, opts]) -> the reading of a core.p1 result. t.obis and t.units become
--- the reading's obis and units: (time)(value) pairs and the lists are rewritten in
--- place (reading the same t again gives the same reading). opts.zone: the zone of the
--- meter's clock (default Europe/Oslo: CET, as in every P1 country but Lithuania).
-function M.reading(t, opts)
-  local zone = opts and opts.zone
-  local units, ob = t.units, t.obis
-  -- The fields a DSMR 5 telegram fills, named so that the table is sized once: 32
-  -- (a power of two) with list, obis and units.
-  local r = { list = "P1", vendor = vendor(t.ident), meter_type = t.ident, meter_id = nil,
+-- A reading table, its fields named so that it is sized once: those a DSMR 5 telegram
+-- fills, 32 (a power of two) with list, obis and units.
+local function new_reading()
+  return { list = "P1", vendor = nil, meter_type = nil, meter_id = nil,
     dsmr_version = nil, power_import = nil, power_export = nil, power_import_l1 = nil,
     power_import_l2 = nil,
     power_import_l3 = nil, power_export_l1 = nil, power_export_l2 = nil,
@@ -261,13 +256,32 @@ function M.reading(t, opts)
     current_l1 = nil, current_l2 = nil, current_l3 = nil, energy_import = nil,
     energy_export = nil, energy_import_t1 = nil, energy_import_t2 = nil,
     energy_export_t1 = nil, energy_export_t2 = nil, tariff = nil, meter_time = nil,
-    time_fields = nil, gas_volume = nil, gas_time = nil, obis = ob, units = units }
+    time_fields = nil, gas_volume = nil, gas_time = nil, obis = nil, units = nil }
+end
+
+local function codes_of(ob)
+  local rest, n = {}, 0
+  for code in next, ob do
+    n = n + 1
+    rest[n] = code
+  end
+  return rest
+end
+
+-- The reading r of the core.p1 result t, by the codes in rest (all of t.obis, or those
+-- core.p1 did not name itself).
+local function name(t, opts, r, rest)
+  local zone = opts and opts.zone
+  local units, ob = t.units, t.obis
+  r.vendor, r.meter_type, r.obis, r.units = vendor(t.ident), t.ident, ob, units
   for n = 1, ch_max do   -- what the last reading left (it may have raised)
     ch_type[n], ch_volume[n], ch_time[n], ch_rank[n] = nil, nil, nil, nil
   end
   ch_max = 0
   local id_rank, id_raw = 5, nil
-  for code, v in next, ob do
+  for i = 1, #rest do
+    local code = rest[i]
+    local v = ob[code]
     local e = memo[code] or entry(code)
     local scale = e.scale
     if scale then   -- the many numeric fields first
@@ -329,6 +343,24 @@ function M.reading(t, opts)
   local g = gas()
   if g then r.gas_volume, r.gas_time = ch_volume[g], ch_time[g] end
   return r
+end
+
+-- reading(t [, opts]) -> the reading of a core.p1 result. t.obis and t.units become
+-- the reading's obis and units: (time)(value) pairs and the lists are rewritten in
+-- place (reading the same t again gives the same reading). opts.zone: the zone of the
+-- meter's clock (default Europe/Oslo: CET, as in every P1 country but Lithuania).
+function M.reading(t, opts)
+  return name(t, opts, new_reading(), codes_of(t.obis))
+end
+
+-- decode(s, core [, opts]) -> the reading of a telegram, or nil, err. core.p1 gets the
+-- entries met so far and names the numeric fields itself, leaving the other codes in
+-- t.rest (docs/core-api.md): the same reading as reading(core.p1(s)), faster in C.
+function M.decode(s, core, opts)
+  local r = new_reading()
+  local t, err = core.p1(s, memo, r)
+  if not t then return nil, err end
+  return name(t, opts, r, t.rest)
 end
 
 return M
