@@ -490,6 +490,35 @@ if H.backend == "c" then
         assert.is_true(parsed > 500, "parsed: " .. parsed)
       end)
 
+    it("name the same numbers into r and leave the same t.rest, given names", function()
+      local rand = H.rng(5)
+      local scales = { { kW = 3, W = 0, [""] = 3 }, { kWh = 0, Wh = -3 }, { V = 0, A = 2.5 },
+        { [""] = -22, m3 = 22 } }
+      local named = 0
+      for k = 1, 400 do
+        local text = vectors[(k - 1) % #vectors + 1].text
+        local t = L.p1(text) or { obis = {} }   -- the refused ones: nothing to name
+        local names, i = {}, 0
+        for code in pairs(t.obis) do
+          i = i + 1
+          local pick = rand(4)
+          if pick == 1 then names[code] = { field = "f" .. i, scale = scales[rand(#scales)] }
+          elseif pick == 2 then names[code] = {}
+          elseif pick == 3 then names[code] = { kind = "text" } end
+        end
+        local rc, rl = {}, {}
+        local tc, tl = C.p1(text, names, rc), L.p1(text, names, rl)
+        assert.are.same(canon(rl), canon(rc), vectors[(k - 1) % #vectors + 1].id)
+        if tc then
+          table.sort(tl.rest)   -- each in its own obis table's next() order
+          table.sort(tc.rest)
+          assert.are.same(tl.rest, tc.rest)
+          if next(rc) then named = named + 1 end
+        end
+      end
+      assert.is_true(named > 200, "telegrams with named numbers: " .. named)
+    end)
+
     it("agree on 3,000 seeded mutations, error strings included", function()
       local rand = H.rng(2025)
       local bases = {}
