@@ -155,7 +155,7 @@ static const char *const key_names[HAN_K_COUNT] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
     "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
     "sources", "memo", "layouts", "short", "id", "cache", "keys",
-    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units", "scale", "field", "rest", "", "kind"
+    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units", "scale", "field", "rest", "", "kind", "named"
 };
 
 void han_push_keys(lua_State *L)
@@ -694,14 +694,16 @@ static void p1_push_scaled(lua_State *L, int v, int x)
     lua_pushnumber(L, r);
 }
 
-/* han.p1's numeric fields, named in C: for each code of obis (in next() order) with a
- * number whose entry in names has a scale, r[field] = the number scaled by its unit's
+/* han.p1's numeric fields, named in C into t.named: for each code of obis (in next()
+ * order) with a number whose entry in names has a scale, [field] = the number scaled by its unit's
  * power of ten (no field for a unit the scale does not know); a number whose entry has
  * neither scale nor kind (a code han.p1 does not know) needs nothing; every other code
  * goes into t.rest, in the same order, for the Lua side. */
-static void p1_numbers(lua_State *L, int t, int obis, int units, int names, int r)
+static void p1_numbers(lua_State *L, int t, int obis, int units, int names)
 {
-    int rest, e, top = lua_gettop(L), n = 0;
+    int r, rest, e, top = lua_gettop(L), n = 0;
+    lua_createtable(L, 0, 32);                    /* room for a DSMR 5 reading's fields */
+    r = lua_gettop(L);
     lua_newtable(L);
     rest = lua_gettop(L);
     lua_pushnil(L);
@@ -747,6 +749,7 @@ static void p1_numbers(lua_State *L, int t, int obis, int units, int names, int 
         lua_pop(L, 1);
     }
     han_setkey(L, t, HAN_K_REST);
+    han_setkey(L, t, HAN_K_NAMED);
     lua_settop(L, top);
 }
 
@@ -757,17 +760,17 @@ static int l_p1(lua_State *L)
     struct p1_builder b;
     unsigned line;
     char buf[32];
-    int e, names = lua_istable(L, 2) && lua_istable(L, 3);
-    lua_settop(L, 3);
+    int e, names = lua_istable(L, 2);
+    lua_settop(L, 2);
     b.L = L;
     luaL_checkstack(L, 24, "han.core.p1");
     if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_P1_OK) {
-        lua_settop(L, 3);                  /* drop what was built */
+        lua_settop(L, 2);                  /* drop what was built */
         lua_pushnil(L);
         lua_pushstring(L, han_p1_strerror(e, line, buf));
         return 2;
     }
-    if (names) p1_numbers(L, b.obis - 1, b.obis, b.units, 2, 3);
+    if (names) p1_numbers(L, b.obis - 1, b.obis, b.units, 2);
     lua_settop(L, b.obis - 1);             /* the result */
     return 1;
 }

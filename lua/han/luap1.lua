@@ -145,11 +145,11 @@ local function parse(s)
   return { ident = ident, crc = crc, obis = obis, units = units }
 end
 
--- The numbers han.p1 would name, named here (docs/core-api.md, core.p1 with names and
--- r): what csrc/han_core.c does in C, with han.p1's own scaling.
+-- The numbers han.p1 would name, named here into t.named (docs/core-api.md, core.p1
+-- with names): what csrc/han_core.c does in C, with han.p1's own scaling.
 local scaled
-local function numbers(t, names, r)
-  local rest, n, units = {}, 0, t.units
+local function numbers(t, names)
+  local r, rest, n, units = {}, {}, 0, t.units
   scaled = scaled or require("han.p1").scaled
   for code, v in next, t.obis do
     local named = false
@@ -173,13 +173,13 @@ local function numbers(t, names, r)
       rest[n] = code
     end
   end
-  t.rest = rest
+  t.named, t.rest = r, rest
 end
 
-function M.p1(s, names, r)
+function M.p1(s, names)
   if type(s) ~= "string" then error("bad argument #1 to 'p1' (string expected)", 2) end
   local t, err = parse(s)
-  if t and type(names) == "table" and type(r) == "table" then numbers(t, names, r) end
+  if t and type(names) == "table" then numbers(t, names) end
   return t, err
 end
 

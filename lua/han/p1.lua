@@ -248,7 +248,7 @@ end
 -- A reading table, its fields named so that it is sized once: those a DSMR 5 telegram
 -- fills, 32 (a power of two) with list, obis and units.
 local function new_reading()
-  return { list = "P1", vendor = nil, meter_type = nil, meter_id = nil,
+  return { list = nil, vendor = nil, meter_type = nil, meter_id = nil,
     dsmr_version = nil, power_import = nil, power_export = nil, power_import_l1 = nil,
     power_import_l2 = nil,
     power_import_l3 = nil, power_export_l1 = nil, power_export_l2 = nil,
@@ -273,7 +273,8 @@ end
 local function name(t, opts, r, rest)
   local zone = opts and opts.zone
   local units, ob = t.units, t.obis
-  r.vendor, r.meter_type, r.obis, r.units = vendor(t.ident), t.ident, ob, units
+  r.list, r.vendor, r.meter_type = "P1", vendor(t.ident), t.ident
+  r.obis, r.units = ob, units
   for n = 1, ch_max do   -- what the last reading left (it may have raised)
     ch_type[n], ch_volume[n], ch_time[n], ch_rank[n] = nil, nil, nil, nil
   end
@@ -355,17 +356,17 @@ end
 
 -- decode(s, core [, opts]) -> the reading of a telegram, or nil, err: the same reading as
 -- reading(core.p1(s)). core.p1 gets the entries met so far and names the numeric fields
--- itself, leaving the other codes in t.rest (docs/core-api.md).
+-- itself into t.named, leaving the other codes in t.rest (docs/core-api.md).
 -- LuaJIT compiles han.p1's own loop, and there the Lua API calls of core.p1's pass cost
 -- more than they save (13.8 against 11.6 us a telegram): the names go to core.p1 on PUC
 -- Lua only (18.7 against 22.0 us on 5.1).
 local NAMES_TO_CORE = not rawget(_G, "jit")
 
 function M.decode(s, core, opts)
-  local r = new_reading()
-  local t, err = core.p1(s, NAMES_TO_CORE and memo or nil, r)
+  local t, err = core.p1(s, NAMES_TO_CORE and memo or nil)
   if not t then return nil, err end
-  return name(t, opts, r, t.rest or codes_of(t.obis))
+  if t.named then return name(t, opts, t.named, t.rest) end
+  return name(t, opts, new_reading(), codes_of(t.obis))
 end
 
 return M
