@@ -14,7 +14,7 @@ local decode = require("han.decode").decode
 local budget = tonumber(arg[1]) or 0.4
 local runtime = (rawget(_G, "jit") and jit.version) or _VERSION
 
--- operations per second of fn(x): the best of five rounds of about budget/5 CPU seconds
+-- operations per second of fn(x): the best of ten rounds of about budget/10 CPU seconds
 -- each (a shared machine's noise only slows a round down); results go to a table so
 -- that no compiler can drop the work
 local sink = {}  -- luacheck: ignore 241
@@ -35,9 +35,9 @@ local function race(...)
   local jobs, best = { ... }, {}
   local k = select("#", ...) / 2
   for i = 1, k do best[i] = 0 end
-  for _ = 1, 5 do
+  for _ = 1, 10 do
     for i = 1, k do
-      best[i] = math.max(best[i], round(jobs[2 * i - 1], jobs[2 * i], budget / 5))
+      best[i] = math.max(best[i], round(jobs[2 * i - 1], jobs[2 * i], budget / 10))
     end
   end
   return unpack(best, 1, k)
