@@ -15,7 +15,8 @@
  * field at tab[key + 1], how the field takes its value. */
 enum { F_NONE, F_NUMBER, F_CLOCK, F_TEXT };
 struct slot {
-    uint8_t raw[6], used, kind;
+    uint64_t code;   /* the 6 raw bytes, big-endian */
+    uint8_t used, kind;
     int key;
     double exp;      /* F_NUMBER: the profile's power of ten */
 };
@@ -27,6 +28,8 @@ struct slot {
 struct cache {
     struct slot slot[SLOTS];
     int used, nkeys;
+    int64_t zone[5];   /* plan.zone's numbers, read when P.keys[0] is not plan.zone */
+    int nz, local_time;
 };
 
 /* What naming needs at hand: stack indices of the plan, of the plan profile whose
@@ -170,13 +173,21 @@ static void slot_of(lua_State *L, int e, struct slot *s)
     lua_pop(L, 1);
 }
 
-/* The 6 bytes of a code value (a bit-string's are its '0' and '1' characters). */
-static int code_bytes(const struct han_rec *v, uint8_t raw[6])
+/* The 6 bytes of a code value as one number (a bit-string's bytes are its '0' and '1'
+ * characters). */
+static int code_of(const struct han_rec *v, uint64_t *code)
 {
+    const uint8_t *p = v ? v->v.p : NULL;
+    uint64_t x = 0;
     int i;
     if (!is_code(v)) return 0;
-    if (v->kind == HAN_V_STR) memcpy(raw, v->v.p, 6);
-    else for (i = 0; i < 6; i++) raw[i] = (v->v.p[0] >> (7 - i)) & 1 ? '1' : '0';
+    if (v->kind == HAN_V_STR) {
+        *code = (uint64_t)p[0] << 40 | (uint64_t)p[1] << 32 | (uint64_t)p[2] << 24
+              | (uint64_t)p[3] << 16 | (uint64_t)p[4] << 8 | p[5];
+        return 1;
+    }
+    for (i = 0; i < 6; i++) x = x << 8 | ((p[0] >> (7 - i)) & 1 ? '1' : '0');
+    *code = x;
     return 1;
 }
 
@@ -186,13 +197,12 @@ static const struct slot *lookup(struct ctx *c, const struct han_rec *code)
     lua_State *L = c->L;
     struct cache *ch = c->cache;
     struct slot *s;
-    uint8_t raw[6];
-    unsigned h = 2166136261u, i;
-    if (!code_bytes(code, raw)) return NULL;
-    for (i = 0; i < 6; i++) h = (h ^ raw[i]) * 16777619u;
-    h = (h ^ (h >> 16)) & (SLOTS - 1);
+    uint64_t raw;
+    unsigned h, i;
+    if (!code_of(code, &raw)) return NULL;
+    h = (unsigned)((raw * 0x9E3779B97F4A7C15u) >> 56);   /* Fibonacci hashing, 8 bits */
     for (i = h; ch->slot[i].used; i = (i + 1) & (SLOTS - 1))
-        if (memcmp(ch->slot[i].raw, raw, 6) == 0) return &ch->slot[i];
+        if (ch->slot[i].code == raw) return &ch->slot[i];
 
     if (!c->memo) {
         han_getkey(L, c->known, HAN_K_MEMO);
@@ -209,7 +219,7 @@ static const struct slot *lookup(struct ctx *c, const struct han_rec *code)
     }
     s = &ch->slot[i];
     slot_of(L, lua_gettop(L), s);
-    memcpy(s->raw, raw, 6);
+    s->code = raw;
     s->used = 1;
     s->key = ch->nkeys + 1;
     lua_rawgeti(L, -1, 1);
@@ -336,30 +346,57 @@ static void profile_fields(const struct ctx *c, int P)
     lua_settop(L, list - 1);
 }
 
-/* The reading's meter_time of its time fields, by plan.zone; none without a zone. */
-static void set_meter_time(const struct ctx *c, const struct han_time *t, int P)
+/* The reading's meter_time of its time fields, by plan.zone; none without a zone. The
+ * zone's numbers are read again only when plan.zone is another table than the one kept
+ * in P.keys[0] (han.decode makes a new one when the default zone changes). */
+static int set_meter_time(const struct ctx *c, const struct han_time *t, int P,
+                          int64_t *when)
 {
     lua_State *L = c->L;
-    int64_t z[5], when;
-    int nz = 0, local_time = 0;
+    struct cache *ch = c->cache;
     han_getkey(L, c->plan, HAN_K_ZONE);
-    if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
-    for (; nz < 5; nz++) {
-        lua_rawgeti(L, -1, nz + 1);
-        if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 1); break; }
-        z[nz] = (int64_t)lua_tonumber(L, -1);
-        lua_pop(L, 1);
+    lua_rawgeti(L, c->keys, 0);
+    if (!lua_rawequal(L, -1, -2)) {
+        int z = lua_gettop(L) - 1;
+        ch->nz = 0;
+        while (lua_istable(L, z) && ch->nz < 5) {
+            lua_rawgeti(L, z, ch->nz + 1);
+            if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 1); break; }
+            ch->zone[ch->nz++] = (int64_t)lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+        ch->local_time = 0;
+        if (P) {
+            han_getkey(L, P, HAN_K_LOCAL_TIME);
+            ch->local_time = lua_toboolean(L, -1);
+            lua_pop(L, 1);
+        }
+        lua_pushvalue(L, z);
+        lua_rawseti(L, c->keys, 0);
     }
-    lua_pop(L, 1);
-    if (nz == 0) return;
-    if (P) {
-        han_getkey(L, P, HAN_K_LOCAL_TIME);
-        local_time = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-    }
-    if (!han_epoch(t, z, nz, local_time, &when)) return;
-    han_pushsint(L, when);
+    lua_pop(L, 2);
+    if (ch->nz == 0 || !han_epoch(t, ch->zone, ch->nz, ch->local_time, when)) return 0;
+    han_pushsint(L, *when);
     han_setkey(L, c->out, HAN_K_METER_TIME);
+    return 1;
+}
+
+/* Does the reading have one of plan.hourly's fields (an hourly list's registers)? */
+static int has_hourly(const struct ctx *c)
+{
+    lua_State *L = c->L;
+    int i, yes = 0, list;
+    han_getkey(L, c->plan, HAN_K_HOURLY);
+    list = lua_gettop(L);
+    for (i = 1; !yes && lua_istable(L, list); i++) {
+        lua_rawgeti(L, list, i);
+        if (lua_isnil(L, -1)) break;
+        lua_rawget(L, c->out);
+        yes = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, list - 1);
+    return yes;
 }
 
 enum shape { STRUCTURES, PAIRS, POSITIONS, DESCRIPTORS };
@@ -371,7 +408,7 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
     const struct han_rec *v;
     size_t count = body->n, i, start = 1;
     enum shape shape;
-    int unknown = 0, unknown_memo = 0, P = 0;
+    int unknown = 0, unknown_memo = 0, P = 0, id_at = 0;
 
     if (body->kind != HAN_V_LIST || count == 0) {
         lua_pushnil(L);
@@ -396,7 +433,8 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
         unknown = lua_gettop(L);
         han_getkey(L, unknown, HAN_K_MEMO);
         unknown_memo = lua_gettop(L);
-    }    if (shape == STRUCTURES) {
+    }
+    if (shape == STRUCTURES) {
         if (entry(c, unknown, unknown_memo, child(c, head, 1))) {
             if (names_list(L) && is_string(child(c, head, 2))) id = child(c, head, 2);
             lua_pop(L, 1);
@@ -415,8 +453,10 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
 
     /* The plan profile: by list id, else by layout or HDLC source address. */
     if (id) {
+        push_value(c, id);          /* kept for the reading's list */
+        id_at = lua_gettop(L);
         han_getkey(L, c->plan, HAN_K_LISTS);
-        push_value(c, id);
+        lua_pushvalue(L, id_at);
         lua_rawget(L, -2);
     } else if (shape == POSITIONS) {
         han_getkey(L, c->plan, HAN_K_BARE);
@@ -519,7 +559,7 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
     /* Lists 1 of Aidon and Kaifa (P+ only) carry no list id: their profile comes from
      * their layout or HDLC source address. */
     if (id) {
-        push_value(c, id);
+        lua_pushvalue(L, id_at);
     } else if (P) {
         han_getkey(L, P, HAN_K_SHORT);
         if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == (lua_Number)count)
@@ -531,10 +571,13 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
         lua_pushnil(L);
     }
     han_setkey(L, c->out, HAN_K_LIST);
-    /* Meter time: the clock register when the list has one, else the header's. */
+    /* Meter time: the clock register when the list has one, else the header's; an
+     * hourly list shown at minute 0 closes the hour before. */
     {
         struct han_time t;
         const struct han_time *when = NULL;
+        int64_t epoch;
+        int timed = 0;
         if (is_table(clock)) {
             push_value(c, clock);
             if (clock->kind == HAN_V_TIME && clock->tag == 0x19) when = &c->times[clock->n];
@@ -544,9 +587,13 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
             if (when) han_push_time(L, 0x19, when);
         }
         if (when || is_table(clock)) han_setkey(L, c->out, HAN_K_TIME_FIELDS);
-        if (when) set_meter_time(c, when, P);
+        if (when) timed = set_meter_time(c, when, P, &epoch);
+        if (P) profile_fields(c, P);
+        if (timed && when->min == 0 && has_hourly(c)) {
+            han_pushsint(L, epoch - (when->sec == HAN_UNSPEC ? 0 : when->sec) - 3600);
+            han_setkey(L, c->out, HAN_K_HOUR);
+        }
     }
-    if (P) profile_fields(c, P);
     lua_pushvalue(L, c->out);
     if (P) lua_pushvalue(L, P); else lua_pushnil(L);
     return 2;

@@ -36,6 +36,25 @@ describe("core.reading", function()
         { core.reading(apdu("0202 " .. u16(1) .. u16(2)), plan) })
     end)
 
+  it("gives the hour an hourly list closes: clock at minute 0 and an energy register",
+    function()
+      local days = require("han.time").days
+      -- header clock 2019-01-29 10:mm:05, no deviation: Oslo winter time, UTC+1
+      local function at(min, c)
+        return unhex(("0F40000000 0C 07E3011D020A%02X05FF800000 0202 "):format(min)
+          .. code(c, 8, 0) .. "0600001234")
+      end
+      local r = assert(core.reading(at(0, 1), plan))
+      assert.are.equal(days(2019, 1, 29) * 86400 + 9 * 3600 + 5, r.meter_time)
+      assert.are.equal(days(2019, 1, 29) * 86400 + 8 * 3600, r.hour)
+      assert.are.equal(0x1234 / 1000, r.energy_import)
+      assert.is_nil(assert(core.reading(at(1, 1), plan)).hour)
+      local power = assert(core.reading(unhex("0F40000000 0C 07E3011D020A0005FF800000 0202 "
+        .. code(1, 7, 0) .. "0600001234"), plan))
+      assert.is_number(power.meter_time)
+      assert.is_nil(power.hour)
+    end)
+
   it("raises on misuse", function()
     assert.has_error(function() core.reading(apdu("0100")) end)
     assert.has_error(function() core.reading(nil, plan) end)

@@ -10,6 +10,7 @@ local type, pairs, ipairs, byte = type, pairs, ipairs, string.byte
 local by_cde, fields_of = obis.by_cde, obis.fields_of
 local lists, bare_profile = profiles.lists, profiles.bare
 local epoch_of = time.epoch
+local hour_of = require("han.luareading").hour
 
 local M = {}
 
@@ -38,7 +39,8 @@ local function new_entry(raw, profile)
 end
 
 local MEMO_MAX = 512
-local plan = { lists = {}, sources = {} }
+-- plan.hourly: the registers of an hourly list, whose reading gets the hour it closes.
+local plan = { lists = {}, sources = {}, hourly = fields_of.energy }
 function plan.entry(P, raw)
   local e = new_entry(raw, P.profile)
   if P.n < MEMO_MAX then
@@ -93,11 +95,10 @@ set_zone()
 
 M.plan = plan   -- for specs and benchmarks: core.reading(data, require("han.decode").plan)
 
--- The reading of a plain frame or APDU, or nil, err.
-local function reading(data, opts, core)
-  if time.default_zone ~= zone_name then set_zone() end
-  local r, P = core.reading(data, plan)
-  if not r then return nil, P end
+-- What han.decode adds to core.reading's reading of a frame or APDU: the vendor by meter
+-- type for lists no profile knows, opts.scale, and meter time and hour in opts.zone or
+-- in a default zone core.reading takes none of.
+local function finish(r, P, opts)
   if not P and type(r.meter_type) == "string" then
     r.vendor = profiles.vendor_of_type(r.meter_type)
   end
@@ -118,13 +119,7 @@ local function reading(data, opts, core)
   end
   if tf and (zone or not plan.zone) then
     r.meter_time = epoch_of(tf, zone, P and P.local_time)
-  end
-  -- An hourly list closes the hour before the one its clock shows; it is pushed in the
-  -- first minute of the hour (Kamstrup at xx:00:05 and later, up to xx:00:55).
-  local t = r.meter_time
-  if t and tf.min == 0 and (r.energy_import or r.energy_export
-    or r.reactive_energy_import or r.reactive_energy_export) then
-    r.hour = t - (tf.sec or 0) - 3600
+    r.hour = hour_of(r, tf, plan.hourly)
   end
   return r
 end
@@ -153,20 +148,27 @@ function M.decode(data, opts)
   if type(data) ~= "string" then
     error("bad argument #1 to 'decode' (string expected, got " .. type(data) .. ")", 2)
   end
+  if time.default_zone ~= zone_name then set_zone() end
   local core = backend.core
+  -- The plain frame or APDU first: one call; the first byte tells what else it may be.
+  local r, P = core.reading(data, plan)
+  if r then
+    if opts or not P or not plan.zone then return finish(r, P, opts) end
+    return r
+  end
   local first = byte(data, 1)
   if first == 0x2F then return p1_reading(data, opts, core) end
-  local r, err
-  if first == 0x7E or first == 0x0F or first == 0xE6 then
-    r, err = reading(data, opts, core)          -- a plain frame or APDU: one call
-    if r or not enveloped(err) then return r, err end
+  if (first == 0x7E or first == 0x0F or first == 0xE6) and not enveloped(P) then
+    return nil, P
   end
   local apdu, security = core.unwrap(data, opts)
   if not apdu then return nil, security end
+  local err
   if byte(apdu, 1) == 0x2F then
     r, err = p1_reading(apdu, opts, core)
   else
-    r, err = reading(apdu, opts, core)
+    r, P = core.reading(apdu, plan)
+    if r then r = finish(r, P, opts) else err = P end
   end
   if not r then return nil, err end
   if security then

@@ -48,6 +48,17 @@ local function zone_of(z)
   return t
 end
 
+-- The hour an hourly list closes, the one before its clock's: when its time fields tf
+-- show minute 0 and the reading has one of the fields in hourly (plan.hourly).
+function M.hour(r, tf, hourly)
+  local t = r.meter_time
+  if not t or tf.min ~= 0 then return nil end
+  for i = 1, #hourly do
+    if r[hourly[i]] ~= nil then return t - (tf.sec or 0) - 3600 end
+  end
+end
+local hour_of = M.hour
+
 -- new(core, table_new) -> reading(n, plan): n is core.decode's table; table_new is
 -- LuaJIT's table.new where the runtime has it.
 function M.new(core, table_new)
@@ -220,6 +231,7 @@ function M.new(core, table_new)
         end
       end
     end
+    if tf and plan.zone then r.hour = hour_of(r, tf, plan.hourly) end
     return r, P
   end
 end
