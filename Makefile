@@ -91,6 +91,7 @@ bench: $(BUILD)/lua5.1/han/core.so $(BUILD)/lua5.1/han/serial.so $(BUILD)/luajit
 	@echo "|---|---|---:|---|"
 	@$(BUILD)/bench-crc
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/run.lua
+	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/instructions.lua
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/luajit/?.so;;" luajit bench/run.lua
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/memory.lua c
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/memory.lua lua

@@ -1,0 +1,63 @@
+-- Machine instructions per operation, counted by callgrind: the figure a busy shared
+-- machine cannot blur (bench/run.lua's rates are CPU time), for the Kamstrup frame
+-- through han.decode with the C core, the limit and the forum decoder. Each operation
+-- runs n and 2n times, each under valgrind in its own process: the difference is the
+-- cost of n operations, set-up and first calls left out.
+-- Usage (from the repository root, LUA_PATH/LUA_CPATH as `make bench` sets them):
+--   lua5.1 bench/instructions.lua         prints the rows
+--   lua5.1 bench/instructions.lua OP N    (what valgrind runs) N times operation OP
+package.path = "bench/?.lua;spec/?.lua;" .. package.path
+local cases = require("cases")
+local forum = require("forum")
+local han = require("han")
+han.use_backend("c")
+
+local kamstrup = cases.kamstrup
+local ops = {
+  decode = function() return han.decode(kamstrup) end,
+  limit = cases.from_constants,
+  forum = function() return forum.parse(kamstrup, forum.crc16_table) end,
+}
+
+local op = arg[1]
+if op then
+  local fn, sink = assert(ops[op], "unknown operation"), {}
+  for i = 1, tonumber(arg[2]) do sink[i % 4] = fn() end
+  return
+end
+
+-- Enough operations for about 10 ms of this machine's time, so that valgrind's run
+-- stays short and the set-up's own count weighs little.
+local function enough(fn)
+  local n, t0 = 0, os.clock()
+  repeat fn(); n = n + 1 until os.clock() - t0 >= 0.01
+  return n
+end
+
+-- The interpreter running this script, as valgrind must start it again.
+local lua = arg[-1]
+local function count(which, n)
+  local cmd = ("valgrind --tool=callgrind --callgrind-out-file=/dev/null "
+    .. "%s bench/instructions.lua %s %d 2>&1"):format(lua, which, n)
+  local out = io.popen(cmd):read("*a")
+  local refs = out:match("refs:%s+([%d,]+)")
+  if not refs then error("callgrind gave no count:\n" .. out) end
+  return tonumber((refs:gsub(",", "")))
+end
+
+local runtime = (rawget(_G, "jit") and jit.version) or _VERSION
+local function row(what, value, note)
+  io.write(("| %-44s | %-12s | %12s %-8s | %s |\n"):format(what, runtime,
+    ("%.1fk"):format(value / 1e3), "instr", note or ""))
+end
+
+local function per_op(which)
+  local n = enough(ops[which])
+  return (count(which, 2 * n) - count(which, n)) / n
+end
+local limit, forum_table, c = per_op("limit"), per_op("forum"), per_op("decode")
+row("instructions per reading: the limit", limit)
+row("instructions per frame: forum, table CRC", forum_table)
+row("instructions per frame: han.decode (C core)", c,
+  ("%.2f x the limit; the forum decoder takes %.1f x as many"):format(c / limit,
+    forum_table / c))
