@@ -21,7 +21,7 @@ local ops = {
 
 local op = arg[1]
 if op then
-  local fn, sink = assert(ops[op], "unknown operation"), {}
+  local fn, sink = assert(ops[op], "unknown operation"), {}  -- luacheck: ignore 241
   for i = 1, tonumber(arg[2]) do sink[i % 4] = fn() end
   return
 end
