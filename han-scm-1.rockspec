@@ -21,7 +21,7 @@ build = {
     ["han.core"] = {
       sources = { "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c", "csrc/axdr.c",
         "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c", "csrc/p1.c",
-        "csrc/flat.c", "csrc/clock.c",
+        "csrc/clock.c",
         "csrc/han_core.c", "csrc/han_reading.c" },
     },
     ["han"] = "lua/han/init.lua",

@@ -1,4 +1,5 @@
-/* A-XDR walker and data-notification header, checks as in docs/core-api.md. */
+/* A-XDR walker into flat records and data-notification header, checks as in
+ * docs/core-api.md. */
 #include "axdr.h"
 #include "han.h"
 
@@ -6,8 +7,7 @@
 
 struct walk {
     const uint8_t *p, *end;
-    const struct han_visitor *v;
-    void *ud;
+    struct han_flat *f;
     int errbyte;
 };
 
@@ -95,13 +95,31 @@ static double float64(const uint8_t *p)
     return d;
 }
 
+/* The next record, or NULL past the capacity (the count goes on: the size needed). */
+static struct han_rec *add(struct han_flat *f, int kind)
+{
+    struct han_rec *r = f->n < f->cap ? &f->r[f->n] : NULL;
+    f->n++;
+    if (r) { r->kind = (uint8_t)kind; r->next = f->n; }
+    return r;
+}
+
+static void add_time(struct han_flat *f, int tag, const struct han_time *t)
+{
+    struct han_rec *r = add(f, HAN_V_TIME);
+    size_t i = f->nt++;
+    if (i < f->tcap) f->t[i] = *t;
+    if (r) { r->tag = (uint8_t)tag; r->n = i; }
+}
+
 static int value(struct walk *w, int depth)
 {
-    const struct han_visitor *v = w->v;
+    struct han_flat *f = w->f;
+    struct han_rec *r;
     const uint8_t *p;
     uint32_t n;
     int tag, e;
-    size_t size;
+    size_t size, at;
     struct han_time t;
 
     if (depth > HAN_MAX_DEPTH) return HAN_EDEPTH;
@@ -109,27 +127,28 @@ static int value(struct walk *w, int depth)
     tag = *w->p++;
     switch (tag) {
     case 0x00:
-        v->null(w->ud);
+        add(f, HAN_V_NULL);
         return HAN_OK;
     case 0x01: case 0x02:
         if ((e = ber(w, &n)) != HAN_OK) return e;
         if (n > left(w)) return HAN_EDATA;     /* each element takes a byte at least */
-        v->container(w->ud, tag, n);
+        at = f->n;
+        if ((r = add(f, HAN_V_LIST)) != NULL) { r->tag = (uint8_t)tag; r->n = n; }
         while (n--)
             if ((e = value(w, depth + 1)) != HAN_OK) return e;
-        v->end(w->ud);
+        if (at < f->cap) f->r[at].next = f->n;
         return HAN_OK;
     case 0x04:
         if ((e = ber(w, &n)) != HAN_OK) return e;
         size = n / 8 + (n % 8 != 0);
         if (size > left(w)) return HAN_EDATA;
-        v->bits(w->ud, w->p, n);
+        if ((r = add(f, HAN_V_BITS)) != NULL) { r->v.p = w->p; r->n = n; }
         w->p += size;
         return HAN_OK;
     case 0x09: case 0x0A: case 0x0C:
         if ((e = ber(w, &n)) != HAN_OK) return e;
         if (n > left(w)) return HAN_EDATA;
-        v->string(w->ud, w->p, n);
+        if ((r = add(f, HAN_V_STR)) != NULL) { r->v.p = w->p; r->n = n; }
         w->p += n;
         return HAN_OK;
     }
@@ -139,37 +158,44 @@ static int value(struct walk *w, int depth)
     p = w->p;
     w->p += size;
     switch (tag) {
-    case 0x03: v->boolean(w->ud, *p != 0); break;
-    case 0x05: v->sint(w->ud, (int32_t)(uint32_t)be(p, 4)); break;
-    case 0x0F: v->sint(w->ud, (int8_t)*p); break;
-    case 0x10: v->sint(w->ud, (int16_t)(uint16_t)be(p, 2)); break;
-    case 0x14: v->sint(w->ud, (int64_t)be(p, 8)); break;
+    case 0x03:
+        if ((r = add(f, HAN_V_BOOL)) != NULL) r->v.b = *p != 0;
+        break;
+    case 0x05: case 0x0F: case 0x10: case 0x14:
+        if ((r = add(f, HAN_V_SINT)) != NULL)
+            r->v.i = tag == 0x05 ? (int32_t)(uint32_t)be(p, 4)
+                   : tag == 0x0F ? (int8_t)*p
+                   : tag == 0x10 ? (int16_t)(uint16_t)be(p, 2) : (int64_t)be(p, 8);
+        break;
     case 0x06: case 0x11: case 0x12: case 0x15: case 0x16:
-        v->uint(w->ud, be(p, (int)size));
+        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = be(p, (int)size);
         break;
     case 0x0D:
         if ((*p >> 4) > 9 || (*p & 0xF) > 9) return HAN_EBCD;
-        v->uint(w->ud, (uint64_t)((*p >> 4) * 10 + (*p & 0xF)));
+        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = (uint64_t)((*p >> 4) * 10 + (*p & 0xF));
         break;
-    case 0x17: v->real(w->ud, float32(p)); break;
-    case 0x18: v->real(w->ud, float64(p)); break;
-    case 0x19: han_axdr_datetime(p, &t); v->time(w->ud, tag, &t); break;
-    case 0x1A: date_part(p, &t); v->time(w->ud, tag, &t); break;
-    default:   time_part(p, &t); v->time(w->ud, tag, &t); break;   /* 0x1B */
+    case 0x17:
+        if ((r = add(f, HAN_V_REAL)) != NULL) r->v.d = float32(p);
+        break;
+    case 0x18:
+        if ((r = add(f, HAN_V_REAL)) != NULL) r->v.d = float64(p);
+        break;
+    case 0x19: han_axdr_datetime(p, &t); add_time(f, tag, &t); break;
+    case 0x1A: date_part(p, &t); add_time(f, tag, &t); break;
+    default:   time_part(p, &t); add_time(f, tag, &t); break;   /* 0x1B */
     }
     return HAN_OK;
 }
 
-int han_axdr_walk(const uint8_t *p, size_t n, const struct han_visitor *v, void *ud,
-                  int *errbyte)
+int han_flat_record(const uint8_t *body, size_t len, struct han_flat *f, int *errbyte)
 {
     struct walk w;
     int e;
-    w.p = p;
-    w.end = p + n;
-    w.v = v;
-    w.ud = ud;
+    w.p = body;
+    w.end = body + len;
+    w.f = f;
     w.errbyte = 0;
+    f->n = f->nt = 0;
     e = value(&w, 1);
     *errbyte = w.errbyte;
     if (e == HAN_OK && w.p != w.end) return HAN_ETRAILING;

@@ -1,6 +1,7 @@
 /* A-XDR values and the DLMS data-notification around them. The walker validates as it
- * goes and reports each value to a visitor, so the Lua binding builds tables and a
- * fuzzer or benchmark can pass callbacks that do nothing. */
+ * goes and records the values in one flat array, without Lua: the binding builds
+ * core.decode's tables from it, and core.reading recognises a body's layout in it before
+ * it builds a single table. */
 #ifndef HAN_AXDR_H
 #define HAN_AXDR_H
 #include <stddef.h>
@@ -14,23 +15,31 @@ struct han_time {
     int year, month, day, wday, hour, min, sec, hundredths, deviation, status;
 };
 
-struct han_visitor {
-    void (*container)(void *ud, int tag, uint32_t count);  /* then `count` values */
-    void (*end)(void *ud);                                 /* after the last of them */
-    void (*null)(void *ud);
-    void (*boolean)(void *ud, int v);
-    void (*sint)(void *ud, int64_t v);
-    void (*uint)(void *ud, uint64_t v);
-    void (*real)(void *ud, double v);
-    void (*string)(void *ud, const uint8_t *p, size_t n);
-    void (*bits)(void *ud, const uint8_t *p, size_t nbits);
-    void (*time)(void *ud, int tag, const struct han_time *t);
+enum han_vkind {
+    HAN_V_NULL, HAN_V_BOOL, HAN_V_SINT, HAN_V_UINT, HAN_V_REAL, HAN_V_STR, HAN_V_BITS,
+    HAN_V_TIME, HAN_V_LIST
 };
 
-/* Walk the one value that fills p[0..n): HAN_OK, or a han_err with *errbyte set for the
- * errors that name a byte. HAN_ETRAILING when bytes remain after the value. */
-int han_axdr_walk(const uint8_t *p, size_t n, const struct han_visitor *v, void *ud,
-                  int *errbyte);
+/* One value; the elements of a LIST follow it. */
+struct han_rec {
+    uint8_t kind, tag;
+    size_t n;         /* LIST elements, STR bytes, BITS bits, TIME index in the times */
+    size_t next;      /* index of the record after this value and its elements */
+    union { int64_t i; uint64_t u; double d; const uint8_t *p; int b; } v;
+};
+
+/* The caller sets r, cap (records) and t, tcap (date-times). */
+struct han_flat {
+    struct han_rec *r;
+    struct han_time *t;
+    size_t n, cap, nt, tcap;   /* n and nt count on past the capacities: sizes needed */
+};
+
+/* Record the one value that fills body[0..len): HAN_OK, or a han_err with *errbyte set
+ * for the errors that name a byte; HAN_ETRAILING when bytes remain after the value.
+ * With HAN_OK, n > cap or nt > tcap says the arrays were too small: give n and nt and
+ * record again. */
+int han_flat_record(const uint8_t *body, size_t len, struct han_flat *f, int *errbyte);
 
 /* A BER length at p[0..n): the length and the bytes it took, or HAN_EDATA/HAN_EBER. */
 int han_ber(const uint8_t *p, size_t n, uint32_t *len, size_t *used);

@@ -42,6 +42,19 @@ void han_push_time(lua_State *L, int tag, const struct han_time *t);
 int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
                         struct han_notification *note, int *byte);
 
+/* Records on the C stack for a body of this size; larger ones go on the Lua heap. */
+#define HAN_RECS  256
+#define HAN_TIMES 16
+
+/* Record the body of a notification (han_flat_record) into f, whose arrays the caller
+ * set; a body they cannot hold gets arrays in a userdata pushed on the stack, and is
+ * recorded again. */
+int han_record_body(lua_State *L, const struct han_notification *note, struct han_flat *f,
+                    int *byte);
+
+/* Push a record as core.decode gives it: a list as an array table. */
+void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v);
+
 /* core.reading(data, plan) */
 int han_l_reading(lua_State *L);
 

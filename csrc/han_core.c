@@ -64,76 +64,6 @@ static int l_frame(lua_State *L)
     return 1;
 }
 
-/* Visitor that builds the body as Lua values: each finished value goes into the
- * container open at the current depth. */
-struct builder {
-    lua_State *L;
-    int depth;
-    int index[HAN_MAX_DEPTH + 1];
-};
-
-static void place(struct builder *b)
-{
-    if (b->depth > 0) lua_rawseti(b->L, -2, ++b->index[b->depth]);
-}
-
-static void b_container(void *ud, int tag, uint32_t count)
-{
-    struct builder *b = ud;
-    (void)tag;
-    lua_createtable(b->L, (int)count, 0);
-    b->index[++b->depth] = 0;
-}
-
-static void b_end(void *ud)
-{
-    struct builder *b = ud;
-    b->depth--;
-    place(b);
-}
-
-static void b_null(void *ud)
-{
-    struct builder *b = ud;
-    lua_pushlightuserdata(b->L, NULL);
-    place(b);
-}
-
-static void b_boolean(void *ud, int v)
-{
-    struct builder *b = ud;
-    lua_pushboolean(b->L, v);
-    place(b);
-}
-
-static void b_sint(void *ud, int64_t v)
-{
-    struct builder *b = ud;
-    han_pushsint(b->L, v);
-    place(b);
-}
-
-static void b_uint(void *ud, uint64_t v)
-{
-    struct builder *b = ud;
-    han_pushuint(b->L, v);
-    place(b);
-}
-
-static void b_real(void *ud, double v)
-{
-    struct builder *b = ud;
-    lua_pushnumber(b->L, (lua_Number)v);
-    place(b);
-}
-
-static void b_string(void *ud, const uint8_t *p, size_t n)
-{
-    struct builder *b = ud;
-    lua_pushlstring(b->L, (const char *)p, n);
-    place(b);
-}
-
 void han_push_bits(lua_State *L, const uint8_t *p, size_t nbits)
 {
     luaL_Buffer buf;
@@ -142,13 +72,6 @@ void han_push_bits(lua_State *L, const uint8_t *p, size_t nbits)
     for (i = 0; i < nbits; i++)
         luaL_addchar(&buf, (p[i / 8] >> (7 - i % 8)) & 1 ? '1' : '0');
     luaL_pushresult(&buf);
-}
-
-static void b_bits(void *ud, const uint8_t *p, size_t nbits)
-{
-    struct builder *b = ud;
-    han_push_bits(b->L, p, nbits);
-    place(b);
 }
 
 static const char *const key_names[HAN_K_COUNT] = {
@@ -201,17 +124,43 @@ void han_push_time(lua_State *L, int tag, const struct han_time *t)
     }
 }
 
-static void b_time(void *ud, int tag, const struct han_time *t)
+/* The Lua value of a record, as core.decode gives it (elements of a list after it). */
+void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v)
 {
-    struct builder *b = ud;
-    han_push_time(b->L, tag, t);
-    place(b);
+    switch (v->kind) {
+    case HAN_V_NULL: lua_pushlightuserdata(L, NULL); break;
+    case HAN_V_BOOL: lua_pushboolean(L, v->v.b); break;
+    case HAN_V_SINT: han_pushsint(L, v->v.i); break;
+    case HAN_V_UINT: han_pushuint(L, v->v.u); break;
+    case HAN_V_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
+    case HAN_V_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
+    case HAN_V_BITS: han_push_bits(L, v->v.p, v->n); break;
+    case HAN_V_TIME: han_push_time(L, v->tag, &f->t[v->n]); break;
+    default: {
+        const struct han_rec *e = v + 1;
+        size_t i;
+        lua_createtable(L, (int)v->n, 0);
+        for (i = 1; i <= v->n; i++, e = f->r + e->next) {
+            han_push_rec(L, f, e);
+            lua_rawseti(L, -2, (int)i);
+        }
+    }
+    }
 }
 
-static const struct han_visitor builder_visitor = {
-    b_container, b_end, b_null, b_boolean, b_sint, b_uint, b_real, b_string, b_bits,
-    b_time
-};
+int han_record_body(lua_State *L, const struct han_notification *note, struct han_flat *f,
+                    int *byte)
+{
+    int e = han_flat_record(note->body, note->body_len, f, byte);
+    if (e == HAN_OK && (f->n > f->cap || f->nt > f->tcap)) {
+        f->cap = f->n;
+        f->tcap = f->nt;
+        f->r = lua_newuserdata(L, f->cap * sizeof *f->r + f->tcap * sizeof *f->t);
+        f->t = (struct han_time *)(void *)(f->r + f->cap);
+        e = han_flat_record(note->body, note->body_len, f, byte);
+    }
+    return e;
+}
 
 int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
                         struct han_notification *note, int *byte)
@@ -231,13 +180,22 @@ static int l_decode(lua_State *L)
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
     struct han_hdlc f;
     struct han_notification note;
-    struct builder b;
-    int e, byte = 0, top = lua_gettop(L);
+    struct han_rec recs[HAN_RECS];
+    struct han_time times[HAN_TIMES];
+    struct han_flat fl;
+    int e, byte = 0;
 
+    lua_settop(L, 1);
     if ((e = han_notification_of(s, n, &f, &note, &byte)) != HAN_OK)
         return han_push_error(L, e, byte);
+    fl.r = recs;
+    fl.cap = HAN_RECS;
+    fl.t = times;
+    fl.tcap = HAN_TIMES;
+    if ((e = han_record_body(L, &note, &fl, &byte)) != HAN_OK)
+        return han_push_error(L, e, byte);
 
-    luaL_checkstack(L, HAN_MAX_DEPTH + 8, "han.core.decode");
+    luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 8, "han.core.decode");
     lua_createtable(L, 0, 6);
     if (s[0] == HAN_FLAG) {
         han_pushuint(L, f.dest); lua_setfield(L, -2, "dest");
@@ -249,13 +207,7 @@ static int l_decode(lua_State *L)
         han_push_time(L, 0x19, &note.time);
         lua_setfield(L, -2, "time");
     }
-    b.L = L;
-    b.depth = 0;
-    e = han_axdr_walk(note.body, note.body_len, &builder_visitor, &b, &byte);
-    if (e != HAN_OK) {
-        lua_settop(L, top);
-        return han_push_error(L, e, byte);
-    }
+    han_push_rec(L, &fl, fl.r);
     lua_setfield(L, -2, "body");
     return 1;
 }

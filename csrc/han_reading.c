@@ -8,7 +8,6 @@
 
 #include "binding.h"
 #include "clock.h"
-#include "flat.h"
 #include "han.h"
 
 /* What an entry of the plan says, read once: the code "A.B.C.D.E.F" at tab[key], the
@@ -32,12 +31,12 @@ struct cache {
     int nz, local_time;
 };
 
-/* What naming needs at hand: stack indices of the plan, of the plan profile whose
- * entries apply (its memo, fetched on a miss, and keys), the reading and its obis. */
+/* What naming needs at hand: the records, stack indices of the plan, of the plan profile
+ * whose entries apply (its memo, fetched on a miss, and keys), the reading and its obis. */
 struct ctx {
     lua_State *L;
+    const struct han_flat *fl;
     const struct han_rec *base;
-    const struct han_time *times;
     int plan, known, memo, keys, out, ob;
     struct cache *cache;
 };
@@ -72,29 +71,9 @@ static const struct han_rec *after(const struct ctx *c, const struct han_rec *v)
     return c->base + v->next;
 }
 
-/* The Lua value of a record, as core.decode gives it. */
 static void push_value(const struct ctx *c, const struct han_rec *v)
 {
-    lua_State *L = c->L;
-    switch (v->kind) {
-    case HAN_V_NULL: lua_pushlightuserdata(L, NULL); break;
-    case HAN_V_BOOL: lua_pushboolean(L, v->v.b); break;
-    case HAN_V_SINT: han_pushsint(L, v->v.i); break;
-    case HAN_V_UINT: han_pushuint(L, v->v.u); break;
-    case HAN_V_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
-    case HAN_V_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
-    case HAN_V_BITS: han_push_bits(L, v->v.p, v->n); break;
-    case HAN_V_TIME: han_push_time(L, v->tag, &c->times[v->n]); break;
-    default: {
-        const struct han_rec *e = v + 1;
-        size_t i;
-        lua_createtable(L, (int)v->n, 0);
-        for (i = 1; i <= v->n; i++, e = after(c, e)) {
-            push_value(c, e);
-            lua_rawseti(L, -2, (int)i);
-        }
-    }
-    }
+    han_push_rec(c->L, c->fl, v);
 }
 
 /* v * 10^x as luareading.lua's scaled() computes it: exact powers up to 10^22, larger
@@ -580,7 +559,7 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
         int timed = 0;
         if (is_table(clock)) {
             push_value(c, clock);
-            if (clock->kind == HAN_V_TIME && clock->tag == 0x19) when = &c->times[clock->n];
+            if (clock->kind == HAN_V_TIME && clock->tag == 0x19) when = &c->fl->t[clock->n];
         } else {
             if (clock_time(clock, &t)) when = &t;
             else if (note->has_time) when = &note->time;
@@ -599,15 +578,12 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
     return 2;
 }
 
-#define RECS  256
-#define TIMES 16
-
 int han_l_reading(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct han_rec recs[RECS];
-    struct han_time times[TIMES];
+    struct han_rec recs[HAN_RECS];
+    struct han_time times[HAN_TIMES];
     struct han_hdlc f;
     struct han_notification note;
     struct han_flat fl;
@@ -619,25 +595,17 @@ int han_l_reading(lua_State *L)
     if ((e = han_notification_of(s, n, &f, &note, &byte)) != HAN_OK)
         return han_push_error(L, e, byte);
     fl.r = recs;
-    fl.cap = RECS;
+    fl.cap = HAN_RECS;
     fl.t = times;
-    fl.tcap = TIMES;
-    e = han_flat_record(note.body, note.body_len, &fl, &byte);
-    if (e == HAN_OK && (fl.n > fl.cap || fl.nt > fl.tcap)) {
-        /* a body larger than the stack arrays: room on the Lua heap, walked again */
-        fl.cap = fl.n;
-        fl.tcap = fl.nt;
-        fl.r = lua_newuserdata(L, fl.cap * sizeof *fl.r + fl.tcap * sizeof *fl.t);
-        fl.t = (struct han_time *)(void *)(fl.r + fl.cap);
-        e = han_flat_record(note.body, note.body_len, &fl, &byte);
-    }
-    if (e != HAN_OK) return han_push_error(L, e, byte);
+    fl.tcap = HAN_TIMES;
+    if ((e = han_record_body(L, &note, &fl, &byte)) != HAN_OK)
+        return han_push_error(L, e, byte);
 
     /* naming holds about 16 slots; a nested value takes two per level as it is pushed */
     luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 32, "han.core.reading");
     c.L = L;
+    c.fl = &fl;
     c.base = fl.r;
-    c.times = fl.t;
     c.plan = 2;
     return name(&c, s[0] == HAN_FLAG ? &f : NULL, &note);
 }

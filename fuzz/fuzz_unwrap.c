@@ -8,7 +8,7 @@
 
 #include "../csrc/han.h"
 #include "../csrc/unwrap.h"
-#include "visitor.h"
+#include "walk.h"
 
 static void run(const uint8_t *data, size_t size, const struct han_keys *k)
 {
@@ -16,7 +16,7 @@ static void run(const uint8_t *data, size_t size, const struct han_keys *k)
     uint8_t *out = malloc(size ? size : 1);
     int byte;
     if (han_unwrap(data, size, k, out, &u, &byte) == HAN_OK) {
-        v_string(NULL, u.apdu, u.apdu_len);
+        touch(u.apdu, u.apdu_len);
         notification(u.apdu, u.apdu_len);
     }
     free(out);
