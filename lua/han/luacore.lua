@@ -135,24 +135,32 @@ local native = _VERSION >= "Lua 5.3" and load and load([[
     return crc ~ xorout
   end]])
 
--- LuaJIT compiles its bit library to machine operations: there the byte split is
--- band/rshift rather than floating-point % and /.
-local function crc_jit(bit, tab, init, xorout)
-  local S = slices(tab)
-  local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
-  local bxor, band, rshift = bit.bxor, bit.band, bit.rshift
+-- LuaJIT: its FFI reads the bytes and 16-bit tables without the checks of string.byte
+-- and Lua tables, and `bit` compiles to machine operations.
+local ffi = rawget(_G, "jit") and (function()
+  local ok, lib = pcall(require, "ffi")
+  return ok and lib or nil
+end)()
+local function crc_ffi(bit, tab, init, xorout)
+  local S, t = slices(tab), {}
+  for k = 0, 7 do
+    t[k] = ffi.new("uint16_t[256]")
+    for x = 0, 255 do t[k][x] = S[k][x + 1] end
+  end
+  local T0, T1, T2, T3, T4, T5, T6, T7 = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
+  local bxor, band, rshift, cast = bit.bxor, bit.band, bit.rshift, ffi.cast
   return function(s, i, j)
+    local b = cast("const uint8_t *", s) - 1   -- b[k] is byte k of s
     local crc = init
     local k = i
     while k + 7 <= j do
-      local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
-      local w = bxor(crc, a + b * 256)
-      crc = bxor(T7[band(w, 255) + 1], T6[rshift(w, 8) + 1], T5[c + 1], T4[d + 1],
-        T3[e + 1], T2[f + 1], T1[g + 1], T0[h + 1])
+      local w = bxor(crc, b[k], b[k + 1] * 256)
+      crc = bxor(T7[band(w, 255)], T6[rshift(w, 8)], T5[b[k + 2]], T4[b[k + 3]],
+        T3[b[k + 4]], T2[b[k + 5]], T1[b[k + 6]], T0[b[k + 7]])
       k = k + 8
     end
     while k <= j do
-      crc = bxor(T0[band(bxor(crc, byte(s, k)), 255) + 1], rshift(crc, 8))
+      crc = bxor(T0[band(bxor(crc, b[k]), 255)], rshift(crc, 8))
       k = k + 1
     end
     return band(bxor(crc, xorout), 0xFFFF)
@@ -161,8 +169,8 @@ end
 
 local function pick_crc(bitlib, tab, init, xorout)
   if native then return native(slices(tab), byte, init, xorout) end
-  if rawget(_G, "jit") and bitlib and bitlib.band and bitlib.rshift then
-    return crc_jit(bitlib, tab, init, xorout)
+  if ffi and bitlib and bitlib.band and bitlib.rshift then
+    return crc_ffi(bitlib, tab, init, xorout)
   end
   return crc_with(bitlib and bitlib.bxor or arithmetic_bxor, tab, init, xorout)
 end

@@ -27,28 +27,27 @@ end)()
 local table_new = M.table_new
 
 local function field(b) if b ~= 0xFF then return b end end
-
-local function date_part(t, y1, y2, month, day, wday)
-  local year = y1 * 256 + y2
-  if year ~= 0xFFFF then t.year = year end
-  t.month, t.day, t.wday = field(month), field(day), field(wday)
+local function year(y1, y2)
+  local y = y1 * 256 + y2
+  if y ~= 0xFFFF then return y end
 end
 
-local function time_part(t, hour, min, sec, hundredths)
-  t.hour, t.min, t.sec, t.hundredths = field(hour), field(min), field(sec),
-    field(hundredths)
-end
-
--- The time table of the 12 date-time bytes at p.
+-- The time table of the 12 date-time bytes at p; each table is made in one piece, with
+-- room for its fields.
 function M.datetime(s, p)
   local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
-  local t = {}
-  date_part(t, y1, y2, month, day, wday)
-  time_part(t, hour, min, sec, hs)
   local dev = d1 * 256 + d2
-  if dev ~= 0x8000 then t.deviation = dev >= 0x8000 and dev - 0x10000 or dev end
-  t.status = field(status)
-  return t
+  if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
+  return { year = year(y1, y2), month = field(month), day = field(day), wday = field(wday),
+    hour = field(hour), min = field(min), sec = field(sec), hundredths = field(hs),
+    deviation = dev, status = field(status) }
+end
+local function date(y1, y2, month, day, wday)
+  return { year = year(y1, y2), month = field(month), day = field(day), wday = field(wday) }
+end
+local function clock(hour, min, sec, hundredths)
+  return { hour = field(hour), min = field(min), sec = field(sec),
+    hundredths = field(hundredths) }
 end
 local datetime = M.datetime
 
@@ -77,15 +76,10 @@ local function float64(a, b, c, d, e5, f, g, h)
   return sign * ((1 + m / 4503599627370496) * 2.0 ^ (e - 1023))
 end
 
--- The number of a fixed-size tag from its bytes at p (the size is checked).
+-- The number of a fixed-size tag other than u32 and u16 from its bytes at p (the size
+-- is checked).
 local function number(s, p, tag)
-  if tag == 0x06 then
-    local a, b, c, d = byte(s, p, p + 3)
-    return ((a * 256 + b) * 256 + c) * 256 + d
-  elseif tag == 0x12 then
-    local a, b = byte(s, p, p + 1)
-    return a * 256 + b
-  elseif tag == 0x11 or tag == 0x16 then
+  if tag == 0x11 or tag == 0x16 then
     return byte(s, p)
   elseif tag == 0x10 then
     local a, b = byte(s, p, p + 1)
@@ -146,19 +140,20 @@ function M.give(rec, count)
 end
 
 -- Record the one value in s[p..n]: the number of records and the next position, or
--- nil, err. Iterative, open lists on a stack: open[d] the list's record, left[d] how
--- many of its elements are still to come.
+-- nil, err. Iterative: open[d] is the record of the d-th open list, left[d] how many
+-- elements its parent still had to come when it opened; rem counts the innermost's.
 function M.walk(s, p, n, rec)
   local K, V, W, open, left = rec.K, rec.V, rec.W, rec.open, rec.left
-  local i, d = 0, 0
+  local i, d, rem = 0, 0, 1
   while true do
-    local done = true   -- false when the value is a list whose elements come next
     if d >= MAX_DEPTH then return nil, "nesting too deep" end
     if p > n then return nil, "truncated data" end
-    local tag = byte(s, p)
+    -- the tag and what may follow it, in one call: a BER length or a short number
+    local tag, b1, b2, b3, b4 = byte(s, p, p + 4)
+    local done = true   -- false when a list opens: its elements come next
     i = i + 1
-    local len, q = byte(s, p + 1), p + 2    -- a short BER length, checked below
     if tag == 0x09 or tag == 0x0A or tag == 0x0C then
+      local len, q = b1, p + 2
       if p + 1 > n or len >= 0x80 then
         len, q = ber(s, p + 1, n)
         if not len then return nil, q end
@@ -166,7 +161,16 @@ function M.walk(s, p, n, rec)
       if len > n - q + 1 then return nil, "truncated data" end
       K[i], V[i], W[i] = "string", q, len
       p = q + len
+    elseif tag == 0x06 then
+      if p + 4 > n then return nil, "truncated data" end
+      K[i], V[i] = "number", ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+      p = p + 5
+    elseif tag == 0x12 then
+      if p + 2 > n then return nil, "truncated data" end
+      K[i], V[i] = "number", b1 * 256 + b2
+      p = p + 3
     elseif tag == 0x02 or tag == 0x01 then
+      local len, q = b1, p + 2
       if p + 1 > n or len >= 0x80 then
         len, q = ber(s, p + 1, n)
         if not len then return nil, q end
@@ -176,7 +180,7 @@ function M.walk(s, p, n, rec)
       p = q
       if len > 0 then
         d = d + 1
-        open[d], left[d] = i, len
+        open[d], left[d], rem = i, rem, len
         done = false
       else
         W[i] = i + 1
@@ -185,7 +189,7 @@ function M.walk(s, p, n, rec)
       K[i] = "null"
       p = p + 1
     elseif tag == 0x04 then
-      len, q = ber(s, p + 1, n)
+      local len, q = ber(s, p + 1, n)
       if not len then return nil, q end
       local size = floor(len / 8) + (len % 8 ~= 0 and 1 or 0)
       if size > n - q + 1 then return nil, "truncated data" end
@@ -199,10 +203,9 @@ function M.walk(s, p, n, rec)
       if TIME[tag] then
         K[i], V[i], W[i] = "time", p, tag
       elseif tag == 0x03 then
-        K[i], V[i] = "boolean", byte(s, p) ~= 0
+        K[i], V[i] = "boolean", b1 ~= 0
       elseif tag == 0x0D then
-        local b = byte(s, p)
-        local hi, lo = floor(b / 16), b % 16
+        local hi, lo = floor(b1 / 16), b1 % 16
         if hi > 9 or lo > 9 then return nil, "bad BCD" end
         K[i], V[i] = "number", hi * 10 + lo
       else
@@ -210,17 +213,14 @@ function M.walk(s, p, n, rec)
       end
       p = p + size
     end
-    if done then      -- close the lists this value completes
-      while d > 0 do
-        local l = left[d] - 1
-        if l > 0 then
-          left[d] = l
-          break
-        end
+    if done then
+      rem = rem - 1
+      while rem == 0 do   -- the value completes the innermost list, and maybe more
+        if d == 0 then return i, p end
         W[open[d]] = i + 1
+        rem = left[d] - 1
         d = d - 1
       end
-      if d == 0 then return i, p end
     end
   end
 end
@@ -255,9 +255,8 @@ local function value(s, K, V, W, i)
   if k == "bits" then return bits(s, V[i], W[i]), i + 1 end
   local p, tag = V[i], W[i]
   if tag == 0x19 then return datetime(s, p), i + 1 end
-  local t = {}
-  if tag == 0x1A then date_part(t, byte(s, p, p + 4)) else time_part(t, byte(s, p, p + 3)) end
-  return t, i + 1
+  if tag == 0x1A then return date(byte(s, p, p + 4)), i + 1 end
+  return clock(byte(s, p, p + 3)), i + 1
 end
 M.value = value
 
