@@ -262,12 +262,11 @@ function M.new(walk)
             local x = kind == "number" and V[v] or value(s, K, V, W, v)
             ob[e[1]] = x
             local f = e[2]
-            if not f then  -- luacheck: ignore 542
-            elseif e[3] then
+            if f and e[3] then
               if kind == "number" then r[f] = scaled(x, e[3]) end
-            elseif e[4] then
+            elseif f and e[4] then
               clock = x or clock
-            elseif kind == "string" or kind == "bits" then
+            elseif f and (kind == "string" or kind == "bits") then
               r[f] = x
             end
           end
