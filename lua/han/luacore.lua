@@ -14,8 +14,6 @@ local byte, sub, format, floor = string.byte, string.sub,
 
 local M = {}
 
-M.null = setmetatable({}, { __tostring = function() return "null" end })
-
 ------------------------------------------------------------------------------------
 -- CRC-16/X-25 (HDLC) and CRC-16/ARC (P1) over s[i..j]: a byte table, eight bytes per
 -- string.byte call.
@@ -137,24 +135,32 @@ local native = _VERSION >= "Lua 5.3" and load and load([[
     return crc ~ xorout
   end]])
 
--- LuaJIT compiles its bit library to machine operations: there the byte split is
--- band/rshift rather than floating-point % and /.
-local function crc_jit(bit, tab, init, xorout)
-  local S = slices(tab)
-  local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
-  local bxor, band, rshift = bit.bxor, bit.band, bit.rshift
+-- LuaJIT: its FFI reads the bytes and 16-bit tables without the checks of string.byte
+-- and Lua tables, and `bit` compiles to machine operations.
+local ffi = rawget(_G, "jit") and (function()
+  local ok, lib = pcall(require, "ffi")
+  return ok and lib or nil
+end)()
+local function crc_ffi(bit, tab, init, xorout)
+  local S, t = slices(tab), {}
+  for k = 0, 7 do
+    t[k] = ffi.new("uint16_t[256]")
+    for x = 0, 255 do t[k][x] = S[k][x + 1] end
+  end
+  local T0, T1, T2, T3, T4, T5, T6, T7 = t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
+  local bxor, band, rshift, cast = bit.bxor, bit.band, bit.rshift, ffi.cast
   return function(s, i, j)
+    local b = cast("const uint8_t *", s) - 1   -- b[k] is byte k of s
     local crc = init
     local k = i
     while k + 7 <= j do
-      local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
-      local w = bxor(crc, a + b * 256)
-      crc = bxor(T7[band(w, 255) + 1], T6[rshift(w, 8) + 1], T5[c + 1], T4[d + 1],
-        T3[e + 1], T2[f + 1], T1[g + 1], T0[h + 1])
+      local w = bxor(crc, b[k], b[k + 1] * 256)
+      crc = bxor(T7[band(w, 255)], T6[rshift(w, 8)], T5[b[k + 2]], T4[b[k + 3]],
+        T3[b[k + 4]], T2[b[k + 5]], T1[b[k + 6]], T0[b[k + 7]])
       k = k + 8
     end
     while k <= j do
-      crc = bxor(T0[band(bxor(crc, byte(s, k)), 255) + 1], rshift(crc, 8))
+      crc = bxor(T0[band(bxor(crc, b[k]), 255)], rshift(crc, 8))
       k = k + 1
     end
     return band(bxor(crc, xorout), 0xFFFF)
@@ -163,8 +169,8 @@ end
 
 local function pick_crc(bitlib, tab, init, xorout)
   if native then return native(slices(tab), byte, init, xorout) end
-  if rawget(_G, "jit") and bitlib and bitlib.band and bitlib.rshift then
-    return crc_jit(bitlib, tab, init, xorout)
+  if ffi and bitlib and bitlib.band and bitlib.rshift then
+    return crc_ffi(bitlib, tab, init, xorout)
   end
   return crc_with(bitlib and bitlib.bxor or arithmetic_bxor, tab, init, xorout)
 end
@@ -270,184 +276,16 @@ function M.frame(s)
 end
 
 ------------------------------------------------------------------------------------
--- A-XDR values
+-- Data-notification: lua/han/luawalk.lua walks the A-XDR body
 
-local function field(b) if b ~= 0xFF then return b end end
+local walk = require("han.luawalk")
+local datetime, take, give, record, value = walk.datetime, walk.take, walk.give,
+  walk.walk, walk.value
+M.null = walk.null
 
-local function date_part(t, y1, y2, month, day, wday)
-  local year = y1 * 256 + y2
-  if year ~= 0xFFFF then t.year = year end
-  t.month, t.day, t.wday = field(month), field(day), field(wday)
-end
-
-local function time_part(t, hour, min, sec, hundredths)
-  t.hour, t.min, t.sec, t.hundredths = field(hour), field(min), field(sec),
-    field(hundredths)
-end
-
--- 12 date-time bytes at p
-local function datetime(s, p)
-  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
-  local t = {}
-  date_part(t, y1, y2, month, day, wday)
-  time_part(t, hour, min, sec, hs)
-  local dev = d1 * 256 + d2
-  if dev ~= 0x8000 then t.deviation = dev >= 0x8000 and dev - 0x10000 or dev end
-  t.status = field(status)
-  return t
-end
-
-local function float32(a, b, c, d)
-  local sign = a >= 128 and -1 or 1
-  local e = (a % 128) * 2 + floor(b / 128)
-  local m = ((b % 128) * 256 + c) * 256 + d
-  if e == 255 then
-    if m ~= 0 then return 0 / 0 end
-    return sign * (1 / 0)
-  end
-  if e == 0 then return sign * (m * 2.0 ^ -149) end
-  return sign * ((1 + m / 8388608) * 2.0 ^ (e - 127))
-end
-
-local function float64(a, b, c, d, e5, f, g, h)
-  local sign = a >= 128 and -1 or 1
-  local e = (a % 128) * 16 + floor(b / 16)
-  local m = (((((b % 16) * 256 + c) * 256 + d) * 256 + e5) * 256 + f) * 65536
-    + g * 256 + h
-  if e == 2047 then
-    if m ~= 0 then return 0 / 0 end
-    return sign * (1 / 0)
-  end
-  if e == 0 then return sign * (m * 2.0 ^ -1074) end
-  return sign * ((1 + m / 4503599627370496) * 2.0 ^ (e - 1023))
-end
-
-local fixed = { [0x03] = 1, [0x05] = 4, [0x06] = 4, [0x0D] = 1, [0x0F] = 1, [0x10] = 2,
-  [0x11] = 1, [0x12] = 2, [0x14] = 8, [0x15] = 8, [0x16] = 1, [0x17] = 4, [0x18] = 8,
-  [0x19] = 12, [0x1A] = 5, [0x1B] = 4 }
-
-local MAX_DEPTH = 16
-
--- LuaJIT's table.new(na, nh): a table with room for what comes; nil elsewhere.
-local table_new = (function()
-  local ok, fn = pcall(require, "table.new")
-  return ok and type(fn) == "function" and fn or nil
-end)()
-
--- The walker reads s between positions p and n; it returns value, next position, or
--- nil, err.
-local function ber(s, p, n)
-  if p > n then return nil, "truncated data" end
-  local k = byte(s, p)
-  if k < 0x80 then return k, p + 1 end
-  if k == 0x80 or k > 0x84 then return nil, "bad BER length" end
-  k = k - 0x80
-  if n - p < k then return nil, "truncated data" end
-  local v = 0
-  for q = p + 1, p + k do v = v * 256 + byte(s, q) end
-  return v, p + 1 + k
-end
-
-local value
-
-local function bits(s, p, nbits)
-  local out = {}
-  for i = 0, nbits - 1 do
-    local b = byte(s, p + floor(i / 8))
-    out[i + 1] = floor(b / 2 ^ (7 - i % 8)) % 2 == 1 and "1" or "0"
-  end
-  return table.concat(out)
-end
-
-function value(s, p, n, depth)
-  if depth > MAX_DEPTH then return nil, "nesting too deep" end
-  if p > n then return nil, "truncated data" end
-  local tag = byte(s, p)
-  p = p + 1
-  if tag == 0x02 or tag == 0x01 then
-    local count, q = ber(s, p, n)
-    if not count then return nil, q end
-    if count > n - q + 1 then return nil, "truncated data" end
-    local t = table_new and table_new(count, 0) or {}
-    for i = 1, count do
-      local v
-      v, q = value(s, q, n, depth + 1)
-      if v == nil then return nil, q end
-      t[i] = v
-    end
-    return t, q
-  elseif tag == 0x09 or tag == 0x0A or tag == 0x0C then
-    local len, q = ber(s, p, n)
-    if not len then return nil, q end
-    if len > n - q + 1 then return nil, "truncated data" end
-    return sub(s, q, q + len - 1), q + len
-  elseif tag == 0x00 then
-    return M.null, p
-  elseif tag == 0x04 then
-    local nbits, q = ber(s, p, n)
-    if not nbits then return nil, q end
-    local size = floor(nbits / 8) + (nbits % 8 ~= 0 and 1 or 0)
-    if size > n - q + 1 then return nil, "truncated data" end
-    return bits(s, q, nbits), q + size
-  end
-  local size = fixed[tag]
-  if not size then return nil, format("unknown data type 0x%02X", tag) end
-  if size > n - p + 1 then return nil, "truncated data" end
-  local q = p + size
-  if tag == 0x06 then
-    local a, b, c, d = byte(s, p, p + 3)
-    return ((a * 256 + b) * 256 + c) * 256 + d, q
-  elseif tag == 0x12 then
-    local a, b = byte(s, p, p + 1)
-    return a * 256 + b, q
-  elseif tag == 0x11 or tag == 0x16 then
-    return byte(s, p), q
-  elseif tag == 0x10 then
-    local a, b = byte(s, p, p + 1)
-    local v = a * 256 + b
-    return v >= 0x8000 and v - 0x10000 or v, q
-  elseif tag == 0x05 then
-    local a, b, c, d = byte(s, p, p + 3)
-    local v = ((a * 256 + b) * 256 + c) * 256 + d
-    return v >= 0x80000000 and v - 0x100000000 or v, q
-  elseif tag == 0x0F then
-    local v = byte(s, p)
-    return v >= 0x80 and v - 0x100 or v, q
-  elseif tag == 0x03 then
-    return byte(s, p) ~= 0, q
-  elseif tag == 0x14 or tag == 0x15 then
-    local a, b, c, d, e, f, g, h = byte(s, p, p + 7)
-    local hi = ((a * 256 + b) * 256 + c) * 256 + d
-    local lo = ((e * 256 + f) * 256 + g) * 256 + h
-    if tag == 0x14 and hi >= 0x80000000 then hi = hi - 0x100000000 end
-    if hi >= 0x80000000 then return hi * 4294967296.0 + lo, q end -- beyond i64: a float
-    return hi * 4294967296 + lo, q
-  elseif tag == 0x0D then
-    local b = byte(s, p)
-    local hi, lo = floor(b / 16), b % 16
-    if hi > 9 or lo > 9 then return nil, "bad BCD" end
-    return hi * 10 + lo, q
-  elseif tag == 0x17 then
-    return float32(byte(s, p, p + 3)), q
-  elseif tag == 0x18 then
-    return float64(byte(s, p, p + 7)), q
-  elseif tag == 0x19 then
-    return datetime(s, p), q
-  elseif tag == 0x1A then
-    local t = {}
-    date_part(t, byte(s, p, p + 4))
-    return t, q
-  end
-  local t = {}   -- 0x1B time
-  time_part(t, byte(s, p, p + 3))
-  return t, q
-end
-
-------------------------------------------------------------------------------------
--- Data-notification
-
--- The notification in s[p..n] (LLC optional). Returns the result table or nil, err.
-local function notification(s, p, n)
+-- The header of the notification in s[p..n] (LLC optional): the positions of the body,
+-- of the header's date-time bytes (false when none) and of the APDU; or nil, err.
+local function header(s, p, n)
   if p <= n and byte(s, p) == 0xE6 then
     if n - p + 1 < 3 then return nil, "bad LLC" end
     local _, b2, b3 = byte(s, p, p + 2)
@@ -458,42 +296,55 @@ local function notification(s, p, n)
   local tag = byte(s, p)
   if tag ~= 0x0F then return nil, format("unsupported APDU 0x%02X", tag) end
   if n - p < 4 then return nil, "truncated data" end
-  local a, b, c, d = byte(s, p + 1, p + 4)
-  local r = { invoke_id = ((a * 256 + b) * 256 + c) * 256 + d }
+  local apdu = p
   p = p + 5
   if p > n then return nil, "truncated data" end
   local dt = byte(s, p)
-  if dt == 0x00 then
-    p = p + 1
-  elseif dt == 0x0C or dt == 0x19 then
+  if dt == 0x00 then return p + 1, false, apdu end
+  if dt == 0x0C or dt == 0x19 then
     if n - p < 12 then return nil, "truncated data" end
-    r.time = datetime(s, p + 1)
-    p = p + 13
+    return p + 13, p + 1, apdu
   elseif dt == 0x09 then
     if p + 1 > n then return nil, "truncated data" end
     if byte(s, p + 1) ~= 0x0C then return nil, "bad date-time" end
     if n - p - 1 < 12 then return nil, "truncated data" end
-    r.time = datetime(s, p + 2)
-    p = p + 14
-  else
-    return nil, "bad date-time"
+    return p + 14, p + 2, apdu
   end
-  local body, q = value(s, p, n, 1)
-  if body == nil then return nil, q end
-  if q <= n then return nil, "trailing data" end
-  r.body = body
-  return r
+  return nil, "bad date-time"
+end
+
+-- The notification of s (a frame or an APDU), its body recorded in rec: the number of
+-- records, the header's date-time position, the HDLC frame's dest, src and control,
+-- the APDU's position; or nil, err.
+local function notification(s, rec)
+  local first, last, dest, src, control = 1, #s, nil, nil, nil
+  if byte(s, 1) == 0x7E then
+    local fmt, len
+    fmt, len, dest, src, control, first, last = parse_frame(s)
+    if not fmt then return nil, len end
+    if floor(fmt / 2048) % 2 == 1 then return nil, "segmented frame" end
+  end
+  local p, at, apdu = header(s, first, last)
+  if not p then return nil, at end
+  local count, q = record(s, p, last, rec)
+  if not count then return nil, q end
+  if q <= last then return nil, "trailing data" end
+  return count, at, dest, src, control, apdu
 end
 
 function M.decode(s)
   if type(s) ~= "string" then error("bad argument #1 to 'decode' (string expected)", 2) end
-  if byte(s, 1) ~= 0x7E then return notification(s, 1, #s) end
-  local fmt, len, dest, src, control, first, last = parse_frame(s)
-  if not fmt then return nil, len end
-  if floor(fmt / 2048) % 2 == 1 then return nil, "segmented frame" end
-  local r, err = notification(s, first, last)
-  if not r then return nil, err end
-  r.dest, r.src, r.control = dest, src, control
+  local rec = take()
+  local count, at, dest, src, control, p = notification(s, rec)
+  if not count then
+    give(rec, 0)
+    return nil, at
+  end
+  local a, b, c, d = byte(s, p + 1, p + 4)
+  local r = { dest = dest, src = src, control = control,
+    invoke_id = ((a * 256 + b) * 256 + c) * 256 + d, time = at and datetime(s, at) or nil,
+    body = (value(s, rec.K, rec.V, rec.W, 1)) }
+  give(rec, count)
   return r
 end
 
@@ -855,20 +706,26 @@ end
 -- core.unwrap: lua/han/luaunwrap.lua, built on first use
 local unwrap
 function M.unwrap(s, keys)
-  unwrap = unwrap or require("han.luaunwrap").new(M, ber)
+  unwrap = unwrap or require("han.luaunwrap").new(M, walk.ber)
   return unwrap(s, keys)
 end
 
 M.p1 = require("han.luap1").new(arc_range)
 
--- core.reading: core.decode, then lua/han/luareading.lua names the values
-local name = require("han.luareading").new(M, table_new)
+-- core.reading: lua/han/luareading.lua names the recorded values
+local name = require("han.luareading").new(walk)
 function M.reading(s, plan)
   if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
   if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end
-  local n, err = M.decode(s)
-  if not n then return nil, err end
-  return name(n, plan)
+  local rec = take()
+  local count, at, _, src = notification(s, rec)
+  if not count then
+    give(rec, 0)
+    return nil, at
+  end
+  local r, P = name(s, rec, plan, src, at)
+  give(rec, count)
+  return r, P
 end
 
 return M

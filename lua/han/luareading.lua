@@ -1,11 +1,12 @@
 -- core.reading in Lua: the named reading of a data-notification under a plan (built
 -- by han.decode from the OBIS table and the vendor profiles; docs/core-api.md describes
--- it). csrc/han_reading.c does the same walk in C without the intermediate tables; the
--- two give equal results, error strings included (spec/differential_spec.lua).
+-- it), from the records of han.luawalk's walk, as csrc/han_reading.c names csrc/axdr.c's:
+-- no body tables, and a known code costs no string. The two give equal results, error
+-- strings included (spec/differential_spec.lua).
 local time = require("han.time")
 local fields, epoch = time.fields, time.epoch
 
-local type, floor = type, math.floor
+local type, floor, byte = type, math.floor, string.byte
 
 local M = {}
 
@@ -33,8 +34,6 @@ end
 -- Wh, VAh and varh (COSEM units 30, 31, 32) become kWh, kVAh and kvarh.
 local UNIT_EXPONENT = { [30] = -3, [31] = -3, [32] = -3 }
 
-local function is_code(v) return type(v) == "string" and #v == 6 end
-
 -- han.time's zone table of a zone in numbers {offset, from, to, at, save} (plan.zone),
 -- made once per plan.zone table.
 local zones = setmetatable({}, { __mode = "k" })
@@ -59,16 +58,72 @@ function M.hour(r, tf, hourly)
 end
 local hour_of = M.hour
 
--- new(core, table_new) -> reading(n, plan): n is core.decode's table; table_new is
--- LuaJIT's table.new where the runtime has it.
-function M.new(core, table_new)
-  local null = core.null
-  local function is_table(v) return type(v) == "table" and v ~= null end
+-- Per plan profile, the entries met so far by the number of their 6 code bytes (as
+-- the C core keeps P.cache), emptied when full: hostile input brings new codes.
+local CACHE_MAX = 512
+local caches = setmetatable({}, { __mode = "k" })
+local function cache_of(P)
+  local c = caches[P]
+  if not c then
+    c = { n = 0 }
+    caches[P] = c
+  end
+  return c
+end
 
-  -- The entry of a raw code under plan profile P, asking the plan on a miss.
-  local function entry(plan, P, raw)
+-- new(walk) -> reading(s, rec, plan, src, at): rec holds han.luawalk's records of the
+-- body of the notification in s, src is the HDLC source address, at the position of
+-- the header's date-time bytes (or false).
+function M.new(walk)
+  local value, datetime, table_new = walk.value, walk.datetime, walk.table_new
+
+  -- Records (K, V, W as han.luawalk writes them); i may be nil: an absent element.
+  local function is_string(K, i)
+    local k = K[i]
+    return k == "string" or k == "bits"
+  end
+  local function is_code(K, W, i) return is_string(K, i) and W[i] == 6 end
+  local function after(K, W, i)
+    if K[i] == "list" then return W[i] end
+    return i + 1
+  end
+  -- The record of element e (from 1) of the list at i, or nil.
+  local function child(K, V, W, i, e)
+    if K[i] ~= "list" or V[i] < e then return nil end
+    local j = i + 1
+    for _ = 2, e do j = after(K, W, j) end
+    return j
+  end
+  -- A list whose first element is a number: the {scaler, unit} of the value before.
+  local function is_scaler_unit(K, V, i)
+    return K[i] == "list" and V[i] > 0 and K[i + 1] == "number"
+  end
+
+  -- The entry of the code at record i under plan profile P (cache: P's cache), asking
+  -- the plan on a miss; nil when i is no code or the entry no table.
+  local function entry(plan, P, cache, s, K, V, W, i)
+    if W[i] ~= 6 then return nil end
+    local k, key = K[i], nil
+    if k == "string" then
+      local q = V[i]
+      local a, b, c, d, e, f = byte(s, q, q + 5)
+      key = ((((a * 256 + b) * 256 + c) * 256 + d) * 256 + e) * 256 + f
+      local hit = cache[key]
+      if hit then return hit end
+    elseif k ~= "bits" then
+      return nil
+    end
+    local raw = value(s, K, V, W, i)
     local e = P.memo[raw]
-    if e == nil and is_code(raw) then e = plan.entry(P, raw) end
+    if e == nil then e = plan.entry(P, raw) end
+    if type(e) ~= "table" then return nil end
+    if key then
+      if cache.n >= CACHE_MAX then
+        cache = { n = 0 }
+        caches[P] = cache
+      end
+      cache[key], cache.n = e, cache.n + 1
+    end
     return e
   end
 
@@ -88,61 +143,69 @@ function M.new(core, table_new)
     end
   end
 
-  -- A value with the stream's own scaler and unit (su = {scaler, unit}).
-  local function put_scaled(r, ob, e, v, su)
-    local scaler = su[1]
+  -- The number at record v with the stream's own scaler and unit (the list at su).
+  local function put_scaled(r, ob, e, K, V, W, v, su)
+    local scaler, u = V[su + 1], nil
+    if V[su] > 1 then
+      u = after(K, W, su + 1)
+      u = K[u] == "number" and V[u] or nil
+    end
+    v = V[v]
     ob[e[1]] = scaled(v, scaler)
-    if e[3] then r[e[2]] = scaled(v, scaler + (UNIT_EXPONENT[su[2]] or 0)) end
+    if e[3] then r[e[2]] = scaled(v, scaler + (UNIT_EXPONENT[u] or 0)) end
   end
 
-  -- The list id a body carries and where its code/value pairs start (flat layouts).
-  local function list_id(plan, body, shape)
-    local first = body[1]
-    if shape == "structures" then
-      local e = entry(plan, plan.unknown, first[1])
-      if e and e[2] == "list" and type(first[2]) == "string" then return first[2] end
-    elseif shape == "pairs" then
-      if not is_code(first) then
-        if type(first) ~= "string" or #first == 12 then return nil, 2 end  -- 12: a clock
-        return first, 2
-      end
-      local e = entry(plan, plan.unknown, first)
-      if e[2] == "list" and type(body[2]) == "string" then return body[2], 1 end
-      return nil, 1
-    elseif body[2] ~= nil and type(first) == "string" then
-      return first
-    end
-  end
-
-  return function(n, plan)
-    local body = n.body
-    if not is_table(body) or body[1] == nil then
-      return nil, "no values in the notification"
-    end
+  return function(s, rec, plan, src, at)
+    local K, V, W = rec.K, rec.V, rec.W
+    local count = V[1]
+    if K[1] ~= "list" or count == 0 then return nil, "no values in the notification" end
 
     -- Four layouts: Aidon's array of {code, value[, {scaler, unit}]} structures;
     -- Kamstrup's (and OBIS-coded Kaifa's) flat [list id or clock,] code, value[,
     -- {scaler, unit}], ... with null-data for absent pairs; Kaifa's Norwegian bare
     -- values, meaning given by position; a push-object list {{class, code, attribute,
     -- index}, ...} whose values follow in its order, the list itself being the first
-    -- (Landis+Gyr E570).
+    -- (Landis+Gyr E570). head, second: the records of the first two elements.
+    local head, second = 2, count > 1 and after(K, W, 2) or nil
     local shape
-    local head, count = body[1], #body
-    if is_table(head) and is_table(head[1]) and is_code(head[1][2]) then
+    if is_code(K, W, child(K, V, W, child(K, V, W, head, 1), 2)) then
       shape = "descriptors"
-    elseif is_table(head) then
+    elseif K[head] == "list" or K[head] == "time" then
       shape = "structures"
-    elseif is_code(head) or is_code(body[2]) then
+    elseif is_code(K, W, head) or is_code(K, W, second) then
       shape = "pairs"
     else
       shape = "positions"
     end
-    local id, start = list_id(plan, body, shape)
+
+    -- The list id (its record) and where the code/value pairs start; the id's code is
+    -- looked up under no profile.
+    local unknown = plan.unknown
+    local id, start
+    if shape == "structures" then
+      local e = entry(plan, unknown, cache_of(unknown), s, K, V, W, child(K, V, W, head, 1))
+      local second_field = child(K, V, W, head, 2)
+      if e and e[2] == "list" and is_string(K, second_field) then id = second_field end
+    elseif shape == "pairs" then
+      if not is_code(K, W, head) then
+        start = 2
+        if is_string(K, head) and W[head] ~= 12 then id = head end   -- 12: a clock
+      else
+        start = 1
+        local e = entry(plan, unknown, cache_of(unknown), s, K, V, W, head)
+        if e and e[2] == "list" and is_string(K, second) then id = second end
+      end
+    elseif second and is_string(K, head) then
+      id = head
+    end
+    if id then id = value(s, K, V, W, id) end
+
     local P = plan.lists[id]
     if not P and id == nil then
-      if shape == "positions" then P = plan.bare else P = plan.sources[n.src] end
+      if shape == "positions" then P = plan.bare else P = plan.sources[src] end
     end
-    local known = P or plan.unknown
+    local known = P or unknown
+    local cache = cache_of(known)
 
     local ob, r
     if table_new then   -- LuaJIT: tables with room for what comes
@@ -161,54 +224,86 @@ function M.new(core, table_new)
     end
     local clock
     if shape == "structures" then
-      for i = 1, count do
-        local item = body[i]
-        if is_table(item) then
-          local v = item[2]
-          local e = entry(plan, known, item[1])
-          if e and v ~= nil and v ~= null then
-            local su = item[3]
-            if is_table(su) and type(su[1]) == "number" and type(v) == "number" then
-              put_scaled(r, ob, e, v, su)   -- the stream's own scaler and unit (Aidon)
+      local item = head
+      for _ = 1, count do
+        local n = K[item] == "list" and V[item] or 0
+        if n > 1 then
+          local v = after(K, W, item + 1)
+          local e = entry(plan, known, cache, s, K, V, W, item + 1)
+          if e and K[v] ~= "null" then
+            local su = n > 2 and after(K, W, v)
+            if su and is_scaler_unit(K, V, su) and K[v] == "number" then
+              put_scaled(r, ob, e, K, V, W, v, su)   -- the stream's own scaler and unit (Aidon)
             else
-              clock = put(r, ob, e, v) or clock
+              clock = put(r, ob, e, value(s, K, V, W, v)) or clock
             end
           end
         end
+        item = after(K, W, item)
       end
     elseif shape == "pairs" then
-      local i = start
-      if start == 2 and not id then clock = head end
+      local i, code = start, head
+      if start == 2 then
+        if not id and is_string(K, head) then clock = value(s, K, V, W, head) end
+        code = second
+      end
+      -- The loop of Kamstrup's and Kaifa's lists, with put() and entry()'s cache hit
+      -- inline: a LuaJIT trace of this loop then calls no function that may have been
+      -- compiled apart.
       while i <= count do
-        local code, su = body[i], body[i + 2]
-        if code == null then
-          i = i + 1
-        elseif is_table(su) and type(su[1]) == "number" then
-          local v = body[i + 1]                 -- code, value, {scaler, unit} (EVN Kaifa)
-          local e = entry(plan, known, code)
-          if e and type(v) == "number" then put_scaled(r, ob, e, v, su) end
-          i = i + 3
+        local v = i < count and after(K, W, code)
+        local su = i + 1 < count and after(K, W, v)
+        local kind = K[code]
+        if kind == "null" then
+          i, code = i + 1, v
+        elseif su and is_scaler_unit(K, V, su) then
+          local e = entry(plan, known, cache, s, K, V, W, code)   -- code, value, {scaler, unit}
+          if e and K[v] == "number" then put_scaled(r, ob, e, K, V, W, v, su) end
+          i, code = i + 3, i + 3 <= count and after(K, W, su)
         else
-          local v = body[i + 1]
-          local e = entry(plan, known, code)
-          if e and v ~= nil and v ~= null then clock = put(r, ob, e, v) or clock end
-          i = i + 2
+          local e
+          if kind == "string" and W[code] == 6 then
+            local q = V[code]
+            local a, b, c, d, e5, f = byte(s, q, q + 5)
+            e = cache[((((a * 256 + b) * 256 + c) * 256 + d) * 256 + e5) * 256 + f]
+          end
+          e = e or entry(plan, known, cache, s, K, V, W, code)
+          kind = K[v]
+          if e and v and kind ~= "null" then
+            local x = kind == "number" and V[v] or value(s, K, V, W, v)
+            ob[e[1]] = x
+            local f = e[2]
+            if f and e[3] then
+              if kind == "number" then r[f] = scaled(x, e[3]) end
+            elseif f and e[4] then
+              clock = x or clock
+            elseif f and (kind == "string" or kind == "bits") then
+              r[f] = x
+            end
+          end
+          i, code = i + 2, su
         end
       end
     elseif shape == "descriptors" then
-      for i = 1, #head do
-        local d, v = head[i], body[i]
-        if is_table(d) and d[3] == 2 and v ~= nil and v ~= null then
-          local e = entry(plan, known, d[2])
-          if e then clock = put(r, ob, e, v) or clock end
+      local d, v = head + 1, head
+      for i = 1, V[head] do
+        if i > 1 then v = i <= count and after(K, W, v) end
+        if K[d] == "list" and v and K[v] ~= "null" then
+          local attribute = child(K, V, W, d, 3)
+          if K[attribute] == "number" and V[attribute] == 2 then
+            local e = entry(plan, known, cache, s, K, V, W, child(K, V, W, d, 2))
+            if e then clock = put(r, ob, e, value(s, K, V, W, v)) or clock end
+          end
         end
+        d = after(K, W, d)
       end
     else
       local layout = P and P.layouts and P.layouts[count]
       if not layout then return nil, "unknown list layout (" .. count .. " values)" end
+      local v = head
       for i = 1, count do
-        local v = body[i]
-        if v ~= null then clock = put(r, ob, layout[i], v) or clock end
+        if K[v] ~= "null" then clock = put(r, ob, layout[i], value(s, K, V, W, v)) or clock end
+        v = after(K, W, v)
       end
     end
 
@@ -218,7 +313,7 @@ function M.new(core, table_new)
     r.list = id
     -- Meter time: the clock register when the list has one, else the header's.
     if type(clock) == "string" then clock = fields(clock) end
-    local tf = is_table(clock) and clock or n.time
+    local tf = type(clock) == "table" and clock or at and datetime(s, at) or nil
     r.time_fields = tf
     if tf and plan.zone then r.meter_time = epoch(tf, zone_of(plan.zone), P and P.local_time) end
     if P then

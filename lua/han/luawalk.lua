@@ -1,0 +1,263 @@
+-- han.luawalk: the A-XDR rules of han.luacore (docs/core-api.md, "A-XDR values") in one
+-- walk that records the values in flat arrays, as csrc/axdr.c does in C. core.decode
+-- builds its tables from the records (M.value); core.reading names the values straight
+-- from them (lua/han/luareading.lua), so that codes never become strings nor the body
+-- tables.
+--
+-- Record i of a walk: K[i] its kind, V[i] and W[i] what it holds:
+--   "number", "boolean"  V = the value
+--   "null"
+--   "string"             V = first position, W = length
+--   "bits"               V = first position, W = number of bits
+--   "time"               V = first position, W = tag (0x19 date-time, 0x1A date, 0x1B time)
+--   "list"               V = number of elements, W = the record after the last element;
+--                        the elements are the records from i + 1 on
+local byte, sub, format, floor = string.byte, string.sub, string.format, math.floor
+
+local M = {}
+
+M.null = setmetatable({}, { __tostring = function() return "null" end })
+local null = M.null
+
+-- LuaJIT's table.new(na, nh): a table with room for what comes; nil elsewhere.
+M.table_new = (function()
+  local ok, fn = pcall(require, "table.new")
+  return ok and type(fn) == "function" and fn or nil
+end)()
+local table_new = M.table_new
+
+local function field(b) if b ~= 0xFF then return b end end
+local function year(y1, y2)
+  local y = y1 * 256 + y2
+  if y ~= 0xFFFF then return y end
+end
+
+-- The time table of the 12 date-time bytes at p; each table is made in one piece, with
+-- room for its fields.
+function M.datetime(s, p)
+  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
+  local dev = d1 * 256 + d2
+  if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
+  return { year = year(y1, y2), month = field(month), day = field(day), wday = field(wday),
+    hour = field(hour), min = field(min), sec = field(sec), hundredths = field(hs),
+    deviation = dev, status = field(status) }
+end
+local function date(y1, y2, month, day, wday)
+  return { year = year(y1, y2), month = field(month), day = field(day), wday = field(wday) }
+end
+local function clock(hour, min, sec, hundredths)
+  return { hour = field(hour), min = field(min), sec = field(sec),
+    hundredths = field(hundredths) }
+end
+local datetime = M.datetime
+
+local function float32(a, b, c, d)
+  local sign = a >= 128 and -1 or 1
+  local e = (a % 128) * 2 + floor(b / 128)
+  local m = ((b % 128) * 256 + c) * 256 + d
+  if e == 255 then
+    if m ~= 0 then return 0 / 0 end
+    return sign * (1 / 0)
+  end
+  if e == 0 then return sign * (m * 2.0 ^ -149) end
+  return sign * ((1 + m / 8388608) * 2.0 ^ (e - 127))
+end
+
+local function float64(a, b, c, d, e5, f, g, h)
+  local sign = a >= 128 and -1 or 1
+  local e = (a % 128) * 16 + floor(b / 16)
+  local m = (((((b % 16) * 256 + c) * 256 + d) * 256 + e5) * 256 + f) * 65536
+    + g * 256 + h
+  if e == 2047 then
+    if m ~= 0 then return 0 / 0 end
+    return sign * (1 / 0)
+  end
+  if e == 0 then return sign * (m * 2.0 ^ -1074) end
+  return sign * ((1 + m / 4503599627370496) * 2.0 ^ (e - 1023))
+end
+
+-- The number of a fixed-size tag other than u32 and u16 from its bytes at p (the size
+-- is checked).
+local function number(s, p, tag)
+  if tag == 0x11 or tag == 0x16 then
+    return byte(s, p)
+  elseif tag == 0x10 then
+    local a, b = byte(s, p, p + 1)
+    local v = a * 256 + b
+    return v >= 0x8000 and v - 0x10000 or v
+  elseif tag == 0x05 then
+    local a, b, c, d = byte(s, p, p + 3)
+    local v = ((a * 256 + b) * 256 + c) * 256 + d
+    return v >= 0x80000000 and v - 0x100000000 or v
+  elseif tag == 0x0F then
+    local v = byte(s, p)
+    return v >= 0x80 and v - 0x100 or v
+  elseif tag == 0x14 or tag == 0x15 then
+    local a, b, c, d, e, f, g, h = byte(s, p, p + 7)
+    local hi = ((a * 256 + b) * 256 + c) * 256 + d
+    local lo = ((e * 256 + f) * 256 + g) * 256 + h
+    if tag == 0x14 and hi >= 0x80000000 then hi = hi - 0x100000000 end
+    if hi >= 0x80000000 then return hi * 4294967296.0 + lo end -- beyond i64: a float
+    return hi * 4294967296 + lo
+  elseif tag == 0x17 then
+    return float32(byte(s, p, p + 3))
+  end
+  return float64(byte(s, p, p + 7))
+end
+
+-- Sizes of the fixed-size tags, and the kind each records as.
+local FIXED = { [0x03] = 1, [0x05] = 4, [0x06] = 4, [0x0D] = 1, [0x0F] = 1, [0x10] = 2,
+  [0x11] = 1, [0x12] = 2, [0x14] = 8, [0x15] = 8, [0x16] = 1, [0x17] = 4, [0x18] = 8,
+  [0x19] = 12, [0x1A] = 5, [0x1B] = 4 }
+local TIME = { [0x19] = true, [0x1A] = true, [0x1B] = true }
+
+local MAX_DEPTH = 16
+
+-- A BER length at p: value and next position, or nil, err.
+local function ber(s, p, n)
+  if p > n then return nil, "truncated data" end
+  local k = byte(s, p)
+  if k < 0x80 then return k, p + 1 end
+  if k == 0x80 or k > 0x84 then return nil, "bad BER length" end
+  k = k - 0x80
+  if n - p < k then return nil, "truncated data" end
+  local v = 0
+  for q = p + 1, p + k do v = v * 256 + byte(s, q) end
+  return v, p + 1 + k
+end
+M.ber = ber
+
+-- Records of one walk, reused: take() gives a free set, give() takes it back (a set
+-- left out, by an error raised while naming or a walk inside a walk, is made anew).
+local spare
+function M.take()
+  local rec = spare or { K = {}, V = {}, W = {}, open = {}, left = {} }
+  spare = nil
+  return rec
+end
+function M.give(rec, count)
+  if count < 1024 then spare = rec end   -- a huge body's records are not kept
+end
+
+-- Record the one value in s[p..n]: the number of records and the next position, or
+-- nil, err. Iterative: open[d] is the record of the d-th open list, left[d] how many
+-- elements its parent still had to come when it opened; rem counts the innermost's.
+function M.walk(s, p, n, rec)
+  local K, V, W, open, left = rec.K, rec.V, rec.W, rec.open, rec.left
+  local i, d, rem = 0, 0, 1
+  while true do
+    if d >= MAX_DEPTH then return nil, "nesting too deep" end
+    if p > n then return nil, "truncated data" end
+    -- the tag and what may follow it, in one call: a BER length or a short number
+    local tag, b1, b2, b3, b4 = byte(s, p, p + 4)
+    local done = true   -- false when a list opens: its elements come next
+    i = i + 1
+    if tag == 0x09 or tag == 0x0A or tag == 0x0C then
+      local len, q = b1, p + 2
+      if p + 1 > n or len >= 0x80 then
+        len, q = ber(s, p + 1, n)
+        if not len then return nil, q end
+      end
+      if len > n - q + 1 then return nil, "truncated data" end
+      K[i], V[i], W[i] = "string", q, len
+      p = q + len
+    elseif tag == 0x06 then
+      if p + 4 > n then return nil, "truncated data" end
+      K[i], V[i] = "number", ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+      p = p + 5
+    elseif tag == 0x12 then
+      if p + 2 > n then return nil, "truncated data" end
+      K[i], V[i] = "number", b1 * 256 + b2
+      p = p + 3
+    elseif tag == 0x02 or tag == 0x01 then
+      local len, q = b1, p + 2
+      if p + 1 > n or len >= 0x80 then
+        len, q = ber(s, p + 1, n)
+        if not len then return nil, q end
+      end
+      if len > n - q + 1 then return nil, "truncated data" end
+      K[i], V[i] = "list", len
+      p = q
+      if len > 0 then
+        d = d + 1
+        open[d], left[d], rem = i, rem, len
+        done = false
+      else
+        W[i] = i + 1
+      end
+    elseif tag == 0x00 then
+      K[i] = "null"
+      p = p + 1
+    elseif tag == 0x04 then
+      local len, q = ber(s, p + 1, n)
+      if not len then return nil, q end
+      local size = floor(len / 8) + (len % 8 ~= 0 and 1 or 0)
+      if size > n - q + 1 then return nil, "truncated data" end
+      K[i], V[i], W[i] = "bits", q, len
+      p = q + size
+    else
+      local size = FIXED[tag]
+      if not size then return nil, format("unknown data type 0x%02X", tag) end
+      p = p + 1
+      if size > n - p + 1 then return nil, "truncated data" end
+      if TIME[tag] then
+        K[i], V[i], W[i] = "time", p, tag
+      elseif tag == 0x03 then
+        K[i], V[i] = "boolean", b1 ~= 0
+      elseif tag == 0x0D then
+        local hi, lo = floor(b1 / 16), b1 % 16
+        if hi > 9 or lo > 9 then return nil, "bad BCD" end
+        K[i], V[i] = "number", hi * 10 + lo
+      else
+        K[i], V[i] = "number", number(s, p, tag)
+      end
+      p = p + size
+    end
+    if done then
+      rem = rem - 1
+      while rem == 0 do   -- the value completes the innermost list, and maybe more
+        if d == 0 then return i, p end
+        W[open[d]] = i + 1
+        rem = left[d] - 1
+        d = d - 1
+      end
+    end
+  end
+end
+
+-- The string of "0" and "1" of a bit-string at p.
+local function bits(s, p, nbits)
+  local out = {}
+  for i = 0, nbits - 1 do
+    local b = byte(s, p + floor(i / 8))
+    out[i + 1] = floor(b / 2 ^ (7 - i % 8)) % 2 == 1 and "1" or "0"
+  end
+  return table.concat(out)
+end
+
+-- value(s, K, V, W, i): the Lua value of record i, as core.decode gives it, and the
+-- record after it.
+local function value(s, K, V, W, i)
+  local k = K[i]
+  if k == "number" or k == "boolean" then return V[i], i + 1 end
+  if k == "string" then
+    local q = V[i]
+    return sub(s, q, q + W[i] - 1), i + 1
+  end
+  if k == "list" then
+    local count = V[i]
+    local t = table_new and table_new(count, 0) or {}
+    local j = i + 1
+    for e = 1, count do t[e], j = value(s, K, V, W, j) end
+    return t, j
+  end
+  if k == "null" then return null, i + 1 end
+  if k == "bits" then return bits(s, V[i], W[i]), i + 1 end
+  local p, tag = V[i], W[i]
+  if tag == 0x19 then return datetime(s, p), i + 1 end
+  if tag == 0x1A then return date(byte(s, p, p + 4)), i + 1 end
+  return clock(byte(s, p, p + 3)), i + 1
+end
+M.value = value
+
+return M
