@@ -1,4 +1,4 @@
-/* What the two files of the han.core binding (han_core.c, han_reading.c) share. */
+/* What the files of the han.core binding (han_core.c, han_reading.c, han_p1.c) share. */
 #ifndef HAN_BINDING_H
 #define HAN_BINDING_H
 #include "compat.h"
@@ -43,5 +43,8 @@ int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
 
 /* core.reading(data, plan) */
 int han_l_reading(lua_State *L);
+
+/* core.p1(s [, names]) */
+int han_l_p1(lua_State *L);
 
 #endif

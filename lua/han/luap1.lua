@@ -146,7 +146,7 @@ local function parse(s)
 end
 
 -- The numbers han.p1 would name, named here into t.named (docs/core-api.md, core.p1
--- with names): what csrc/han_core.c does in C, with han.p1's own scaling.
+-- with names): what csrc/han_p1.c does in C, with han.p1's own scaling.
 local scaled
 local function numbers(t, names)
   local r, rest, n, units = {}, {}, 0, t.units
