@@ -153,7 +153,8 @@ static const char *const key_names[HAN_K_COUNT] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
     "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
     "sources", "memo", "layouts", "short", "id", "cache", "keys",
-    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units", "scale", "field", "rest", "", "kind", "named"
+    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units", "scale", "field", "rest", "", "kind", "named",
+    "tariff", "rank", "meter_id"
 };
 
 void han_push_keys(lua_State *L)
