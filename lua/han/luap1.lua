@@ -151,15 +151,18 @@ local p1, epoch
 
 -- The zone numbers {offset, from, to, at, save} as a han.time zone, read as the C core
 -- reads them: the numbers up to the first that is not one; summer time with all five
--- and both months in 1..12. nil without an offset.
+-- and both months in 1..12. nil without an offset. One-entry memo (han.decode passes
+-- the same plan.zone), so that han.time keeps its memo of the summer-time span.
+local last_numbers, last_zone
 local function zone_of(z)
+  if z == last_numbers then return last_zone end
   local nz = 0
   while nz < 5 and type(z[nz + 1]) == "number" do nz = nz + 1 end
-  if nz == 0 then return nil end
   local from, to = z[2], z[3]
   local summer = nz == 5 and from >= 1 and from <= 12 and to >= 1 and to <= 12
-  return { offset = z[1], dst = summer and { from = from, to = to, at = z[4], save = z[5] }
-    or nil }
+  last_numbers, last_zone = z, nz > 0 and { offset = z[1],
+    dst = summer and { from = from, to = to, at = z[4], save = z[5] } or nil } or nil
+  return last_zone
 end
 
 local function numbers(t, names, zone)
