@@ -15,7 +15,7 @@ LDFLAGS_SO = -shared
 
 ENGINE  = csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
           csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c csrc/clock.c
-CORE    = $(ENGINE) csrc/han_core.c csrc/han_reading.c
+CORE    = $(ENGINE) csrc/han_core.c csrc/han_reading.c csrc/han_p1.c
 HEADERS = $(wildcard csrc/*.h)
 
 # Where each test runtime finds its own build of the C modules.

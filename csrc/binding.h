@@ -1,4 +1,4 @@
-/* What the two files of the han.core binding (han_core.c, han_reading.c) share. */
+/* What the files of the han.core binding (han_core.c, han_reading.c, han_p1.c) share. */
 #ifndef HAN_BINDING_H
 #define HAN_BINDING_H
 #include "compat.h"
@@ -15,7 +15,8 @@ enum han_key {
     HAN_K_LAYOUTS, HAN_K_SHORT, HAN_K_ID, HAN_K_CACHE, HAN_K_KEYS,
     HAN_K_ZONE, HAN_K_LOCAL_TIME, HAN_K_METER_TIME, HAN_K_VENDOR, HAN_K_ZERO_ABSENT,
     HAN_K_IDENT, HAN_K_CRC, HAN_K_UNITS, HAN_K_SCALE, HAN_K_FIELD, HAN_K_REST,
-    HAN_K_NO_UNIT, HAN_K_KIND, HAN_K_NAMED, HAN_K_HOURLY,
+    HAN_K_NO_UNIT, HAN_K_KIND, HAN_K_NAMED, HAN_K_HOURLY, HAN_K_TARIFF, HAN_K_RANK,
+    HAN_K_METER_ID,
     HAN_K_COUNT
 };
 
@@ -57,5 +58,8 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
 
 /* core.reading(data, plan) */
 int han_l_reading(lua_State *L);
+
+/* core.p1(s [, names]) */
+int han_l_p1(lua_State *L);
 
 #endif

@@ -476,10 +476,11 @@ if H.backend == "c" then
           bases[#bases + 1] = with_crc(r.text, nil)   -- no CRC: mutations still parse
         end
         local differences, parsed = 0, 0
+        local zone = require("han.decode").plan.zone   -- the meter time named in the core
         for k = 1, 2000 + 2 * #bases do
           local s = bases[(k - 1) % #bases + 1]
           if k > 2 * #bases then s = mutate(s, rand) end
-          local a, a2 = { p1.decode(s, C) }, { p1.decode(s, L) }
+          local a, a2 = { p1.decode(s, C, nil, zone) }, { p1.decode(s, L, nil, zone) }
           local t, err = L.p1(s)
           local b = t and { p1.reading(t) } or { nil, err }
           if a[1] then parsed = parsed + 1 end
@@ -489,6 +490,37 @@ if H.backend == "c" then
         assert.are.equal(0, differences)
         assert.is_true(parsed > 500, "parsed: " .. parsed)
       end)
+
+    it("give han.time's meter time, S/W or none, for any timestamp, in any zone", function()
+      local rand = H.rng(11)
+      local zones = { require("han.decode").plan.zone, { 120, 3, 10, 3600, 3600 }, { 0 },
+        { 60, 13, 10, 3600, 3600 }, { 60, 3, 10 } }
+      local memo = {}
+      p1.decode(by_id["p1-nl-dsmr50-iskra-mt382-dsmr_parser"].text, L, nil, zones[1])
+      for i = 1, 100 do
+        local name = debug.getupvalue(p1.decode, i)
+        if name == nil then break end
+        if name == "memo" then memo = select(2, debug.getupvalue(p1.decode, i)) end
+      end
+      local named = 0
+      for k = 1, 3000 do
+        -- around the summer-time switches of the last Sundays of March and October, and
+        -- anywhere, out-of-range fields too
+        local mo = ({ 3, 10, rand(12), rand(99) - 1 })[rand(4)]
+        local stamp = ("%02d%02d%02d%02d%02d%02d%s"):format(rand(100) - 1, mo,
+          ({ 24 + rand(8), rand(40) - 1 })[rand(2)], ({ 0, 1, 2, 3, rand(30) - 1 })[rand(5)],
+          rand(62) - 1, rand(62) - 1, ({ "S", "W", "" })[rand(3)])
+        local s = "/ABC5\r\n\r\n0-0:1.0.0(" .. stamp .. ")\r\n1-0:1.7.0(1.5*kW)\r\n!\r\n"
+        local zone = zones[(k - 1) % #zones + 1]
+        local tc, tl = assert(C.p1(s, memo, zone)), assert(L.p1(s, memo, zone))
+        assert.are.same(canon(tl.named), canon(tc.named), stamp)
+        local want = require("han.time").epoch(tc.obis["0-0:1.0.0"],
+          zone[2] == 3 and #zone == 5 and { offset = zone[1], dst = "eu" } or { offset = zone[1] })
+        assert.are.equal(want, tc.named.meter_time, stamp)
+        if want then named = named + 1 end
+      end
+      assert.is_true(named > 500, "valid times: " .. named)
+    end)
 
     it("name the same numbers into t.named and leave the same t.rest, given names",
       function()

@@ -134,7 +134,7 @@ local p1   -- han.p1, loaded with the first P1 telegram
 
 local function p1_reading(text, opts, core)
   p1 = p1 or require("han.p1")
-  return p1.decode(text, core, opts)
+  return p1.decode(text, core, opts, plan.zone)
 end
 
 -- han.decode(data [, opts]) -> reading, or nil, err. See the README for the fields.

@@ -145,27 +145,73 @@ local function parse(s)
   return { ident = ident, crc = crc, obis = obis, units = units }
 end
 
--- The numbers han.p1 would name, named here into t.named (docs/core-api.md, core.p1
--- with names): what csrc/han_core.c does in C, with han.p1's own scaling.
-local scaled
-local function numbers(t, names)
+-- What han.p1 names from one value, named here into t.named (docs/core-api.md, core.p1
+-- with names): what csrc/han_p1.c does in C, with han.p1's own scaling and ids.
+local p1, epoch
+
+-- The zone numbers {offset, from, to, at, save} as a han.time zone, read as the C core
+-- reads them: the numbers up to the first that is not one; summer time with all five
+-- and both months in 1..12. nil without an offset. One-entry memo (han.decode passes
+-- the same plan.zone), so that han.time keeps its memo of the summer-time span.
+local last_numbers, last_zone
+local function zone_of(z)
+  if z == last_numbers then return last_zone end
+  local nz = 0
+  while nz < 5 and type(z[nz + 1]) == "number" do nz = nz + 1 end
+  local from, to = z[2], z[3]
+  local summer = nz == 5 and from >= 1 and from <= 12 and to >= 1 and to <= 12
+  last_numbers, last_zone = z, nz > 0 and { offset = z[1],
+    dst = summer and { from = from, to = to, at = z[4], save = z[5] } or nil } or nil
+  return last_zone
+end
+
+local function numbers(t, names, zone)
   local r, rest, n, units = {}, {}, 0, t.units
-  scaled = scaled or require("han.p1").scaled
+  local id_rank, id_raw = 5, nil
+  if not p1 then
+    p1, epoch = require("han.p1"), require("han.time").epoch
+  end
+  zone = type(zone) == "table" and zone_of(zone) or nil
   for code, v in next, t.obis do
-    local named = false
-    local e = type(v) == "number" and names[code]
+    local named, vt = false, type(v)
+    local e = names[code]
     if type(e) == "table" then
       local scale = e.scale
       if type(scale) == "table" then
-        local x = scale[units[code] or ""]
-        if type(x) ~= "number" then
-          named = true                       -- a unit no field takes
-        elseif x == floor(x) and x >= -22 and x <= 22 then
-          named = true
-          if x == 0 then r[e.field] = v else r[e.field] = scaled(v, x) end
+        if vt == "number" then
+          local x = scale[units[code] or ""]
+          if type(x) ~= "number" then
+            named = true                       -- a unit no field takes
+          elseif x == floor(x) and x >= -22 and x <= 22 then
+            named = true
+            if x == 0 then r[e.field] = v else r[e.field] = p1.scaled(v, x) end
+          end
         end
       else
-        named = e.kind == nil                -- a code han.p1 does not know
+        local kind = e.kind
+        if kind == nil then                    -- a code han.p1 does not know
+          named = vt ~= "table"
+        elseif kind == "text" then
+          local field = e.field
+          named = vt ~= "string" or field ~= nil
+          if named and vt == "string" then r[field] = v end
+        elseif kind == "tariff" then
+          named = true
+          r.tariff = vt == "string" and find(v, "^%d+$") and tonumber(v) or nil
+        elseif kind == "clock" then            -- a time; a list goes to han.p1
+          if vt == "table" then
+            named = zone ~= nil and v.year ~= nil
+            if named then r.time_fields, r.meter_time = v, epoch(v, zone) end
+          else
+            named = true
+          end
+        elseif kind == "id" then               -- the lowest rank with a string
+          local rank = e.rank
+          named = type(rank) == "number"
+          if named and vt == "string" and v ~= "" and rank < id_rank then
+            id_rank, id_raw = rank, v
+          end
+        end
       end
     end
     if not named then
@@ -173,13 +219,14 @@ local function numbers(t, names)
       rest[n] = code
     end
   end
+  if id_raw then r.meter_id = p1.meter_id(id_raw) end
   t.named, t.rest = r, rest
 end
 
-function M.p1(s, names)
+function M.p1(s, names, zone)
   if type(s) ~= "string" then error("bad argument #1 to 'p1' (string expected)", 2) end
   local t, err = parse(s)
-  if t and type(names) == "table" then numbers(t, names) end
+  if t and type(names) == "table" then numbers(t, names, zone) end
   return t, err
 end
 

@@ -207,6 +207,7 @@ local function meter_id(raw)
   end
   return last_id
 end
+M.meter_id = meter_id   -- also where the Lua core names ids (lua/han/luap1.lua)
 
 local last_ident, last_vendor
 local function vendor(ident)
@@ -354,16 +355,23 @@ function M.reading(t, opts)
   return name(t, opts, new_reading(), codes_of(t.obis))
 end
 
--- decode(s, core [, opts]) -> the reading of a telegram, or nil, err: the same reading as
--- reading(core.p1(s)). core.p1 gets the entries met so far and names the numeric fields
--- itself into t.named, leaving the other codes in t.rest (docs/core-api.md).
+-- decode(s, core [, opts [, zone]]) -> the reading of a telegram, or nil, err: the same
+-- reading as reading(core.p1(s)). core.p1 gets the entries met so far and names what
+-- one value gives (numbers, texts, tariff, ids, and the meter time by `zone`, han.decode's
+-- plan.zone, when opts.zone does not say another) into t.named, leaving the other codes
+-- in t.rest (docs/core-api.md).
 -- LuaJIT compiles han.p1's own loop, and there the Lua API calls of core.p1's pass cost
 -- more than they save (13.8 against 11.6 us a telegram): the names go to core.p1 on PUC
 -- Lua only (18.7 against 22.0 us on 5.1).
 local NAMES_TO_CORE = not rawget(_G, "jit")
 
-function M.decode(s, core, opts)
-  local t, err = core.p1(s, NAMES_TO_CORE and memo or nil)
+function M.decode(s, core, opts, zone)
+  local t, err
+  if NAMES_TO_CORE then
+    t, err = core.p1(s, memo, not (opts and opts.zone) and zone or nil)
+  else
+    t, err = core.p1(s)
+  end
   if not t then return nil, err end
   if t.named then return name(t, opts, t.named, t.rest) end
   return name(t, opts, new_reading(), codes_of(t.obis))
