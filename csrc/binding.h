@@ -35,6 +35,10 @@ int han_push_error(lua_State *L, int err, int byte);
 /* A bit-string as a string of '0' and '1', first bit first. */
 void han_push_bits(lua_State *L, const uint8_t *p, size_t nbits);
 
+/* The numbers {offset, from, to, at, save} of a zone table at idx (han.decode's
+ * plan.zone, for han_epoch): how many, 0 when idx holds no table. */
+int han_zone_numbers(lua_State *L, int idx, int64_t z[5]);
+
 /* A date-time (tag 0x19, or a header), date (0x1A) or time (0x1B) as a table. */
 void han_push_time(lua_State *L, int tag, const struct han_time *t);
 

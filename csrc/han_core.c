@@ -103,6 +103,19 @@ void han_getkey(lua_State *L, int t, int key)
     lua_rawget(L, t);
 }
 
+int han_zone_numbers(lua_State *L, int idx, int64_t z[5])
+{
+    int nz = 0;
+    if (!lua_istable(L, idx)) return 0;
+    for (; nz < 5; nz++) {
+        lua_rawgeti(L, idx, nz + 1);
+        if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 1); break; }
+        z[nz] = (int64_t)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    return nz;
+}
+
 /* tag 0x19 (or a header) date-time, 0x1A date, 0x1B time: the fields the meter
  * specified, HAN_K_YEAR .. HAN_K_STATUS */
 void han_push_time(lua_State *L, int tag, const struct han_time *t)

@@ -157,20 +157,6 @@ static void p1_push_scaled(lua_State *L, int v, int x)
     lua_pushnumber(L, r);
 }
 
-/* The zone numbers of core.p1's third argument (as han.decode's plan.zone): how many. */
-static int p1_zone(lua_State *L, int idx, int64_t z[5])
-{
-    int nz = 0;
-    if (!lua_istable(L, idx)) return 0;
-    for (; nz < 5; nz++) {
-        lua_rawgeti(L, idx, nz + 1);
-        if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 1); break; }
-        z[nz] = (int64_t)lua_tonumber(L, -1);
-        lua_pop(L, 1);
-    }
-    return nz;
-}
-
 /* The meter time of the time table at v, as time.epoch reads it in the zone z. */
 static void p1_push_epoch(lua_State *L, int v, const int64_t *z, int nz)
 {
@@ -248,7 +234,7 @@ static int p1_kind(lua_State *L, int e)
 static void p1_name(lua_State *L, int t, int obis, int units, int names, int zone)
 {
     int64_t z[5];
-    int nz = p1_zone(L, zone, z);
+    int nz = han_zone_numbers(L, zone, z);
     int r, rest, id, e, top = lua_gettop(L), n = 0;
     lua_Number id_rank = 5;
     lua_createtable(L, 0, 32);                    /* room for a DSMR 5 reading's fields */

@@ -337,13 +337,7 @@ static int set_meter_time(const struct ctx *c, const struct han_time *t, int P,
     lua_rawgeti(L, c->keys, 0);
     if (!lua_rawequal(L, -1, -2)) {
         int z = lua_gettop(L) - 1;
-        ch->nz = 0;
-        while (lua_istable(L, z) && ch->nz < 5) {
-            lua_rawgeti(L, z, ch->nz + 1);
-            if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 1); break; }
-            ch->zone[ch->nz++] = (int64_t)lua_tonumber(L, -1);
-            lua_pop(L, 1);
-        }
+        ch->nz = han_zone_numbers(L, z, ch->zone);
         ch->local_time = 0;
         if (P) {
             han_getkey(L, P, HAN_K_LOCAL_TIME);
