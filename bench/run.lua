@@ -14,34 +14,8 @@ local decode = require("han.decode").decode
 local budget = tonumber(arg[1]) or 0.4
 local runtime = (rawget(_G, "jit") and jit.version) or _VERSION
 
--- operations per second of fn(x): the best of ten rounds of about budget/10 CPU seconds
--- each (a shared machine's noise only slows a round down); results go to a table so
--- that no compiler can drop the work
-local sink = {}  -- luacheck: ignore 241
-local function round(fn, x, quantum)
-  local n = 1
-  while true do
-    local t0 = os.clock()
-    for i = 1, n do sink[i % 4] = fn(x) end
-    local dt = os.clock() - t0
-    if dt >= quantum then return n / dt end
-    n = n * (dt < quantum / 8 and 4 or 2)
-  end
-end
--- race(fn1, x1, fn2, x2, ...): the rates of several operations measured in interleaved
--- rounds, so that a slow spell of the machine weighs on all of them alike (the ratios).
-local unpack = table.unpack or unpack
-local function race(...)
-  local jobs, best = { ... }, {}
-  local k = select("#", ...) / 2
-  for i = 1, k do best[i] = 0 end
-  for _ = 1, 10 do
-    for i = 1, k do
-      best[i] = math.max(best[i], round(jobs[2 * i - 1], jobs[2 * i], budget / 10))
-    end
-  end
-  return unpack(best, 1, k)
-end
+local timing = require("timing")
+local function race(...) return timing.race(budget, ...) end
 local function rate(fn, x) return (race(fn, x)) end
 
 local function row(what, value, unit, note)

@@ -1,0 +1,39 @@
+-- Rates measured the way every benchmark here measures them (bench/run.lua, race.lua):
+-- CPU time per operation, the best of ten rounds, the rows a ratio compares in
+-- interleaved rounds.
+local M = {}
+
+-- operations per second of fn(x) over about `quantum` CPU seconds. The heap is
+-- collected first, so that a round pays for its own garbage only, not for what the
+-- round before left (the forum decoder's strings slowed han.decode's rounds by a sixth).
+-- Results go to a table so that no compiler can drop the work.
+local sink = {}  -- luacheck: ignore 241
+function M.round(fn, x, quantum)
+  local n = 1
+  while true do
+    collectgarbage("collect")
+    local t0 = os.clock()
+    for i = 1, n do sink[i % 4] = fn(x) end
+    local dt = os.clock() - t0
+    if dt >= quantum then return n / dt end
+    n = n * (dt < quantum / 8 and 4 or 2)
+  end
+end
+
+-- race(budget, fn1, x1, fn2, x2, ...): the rates of several operations measured in
+-- ten interleaved rounds of budget/10 seconds each, so that a slow spell of the machine
+-- weighs on all of them alike (the ratios); each rate is its best round.
+local unpack = table.unpack or unpack
+function M.race(budget, ...)
+  local jobs, best = { ... }, {}
+  local k = select("#", ...) / 2
+  for i = 1, k do best[i] = 0 end
+  for _ = 1, 10 do
+    for i = 1, k do
+      best[i] = math.max(best[i], M.round(jobs[2 * i - 1], jobs[2 * i], budget / 10))
+    end
+  end
+  return unpack(best, 1, k)
+end
+
+return M
