@@ -150,14 +150,14 @@ function M.decode(data, opts)
   end
   if time.default_zone ~= zone_name then set_zone() end
   local core = backend.core
-  -- The plain frame or APDU first: one call; the first byte tells what else it may be.
+  local first = byte(data, 1)
+  if first == 0x2F then return p1_reading(data, opts, core) end
+  -- A plain frame or APDU in one call; the first byte tells what else it may be.
   local r, P = core.reading(data, plan)
   if r then
     if opts or not P or not plan.zone then return finish(r, P, opts) end
     return r
   end
-  local first = byte(data, 1)
-  if first == 0x2F then return p1_reading(data, opts, core) end
   if (first == 0x7E or first == 0x0F or first == 0xE6) and not enveloped(P) then
     return nil, P
   end
