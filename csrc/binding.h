@@ -42,20 +42,21 @@ int han_zone_numbers(lua_State *L, int idx, int64_t z[5]);
 /* A date-time (tag 0x19, or a header), date (0x1A) or time (0x1B) as a table. */
 void han_push_time(lua_State *L, int tag, const struct han_time *t);
 
-/* The data-notification of an HDLC frame or an APDU s[0..n), as core.decode reads it.
- * HAN_OK (f filled when s is a frame) or the error, *byte set for those naming one. */
-int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
-                        struct han_notification *note, int *byte);
-
-/* Records on the C stack for a body of this size; larger ones go on the Lua heap. */
+/* The notification of a frame or APDU and its body's records: on the C stack for a body
+ * of up to HAN_RECS values, else in a userdata pushed on the Lua stack. */
 #define HAN_RECS  256
 #define HAN_TIMES 16
+struct han_body {
+    struct han_hdlc frame;            /* when the data is a frame */
+    struct han_notification note;
+    struct han_flat flat;
+    struct han_rec recs[HAN_RECS];
+    struct han_time times[HAN_TIMES];
+};
 
-/* Record the body of a notification (han_flat_record) into f, whose arrays the caller
- * set; a body they cannot hold gets arrays in a userdata pushed on the stack, and is
- * recorded again. */
-int han_record_body(lua_State *L, const struct han_notification *note, struct han_flat *f,
-                    int *byte);
+/* Read the data-notification of s[0..n) into b: 0, or nil and the message pushed and
+ * their count (2) returned. */
+int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b);
 
 /* Push a record as core.decode gives it: a list as an array table. */
 void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v);

@@ -159,22 +159,10 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
     }
 }
 
-int han_record_body(lua_State *L, const struct han_notification *note, struct han_flat *f,
-                    int *byte)
-{
-    int e = han_flat_record(note->body, note->body_len, f, byte);
-    if (e == HAN_OK && (f->n > f->cap || f->nt > f->tcap)) {
-        f->cap = f->n;
-        f->tcap = f->nt;
-        f->r = lua_newuserdata(L, f->cap * sizeof *f->r + f->tcap * sizeof *f->t);
-        f->t = (struct han_time *)(void *)(f->r + f->cap);
-        e = han_flat_record(note->body, note->body_len, f, byte);
-    }
-    return e;
-}
-
-int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
-                        struct han_notification *note, int *byte)
+/* The data-notification of an HDLC frame or an APDU s[0..n), as core.decode reads it:
+ * HAN_OK (f filled when s is a frame) or the error, *byte set for those naming one. */
+static int notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
+                           struct han_notification *note, int *byte)
 {
     int e;
     if (n > 0 && s[0] == HAN_FLAG) {
@@ -185,40 +173,50 @@ int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
     return han_notification(s, n, note, byte);
 }
 
+int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b)
+{
+    struct han_flat *f = &b->flat;
+    int e, byte = 0;
+    if ((e = notification_of(s, n, &b->frame, &b->note, &byte)) != HAN_OK)
+        return han_push_error(L, e, byte);
+    f->r = b->recs;
+    f->cap = HAN_RECS;
+    f->t = b->times;
+    f->tcap = HAN_TIMES;
+    e = han_flat_record(b->note.body, b->note.body_len, f, &byte);
+    if (e == HAN_OK && (f->n > f->cap || f->nt > f->tcap)) {
+        f->cap = f->n;
+        f->tcap = f->nt;
+        f->r = lua_newuserdata(L, f->cap * sizeof *f->r + f->tcap * sizeof *f->t);
+        f->t = (struct han_time *)(void *)(f->r + f->cap);
+        e = han_flat_record(b->note.body, b->note.body_len, f, &byte);
+    }
+    return e == HAN_OK ? 0 : han_push_error(L, e, byte);
+}
+
 static int l_decode(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct han_hdlc f;
-    struct han_notification note;
-    struct han_rec recs[HAN_RECS];
-    struct han_time times[HAN_TIMES];
-    struct han_flat fl;
-    int e, byte = 0;
+    struct han_body b;
+    int k;
 
     lua_settop(L, 1);
-    if ((e = han_notification_of(s, n, &f, &note, &byte)) != HAN_OK)
-        return han_push_error(L, e, byte);
-    fl.r = recs;
-    fl.cap = HAN_RECS;
-    fl.t = times;
-    fl.tcap = HAN_TIMES;
-    if ((e = han_record_body(L, &note, &fl, &byte)) != HAN_OK)
-        return han_push_error(L, e, byte);
+    if ((k = han_read_body(L, s, n, &b)) != 0) return k;
 
     luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 8, "han.core.decode");
     lua_createtable(L, 0, 6);
     if (s[0] == HAN_FLAG) {
-        han_pushuint(L, f.dest); lua_setfield(L, -2, "dest");
-        han_pushuint(L, f.src); lua_setfield(L, -2, "src");
-        lua_pushinteger(L, (lua_Integer)f.control); lua_setfield(L, -2, "control");
+        han_pushuint(L, b.frame.dest); lua_setfield(L, -2, "dest");
+        han_pushuint(L, b.frame.src); lua_setfield(L, -2, "src");
+        lua_pushinteger(L, (lua_Integer)b.frame.control); lua_setfield(L, -2, "control");
     }
-    han_pushuint(L, note.invoke_id); lua_setfield(L, -2, "invoke_id");
-    if (note.has_time) {
-        han_push_time(L, 0x19, &note.time);
+    han_pushuint(L, b.note.invoke_id); lua_setfield(L, -2, "invoke_id");
+    if (b.note.has_time) {
+        han_push_time(L, 0x19, &b.note.time);
         lua_setfield(L, -2, "time");
     }
-    han_push_rec(L, &fl, fl.r);
+    han_push_rec(L, &b.flat, b.flat.r);
     lua_setfield(L, -2, "body");
     return 1;
 }

@@ -576,30 +576,19 @@ int han_l_reading(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct han_rec recs[HAN_RECS];
-    struct han_time times[HAN_TIMES];
-    struct han_hdlc f;
-    struct han_notification note;
-    struct han_flat fl;
+    struct han_body b;
     struct ctx c;
-    int e, byte = 0;
+    int k;
 
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    if ((e = han_notification_of(s, n, &f, &note, &byte)) != HAN_OK)
-        return han_push_error(L, e, byte);
-    fl.r = recs;
-    fl.cap = HAN_RECS;
-    fl.t = times;
-    fl.tcap = HAN_TIMES;
-    if ((e = han_record_body(L, &note, &fl, &byte)) != HAN_OK)
-        return han_push_error(L, e, byte);
+    if ((k = han_read_body(L, s, n, &b)) != 0) return k;
 
     /* naming holds about 16 slots; a nested value takes two per level as it is pushed */
     luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 32, "han.core.reading");
     c.L = L;
-    c.fl = &fl;
-    c.base = fl.r;
+    c.fl = &b.flat;
+    c.base = b.flat.r;
     c.plan = 2;
-    return name(&c, s[0] == HAN_FLAG ? &f : NULL, &note);
+    return name(&c, s[0] == HAN_FLAG ? &b.frame : NULL, &b.note);
 }

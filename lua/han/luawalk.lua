@@ -51,29 +51,26 @@ local function clock(hour, min, sec, hundredths)
 end
 local datetime = M.datetime
 
-local function float32(a, b, c, d)
+-- An IEEE 754 number from its first byte a (the sign), its exponent e and mantissa m:
+-- emax the exponent of infinities and NaN, 2^mbits the mantissa's scale.
+local function ieee(a, e, m, emax, mbits, bias)
   local sign = a >= 128 and -1 or 1
-  local e = (a % 128) * 2 + floor(b / 128)
-  local m = ((b % 128) * 256 + c) * 256 + d
-  if e == 255 then
+  if e == emax then
     if m ~= 0 then return 0 / 0 end
     return sign * (1 / 0)
   end
-  if e == 0 then return sign * (m * 2.0 ^ -149) end
-  return sign * ((1 + m / 8388608) * 2.0 ^ (e - 127))
+  if e == 0 then return sign * (m * 2.0 ^ (1 - bias - mbits)) end
+  return sign * ((1 + m / 2 ^ mbits) * 2.0 ^ (e - bias))
+end
+
+local function float32(a, b, c, d)
+  return ieee(a, (a % 128) * 2 + floor(b / 128), ((b % 128) * 256 + c) * 256 + d,
+    255, 23, 127)
 end
 
 local function float64(a, b, c, d, e5, f, g, h)
-  local sign = a >= 128 and -1 or 1
-  local e = (a % 128) * 16 + floor(b / 16)
-  local m = (((((b % 16) * 256 + c) * 256 + d) * 256 + e5) * 256 + f) * 65536
-    + g * 256 + h
-  if e == 2047 then
-    if m ~= 0 then return 0 / 0 end
-    return sign * (1 / 0)
-  end
-  if e == 0 then return sign * (m * 2.0 ^ -1074) end
-  return sign * ((1 + m / 4503599627370496) * 2.0 ^ (e - 1023))
+  local m = (((((b % 16) * 256 + c) * 256 + d) * 256 + e5) * 256 + f) * 65536 + g * 256 + h
+  return ieee(a, (a % 128) * 16 + floor(b / 16), m, 2047, 52, 1023)
 end
 
 -- The number of a fixed-size tag other than u32 and u16 from its bytes at p (the size
@@ -127,6 +124,18 @@ local function ber(s, p, n)
 end
 M.ber = ber
 
+-- The length after the tag at p (b1: the byte after it), when that many bytes follow,
+-- and where they start; or nil, err.
+local function length(s, p, n, b1)
+  local len, q = b1, p + 2
+  if p + 1 > n or len >= 0x80 then
+    len, q = ber(s, p + 1, n)
+    if not len then return nil, q end
+  end
+  if len > n - q + 1 then return nil, "truncated data" end
+  return len, q
+end
+
 -- Records of one walk, reused: take() gives a free set, give() takes it back (a set
 -- left out, by an error raised while naming or a walk inside a walk, is made anew).
 local spare
@@ -153,12 +162,8 @@ function M.walk(s, p, n, rec)
     local done = true   -- false when a list opens: its elements come next
     i = i + 1
     if tag == 0x09 or tag == 0x0A or tag == 0x0C then
-      local len, q = b1, p + 2
-      if p + 1 > n or len >= 0x80 then
-        len, q = ber(s, p + 1, n)
-        if not len then return nil, q end
-      end
-      if len > n - q + 1 then return nil, "truncated data" end
+      local len, q = length(s, p, n, b1)
+      if not len then return nil, q end
       K[i], V[i], W[i] = "string", q, len
       p = q + len
     elseif tag == 0x06 then
@@ -170,12 +175,8 @@ function M.walk(s, p, n, rec)
       K[i], V[i] = "number", b1 * 256 + b2
       p = p + 3
     elseif tag == 0x02 or tag == 0x01 then
-      local len, q = b1, p + 2
-      if p + 1 > n or len >= 0x80 then
-        len, q = ber(s, p + 1, n)
-        if not len then return nil, q end
-      end
-      if len > n - q + 1 then return nil, "truncated data" end
+      local len, q = length(s, p, n, b1)   -- each element takes a byte at least
+      if not len then return nil, q end
       K[i], V[i] = "list", len
       p = q
       if len > 0 then
