@@ -22,18 +22,32 @@ end
 
 -- race(budget, fn1, x1, fn2, x2, ...): the rates of several operations measured in
 -- ten interleaved rounds of budget/10 seconds each, so that a slow spell of the machine
--- weighs on all of them alike (the ratios); each rate is its best round.
+-- weighs on all of them alike; each rate is its best round. M.rounds keeps the rates of
+-- every round of the last race, for M.ratio.
 local unpack = table.unpack or unpack
 function M.race(budget, ...)
-  local jobs, best = { ... }, {}
+  local jobs, best, rounds = { ... }, {}, {}
   local k = select("#", ...) / 2
-  for i = 1, k do best[i] = 0 end
-  for _ = 1, 10 do
+  for i = 1, k do best[i], rounds[i] = 0, {} end
+  for r = 1, 10 do
     for i = 1, k do
-      best[i] = math.max(best[i], M.round(jobs[2 * i - 1], jobs[2 * i], budget / 10))
+      local x = M.round(jobs[2 * i - 1], jobs[2 * i], budget / 10)
+      rounds[i][r] = x
+      best[i] = math.max(best[i], x)
     end
   end
+  M.rounds = rounds
   return unpack(best, 1, k)
+end
+
+-- The median over the last race's rounds of rate i / rate j in the same round: a
+-- spell of noise longer than a round moves the best rates apart, the ratio of
+-- neighbouring measurements much less.
+function M.ratio(i, j)
+  local a, b, q = M.rounds[i], M.rounds[j], {}
+  for r = 1, #a do q[r] = a[r] / b[r] end
+  table.sort(q)
+  return (q[#q / 2] + q[#q / 2 + 1]) / 2
 end
 
 return M
