@@ -9,8 +9,7 @@ local time = require("han.time")
 local type, pairs, ipairs, byte = type, pairs, ipairs, string.byte
 local by_cde, fields_of = obis.by_cde, obis.fields_of
 local lists, bare_profile = profiles.lists, profiles.bare
-local epoch_of = time.epoch
-local hour_of = require("han.luareading").hour
+local epoch_of, hour_of = time.epoch, time.hour
 
 local M = {}
 

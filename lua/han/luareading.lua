@@ -4,7 +4,7 @@
 -- no body tables, and a known code costs no string. The two give equal results, error
 -- strings included (spec/differential_spec.lua).
 local time = require("han.time")
-local fields, epoch = time.fields, time.epoch
+local fields, epoch, hour_of = time.fields, time.epoch, time.hour
 
 local type, floor, byte = type, math.floor, string.byte
 
@@ -46,17 +46,6 @@ local function zone_of(z)
   end
   return t
 end
-
--- The hour an hourly list closes, the one before its clock's: when its time fields tf
--- show minute 0 and the reading has one of the fields in hourly (plan.hourly).
-function M.hour(r, tf, hourly)
-  local t = r.meter_time
-  if not t or tf.min ~= 0 then return nil end
-  for i = 1, #hourly do
-    if r[hourly[i]] ~= nil then return t - (tf.sec or 0) - 3600 end
-  end
-end
-local hour_of = M.hour
 
 -- Per plan profile, the entries met so far by the number of their 6 code bytes (as
 -- the C core keeps P.cache), emptied when full: hostile input brings new codes.

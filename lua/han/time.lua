@@ -171,4 +171,15 @@ function M.epoch(t, zone, local_time)
   return wall_to_utc(wall, y, M.zone(zone), status and status >= 0x80)
 end
 
+-- The hour an hourly list closes, the one before its clock's (as an epoch): when the
+-- reading r has a meter_time, its time fields tf show minute 0, and r has one of the
+-- fields in hourly (han.decode's plan.hourly, the energy registers).
+function M.hour(r, tf, hourly)
+  local t = r.meter_time
+  if not t or tf.min ~= 0 then return nil end
+  for i = 1, #hourly do
+    if r[hourly[i]] ~= nil then return t - (tf.sec or 0) - 3600 end
+  end
+end
+
 return M
