@@ -39,4 +39,9 @@ function M.from_constants()
   }
 end
 
+-- The P1 telegram: DSMR 5, three phases and gas, 890 bytes.
+for _, r in ipairs(H.jsonl("p1.jsonl")) do
+  if r.id == "p1-nl-dsmr50-iskra-mt382-dsmr_parser" then M.telegram = r.text end
+end
+
 return M

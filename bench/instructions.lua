@@ -1,8 +1,8 @@
 -- Machine instructions per operation, counted by callgrind: the figure a busy shared
 -- machine cannot blur (bench/run.lua's rates are CPU time), for the Kamstrup frame
--- through han.decode with the C core, the limit and the forum decoder. Each operation
--- runs n and 2n times, each under valgrind in its own process: the difference is the
--- cost of n operations, set-up and first calls left out.
+-- through han.decode with the C core, the limit and the forum decoder, and for the P1
+-- telegram. Each operation runs n and 2n times, each under valgrind in its own process:
+-- the difference is the cost of n operations, set-up and first calls left out.
 -- Usage (from the repository root, LUA_PATH/LUA_CPATH as `make bench` sets them):
 --   lua5.1 bench/instructions.lua         prints the rows
 --   lua5.1 bench/instructions.lua OP N    (what valgrind runs) N times operation OP
@@ -12,8 +12,9 @@ local forum = require("forum")
 local han = require("han")
 han.use_backend("c")
 
-local kamstrup = cases.kamstrup
+local kamstrup, telegram = cases.kamstrup, cases.telegram
 local ops = {
+  p1 = function() return han.decode(telegram) end,
   decode = function() return han.decode(kamstrup) end,
   limit = cases.from_constants,
   forum = function() return forum.parse(kamstrup, forum.crc16_table) end,
@@ -61,3 +62,4 @@ row("instructions per frame: forum, table CRC", forum_table)
 row("instructions per frame: han.decode (C core)", c,
   ("%.2f x the limit; the forum decoder takes %.1f x as many"):format(c / limit,
     forum_table / c))
+row(("instructions per telegram: han.decode P1 %d B"):format(#telegram), per_op("p1"))

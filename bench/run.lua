@@ -110,10 +110,7 @@ han.use_backend("c")
 
 -- DSMR P1: core.p1 and the named reading of a three-phase DSMR 5 telegram with gas.
 local reading = require("han.p1").reading
-local telegram
-for _, r in ipairs(H.jsonl("p1.jsonl")) do
-  if r.id == "p1-nl-dsmr50-iskra-mt382-dsmr_parser" then telegram = r.text end
-end
+local telegram = cases.telegram
 local p1_c = rate(function(s) return reading(C.p1(s)) end, telegram)
 row(("han.decode (C core) P1 telegram %d B"):format(#telegram),
   fmt(rate(decode, telegram)), "tel/s",
