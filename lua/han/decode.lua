@@ -151,14 +151,14 @@ function M.decode(data, opts)
   local core = backend.core
   local first = byte(data, 1)
   if first == 0x2F then return p1_reading(data, opts, core) end
-  -- A plain frame or APDU in one call; the first byte tells what else it may be.
-  local r, P = core.reading(data, plan)
-  if r then
-    if opts or not P or not plan.zone then return finish(r, P, opts) end
-    return r
-  end
-  if (first == 0x7E or first == 0x0F or first == 0xE6) and not enveloped(P) then
-    return nil, P
+  local r, P
+  if first == 0x7E or first == 0x0F or first == 0xE6 then
+    r, P = core.reading(data, plan)            -- a plain frame or APDU: one call
+    if r then
+      if opts or not P or not plan.zone then return finish(r, P, opts) end
+      return r
+    end
+    if not enveloped(P) then return nil, P end
   end
   local apdu, security = core.unwrap(data, opts)
   if not apdu then return nil, security end

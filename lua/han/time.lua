@@ -173,7 +173,9 @@ end
 
 -- The hour an hourly list closes, the one before its clock's (as an epoch): when the
 -- reading r has a meter_time, its time fields tf show minute 0, and r has one of the
--- fields in hourly (han.decode's plan.hourly, the energy registers).
+-- fields in hourly (han.decode's plan.hourly, the energy registers). Such a list is
+-- pushed in the first minute of the hour (Kamstrup at xx:00:05 and later, up to
+-- xx:00:55).
 function M.hour(r, tf, hourly)
   local t = r.meter_time
   if not t or tf.min ~= 0 then return nil end
