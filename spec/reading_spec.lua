@@ -53,6 +53,12 @@ describe("core.reading", function()
         .. code(1, 7, 0) .. "0600001234"), plan))
       assert.is_number(power.meter_time)
       assert.is_nil(power.hour)
+      local bare = {}   -- a plan without hourly fields: no hour, no error
+      for k, v in pairs(plan) do bare[k] = v end
+      bare.hourly = nil
+      local r0 = assert(core.reading(at(0, 1), bare))
+      assert.are.equal(r.meter_time, r0.meter_time)
+      assert.is_nil(r0.hour)
     end)
 
   it("raises on misuse", function()

@@ -178,7 +178,7 @@ end
 -- xx:00:55).
 function M.hour(r, tf, hourly)
   local t = r.meter_time
-  if not t or tf.min ~= 0 then return nil end
+  if not t or tf.min ~= 0 or type(hourly) ~= "table" then return nil end
   for i = 1, #hourly do
     if r[hourly[i]] ~= nil then return t - (tf.sec or 0) - 3600 end
   end
