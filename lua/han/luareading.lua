@@ -236,39 +236,19 @@ function M.new(walk)
         if not id and is_string(K, head) then clock = value(s, K, V, W, head) end
         code = second
       end
-      -- The loop of Kamstrup's and Kaifa's lists, with put() and entry()'s cache hit
-      -- inline: a LuaJIT trace of this loop then calls no function that may have been
-      -- compiled apart.
       while i <= count do
         local v = i < count and after(K, W, code)
         local su = i + 1 < count and after(K, W, v)
-        local kind = K[code]
-        if kind == "null" then
+        if K[code] == "null" then
           i, code = i + 1, v
         elseif su and is_scaler_unit(K, V, su) then
           local e = entry(plan, known, cache, s, K, V, W, code)   -- code, value, {scaler, unit}
           if e and K[v] == "number" then put_scaled(r, ob, e, K, V, W, v, su) end
           i, code = i + 3, i + 3 <= count and after(K, W, su)
         else
-          local e
-          if kind == "string" and W[code] == 6 then
-            local q = V[code]
-            local a, b, c, d, e5, f = byte(s, q, q + 5)
-            e = cache[((((a * 256 + b) * 256 + c) * 256 + d) * 256 + e5) * 256 + f]
-          end
-          e = e or entry(plan, known, cache, s, K, V, W, code)
-          kind = K[v]
-          if e and v and kind ~= "null" then
-            local x = kind == "number" and V[v] or value(s, K, V, W, v)
-            ob[e[1]] = x
-            local f = e[2]
-            if f and e[3] then
-              if kind == "number" then r[f] = scaled(x, e[3]) end
-            elseif f and e[4] then
-              clock = x or clock
-            elseif f and (kind == "string" or kind == "bits") then
-              r[f] = x
-            end
+          local e = entry(plan, known, cache, s, K, V, W, code)
+          if e and v and K[v] ~= "null" then
+            clock = put(r, ob, e, value(s, K, V, W, v)) or clock
           end
           i, code = i + 2, su
         end
