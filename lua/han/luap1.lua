@@ -147,31 +147,15 @@ end
 
 -- What han.p1 names from one value, named here into t.named (docs/core-api.md, core.p1
 -- with names): what csrc/han_p1.c does in C, with han.p1's own scaling and ids.
-local p1, epoch
-
--- The zone numbers {offset, from, to, at, save} as a han.time zone, read as the C core
--- reads them: the numbers up to the first that is not one; summer time with all five
--- and both months in 1..12. nil without an offset. One-entry memo (han.decode passes
--- the same plan.zone), so that han.time keeps its memo of the summer-time span.
-local last_numbers, last_zone
-local function zone_of(z)
-  if z == last_numbers then return last_zone end
-  local nz = 0
-  while nz < 5 and type(z[nz + 1]) == "number" do nz = nz + 1 end
-  local from, to = z[2], z[3]
-  local summer = nz == 5 and from >= 1 and from <= 12 and to >= 1 and to <= 12
-  last_numbers, last_zone = z, nz > 0 and { offset = z[1],
-    dst = summer and { from = from, to = to, at = z[4], save = z[5] } or nil } or nil
-  return last_zone
-end
+local p1, time
 
 local function numbers(t, names, zone)
   local r, rest, n, units = {}, {}, 0, t.units
   local id_rank, id_raw = 5, nil
   if not p1 then
-    p1, epoch = require("han.p1"), require("han.time").epoch
+    p1, time = require("han.p1"), require("han.time")
   end
-  zone = type(zone) == "table" and zone_of(zone) or nil
+  zone = type(zone) == "table" and time.zone_of_numbers(zone) or nil
   for code, v in next, t.obis do
     local named, vt = false, type(v)
     local e = names[code]
@@ -201,7 +185,7 @@ local function numbers(t, names, zone)
         elseif kind == "clock" then            -- a time; a list goes to han.p1
           if vt == "table" then
             named = zone ~= nil and v.year ~= nil
-            if named then r.time_fields, r.meter_time = v, epoch(v, zone) end
+            if named then r.time_fields, r.meter_time = v, time.epoch(v, zone) end
           else
             named = true
           end

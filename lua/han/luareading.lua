@@ -4,7 +4,8 @@
 -- no body tables, and a known code costs no string. The two give equal results, error
 -- strings included (spec/differential_spec.lua).
 local time = require("han.time")
-local fields, epoch, hour_of = time.fields, time.epoch, time.hour
+local fields, epoch, hour_of, zone_of = time.fields, time.epoch, time.hour,
+  time.zone_of_numbers
 
 local type, floor, byte = type, math.floor, string.byte
 
@@ -33,19 +34,6 @@ end
 
 -- Wh, VAh and varh (COSEM units 30, 31, 32) become kWh, kVAh and kvarh.
 local UNIT_EXPONENT = { [30] = -3, [31] = -3, [32] = -3 }
-
--- han.time's zone table of a zone in numbers {offset, from, to, at, save} (plan.zone),
--- made once per plan.zone table.
-local zones = setmetatable({}, { __mode = "k" })
-local function zone_of(z)
-  local t = zones[z]
-  if not t then
-    t = { offset = z[1] }
-    if z[5] then t.dst = { from = z[2], to = z[3], at = z[4], save = z[5] } end
-    zones[z] = t
-  end
-  return t
-end
 
 -- Per plan profile, the entries met so far by the number of their 6 code bytes (as
 -- the C core keeps P.cache), emptied when full: hostile input brings new codes.
@@ -284,7 +272,8 @@ function M.new(walk)
     if type(clock) == "string" then clock = fields(clock) end
     local tf = type(clock) == "table" and clock or at and datetime(s, at) or nil
     r.time_fields = tf
-    if tf and plan.zone then r.meter_time = epoch(tf, zone_of(plan.zone), P and P.local_time) end
+    local zone = tf and type(plan.zone) == "table" and zone_of(plan.zone)
+    if zone then r.meter_time = epoch(tf, zone, P and P.local_time) end
     if P then
       r.vendor = P.vendor
       local zero_absent = P.zero_absent
@@ -295,7 +284,7 @@ function M.new(walk)
         end
       end
     end
-    if tf and plan.zone then r.hour = hour_of(r, tf, plan.hourly) end
+    if zone then r.hour = hour_of(r, tf, plan.hourly) end
     return r, P
   end
 end

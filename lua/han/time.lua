@@ -171,6 +171,25 @@ function M.epoch(t, zone, local_time)
   return wall_to_utc(wall, y, M.zone(zone), status and status >= 0x80)
 end
 
+-- The zone of zone numbers {offset, from, to, at, save} (han.decode's plan.zone), read as
+-- the C core reads them (csrc/clock.c): the numbers up to the first that is not one;
+-- summer time with all five and both months in 1..12; nil without an offset. One zone
+-- table per numbers table, so that epoch() keeps its memo of the summer-time span.
+local numbered = setmetatable({}, { __mode = "k" })
+function M.zone_of_numbers(z)
+  local zone = numbered[z]
+  if zone == nil then
+    local nz = 0
+    while nz < 5 and type(z[nz + 1]) == "number" do nz = nz + 1 end
+    local from, to = z[2], z[3]
+    local summer = nz == 5 and from >= 1 and from <= 12 and to >= 1 and to <= 12
+    zone = nz > 0 and { offset = z[1],
+      dst = summer and { from = from, to = to, at = z[4], save = z[5] } or nil } or false
+    numbered[z] = zone
+  end
+  return zone or nil
+end
+
 -- The hour an hourly list closes, the one before its clock's (as an epoch): when the
 -- reading r has a meter_time, its time fields tf show minute 0, and r has one of the
 -- fields in hourly (han.decode's plan.hourly, the energy registers). Such a list is
