@@ -32,9 +32,6 @@ void han_getkey(lua_State *L, int t, int key);
 /* nil and the message of a han_err: 2 results. */
 int han_push_error(lua_State *L, int err, int byte);
 
-/* A bit-string as a string of '0' and '1', first bit first. */
-void han_push_bits(lua_State *L, const uint8_t *p, size_t nbits);
-
 /* The numbers {offset, from, to, at, save} of a zone table at idx (han.decode's
  * plan.zone, for han_epoch): how many, 0 when idx holds no table. */
 int han_zone_numbers(lua_State *L, int idx, int64_t z[5]);

@@ -62,7 +62,8 @@ static int l_frame(lua_State *L)
     return 1;
 }
 
-void han_push_bits(lua_State *L, const uint8_t *p, size_t nbits)
+/* A bit-string as a string of '0' and '1', first bit first. */
+static void push_bits(lua_State *L, const uint8_t *p, size_t nbits)
 {
     luaL_Buffer buf;
     size_t i;
@@ -145,7 +146,7 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
     case HAN_V_UINT: han_pushuint(L, v->v.u); break;
     case HAN_V_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
     case HAN_V_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
-    case HAN_V_BITS: han_push_bits(L, v->v.p, v->n); break;
+    case HAN_V_BITS: push_bits(L, v->v.p, v->n); break;
     case HAN_V_TIME: han_push_time(L, v->tag, &f->t[v->n]); break;
     default: {
         const struct han_rec *e = v + 1;
