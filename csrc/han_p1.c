@@ -1,5 +1,5 @@
 /* core.p1 (docs/core-api.md): the Lua tables of a P1 telegram that csrc/p1.c parses, and
- * the numbers han.p1 names, named here. */
+ * what han.p1 names from one value, named here as each object ends. */
 #include <math.h>
 #include <string.h>
 
@@ -8,16 +8,54 @@
 #include "han.h"
 #include "p1.h"
 
-/* core.p1: the visitor builds {ident, crc, obis, units}. The stack holds the result,
- * obis and units, then the open object's code and its value (a sequence from its
+/* What the core has read of names[code] for the i-th object of a telegram: a meter sends
+ * the same codes in the same order every time, so a telegram like the one before costs
+ * no string hashing and no entry lookups. The slots are a userdata at names[1], their
+ * strings and tables at names[2] (refs[3i+1] the code, [3i+2] e.field, [3i+3] e.scale).
+ * The last slot is scratch: objects past the others, codes too long to keep. */
+#define P1_SLOTS 128
+#define P1_CODE  24
+
+/* What an entry says, as p1_name reads it. LOOKUP: no entry (yet: han.p1 adds them). */
+enum { KIND_LOOKUP, KIND_OTHER, KIND_NONE, KIND_SCALE, KIND_TEXT, KIND_TARIFF, KIND_CLOCK,
+       KIND_ID };
+/* scale[unit or ""] for the slot's unit: a power of ten, not a number, a number that is
+ * not one (the value goes to t.rest). */
+enum { X_UNREAD, X_OK, X_NONE, X_BAD };
+
+struct p1_slot {
+    unsigned char len;                 /* bytes of code kept; 0: an empty slot */
+    unsigned char kind, has_field, x_state, unit_len;
+    signed char x;
+    char code[P1_CODE];
+    char unit[HAN_P1_MAX_UNIT];        /* the unit x_state is for, unit_len 0 for none */
+    double rank;                       /* KIND_ID */
+};
+
+struct p1_cache { struct p1_slot slot[P1_SLOTS + 1]; };
+
+/* The visitor builds {ident, crc, obis, units}, and with names the named fields and
+ * t.rest. The stack holds the result, obis, units, the last unit pushed, then named,
+ * rest and the best id, then the open object's code and its value (a sequence from its
  * second group on). */
 struct p1_builder {
     lua_State *L;
-    int obis, units;       /* stack indices */
-    int unit_slot;         /* stack index of the last unit pushed, whose text is unit */
+    int obis, units;                   /* stack indices */
+    int unit_slot;                     /* stack index of the last unit pushed, whose text is unit */
     const char *unit;
     size_t unit_len;
-    unsigned count;        /* groups of the open object so far */
+    unsigned count;                    /* groups of the open object so far */
+    /* naming: names == 0 when core.p1 has no names */
+    int names, refs, named, rest, id;  /* stack indices */
+    struct p1_cache *cache;
+    struct p1_slot *slot;              /* the open object's */
+    int at;                            /* ... its index */
+    unsigned objects, nrest;
+    int kind;                          /* the kind of the open object's first value */
+    struct han_time time;              /* ... its time, when a time */
+    int64_t zone[5];
+    int nz;
+    double id_rank;
 };
 
 /* The fields of P1's time tables, in the order of a han_p1_value's. */
@@ -49,19 +87,85 @@ static void p1_begin(void *ud, const struct han_p1_info *in)
     b->unit_slot = lua_gettop(L);
     b->unit = NULL;
     b->unit_len = 0;
+    if (b->names) {
+        lua_createtable(L, 0, 32);             /* room for a DSMR 5 reading's fields */
+        b->named = lua_gettop(L);
+        lua_createtable(L, 16, 0);
+        b->rest = lua_gettop(L);
+        lua_pushnil(L);
+        b->id = lua_gettop(L);
+    }
+}
+
+/* The entry of the code on top of the stack, read into slot s (index at). */
+static void p1_resolve(struct p1_builder *b, struct p1_slot *s, int at)
+{
+    static const char *const kinds[] = { "text", "tariff", "clock", "id" };
+    lua_State *L = b->L;
+    int e;
+    size_t i;
+    lua_pushvalue(L, -1);
+    lua_rawget(L, b->names);
+    e = lua_gettop(L);
+    s->kind = KIND_LOOKUP;
+    s->x_state = X_UNREAD;
+    if (lua_istable(L, e)) {
+        han_getkey(L, e, HAN_K_SCALE);
+        s->kind = lua_istable(L, -1) ? KIND_SCALE : KIND_OTHER;
+        lua_rawseti(L, b->refs, 3 * at + 3);
+        han_getkey(L, e, HAN_K_FIELD);
+        s->has_field = !lua_isnil(L, -1);
+        lua_rawseti(L, b->refs, 3 * at + 2);
+        han_getkey(L, e, HAN_K_KIND);
+        if (s->kind == KIND_OTHER && lua_isnil(L, -1)) {
+            s->kind = KIND_NONE;
+        } else if (s->kind == KIND_OTHER && lua_type(L, -1) == LUA_TSTRING) {
+            for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+                if (strcmp(lua_tostring(L, -1), kinds[i]) == 0) s->kind = KIND_TEXT + (int)i;
+        }
+        if (s->kind == KIND_ID) {
+            han_getkey(L, e, HAN_K_RANK);
+            if (lua_type(L, -1) == LUA_TNUMBER) s->rank = lua_tonumber(L, -1);
+            else s->kind = KIND_OTHER;
+        }
+    }
+    lua_settop(L, e - 1);
 }
 
 static void p1_object(void *ud, const char *code, size_t n)
 {
     struct p1_builder *b = ud;
-    lua_pushlstring(b->L, code, n);
+    lua_State *L = b->L;
+    struct p1_slot *s;
+    int at;
     b->count = 0;
+    if (!b->names) {
+        lua_pushlstring(L, code, n);
+        return;
+    }
+    at = b->objects < P1_SLOTS ? (int)b->objects : P1_SLOTS;
+    b->objects++;
+    s = &b->cache->slot[at];
+    if (s->len == n && memcmp(s->code, code, n) == 0) {   /* the scratch slot has len 0 */
+        lua_rawgeti(L, b->refs, 3 * at + 1);
+        if (s->kind == KIND_LOOKUP) p1_resolve(b, s, at);
+    } else {
+        lua_pushlstring(L, code, n);
+        s->len = at < P1_SLOTS && n <= P1_CODE ? (unsigned char)n : 0;
+        memcpy(s->code, code, s->len);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, b->refs, 3 * at + 1);
+        p1_resolve(b, s, at);
+    }
+    b->slot = s;
+    b->at = at;
 }
 
 static void p1_value(void *ud, const struct han_p1_value *v)
 {
     struct p1_builder *b = ud;
     lua_State *L = b->L;
+    if (b->count == 0) b->kind = v->kind;
     switch (v->kind) {
     case HAN_P1_NUMBER:
 #if LUA_VERSION_NUM >= 503
@@ -81,6 +185,13 @@ static void p1_value(void *ud, const struct han_p1_value *v)
             lua_pushinteger(L, f[k]);
             lua_rawset(L, -3);
         }
+        if (b->count == 0) {
+            struct han_time *t = &b->time;
+            t->year = v->year; t->month = v->month; t->day = v->day; t->hour = v->hour;
+            t->min = v->min; t->sec = v->sec;
+            t->status = v->status >= 0 ? v->status : HAN_UNSPEC;
+            t->wday = t->hundredths = t->deviation = HAN_UNSPEC;
+        }
         break;
     }
     default:
@@ -95,6 +206,8 @@ static void p1_value(void *ud, const struct han_p1_value *v)
         lua_rawseti(L, -2, (int)b->count);
     }
 }
+
+static void p1_name(struct p1_builder *b, const char *unit, size_t unit_len);
 
 static void p1_end(void *ud, const char *unit, size_t unit_len)
 {
@@ -123,6 +236,7 @@ static void p1_end(void *ud, const char *unit, size_t unit_len)
             lua_rawset(L, b->units);
         }
     }
+    if (b->names) p1_name(b, unit, unit_len);
     lua_rawset(L, b->obis);                    /* obis[code] = value */
 }
 
@@ -155,26 +269,6 @@ static void p1_push_scaled(lua_State *L, int v, int x)
         if (d != 0 && fabs(d) <= fabs(r) * 1e-12) r = i;
     }
     lua_pushnumber(L, r);
-}
-
-/* The meter time of the time table at v, as time.epoch reads it in the zone z. */
-static void p1_push_epoch(lua_State *L, int v, const int64_t *z, int nz)
-{
-    static const int keys[] = { HAN_K_YEAR, HAN_K_MONTH, HAN_K_DAY, HAN_K_HOUR, HAN_K_MIN,
-                                HAN_K_SEC, HAN_K_STATUS };
-    int f[7], k;
-    struct han_time t;
-    int64_t when;
-    for (k = 0; k < 7; k++) {
-        han_getkey(L, v, keys[k]);
-        f[k] = lua_isnil(L, -1) ? HAN_UNSPEC : (int)lua_tointeger(L, -1);
-        lua_pop(L, 1);
-    }
-    t.year = f[0]; t.month = f[1]; t.day = f[2]; t.hour = f[3]; t.min = f[4];
-    t.sec = f[5]; t.status = f[6];
-    t.wday = t.hundredths = t.deviation = HAN_UNSPEC;
-    if (han_epoch(&t, z, nz, 0, &when)) han_pushsint(L, when);
-    else lua_pushnil(L);
 }
 
 /* An id as han.p1 gives it: hex-encoded printable ASCII decoded, else as sent. */
@@ -211,139 +305,129 @@ static int p1_digits(lua_State *L, int v)
     return n > 0 && i == n;
 }
 
-/* The kinds of han.p1's entries that are named here. */
-enum { KIND_OTHER, KIND_NONE, KIND_TEXT, KIND_TARIFF, KIND_CLOCK, KIND_ID };
-
-static int p1_kind(lua_State *L, int e)
+/* The power of ten of scale[unit or ""] for the open object (X_OK), else its x_state. */
+static int p1_scale(struct p1_builder *b, struct p1_slot *s, const char *unit, size_t n)
 {
-    static const char *const names[] = { "text", "tariff", "clock", "id" };
-    int kind = KIND_OTHER;
-    size_t i;
-    han_getkey(L, e, HAN_K_KIND);
-    if (lua_isnil(L, -1)) kind = KIND_NONE;
-    else if (lua_type(L, -1) == LUA_TSTRING)
-        for (i = 0; i < sizeof names / sizeof names[0]; i++)
-            if (strcmp(lua_tostring(L, -1), names[i]) == 0) kind = KIND_TEXT + (int)i;
-    lua_pop(L, 1);
-    return kind;
-}
-
-/* What han.p1 names from one value, named in C into t.named (docs/core-api.md): for each
- * code of obis, in next() order, by its entry in names. Every other code goes into
- * t.rest, in the same order, for the Lua side. */
-static void p1_name(lua_State *L, int t, int obis, int units, int names, int zone)
-{
-    int64_t z[5];
-    int nz = han_zone_numbers(L, zone, z);
-    int r, rest, id, e, top = lua_gettop(L), n = 0;
-    lua_Number id_rank = 5;
-    lua_createtable(L, 0, 32);                    /* room for a DSMR 5 reading's fields */
-    r = lua_gettop(L);
-    lua_createtable(L, 16, 0);
-    rest = lua_gettop(L);
-    lua_pushnil(L);                               /* the best id so far */
-    id = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, obis)) {                   /* code at top - 1, value at top */
-        int v = lua_gettop(L), named = 0, type = lua_type(L, v);
-        size_t len;
-        lua_pushvalue(L, v - 1);
-        lua_rawget(L, names);
-        e = lua_gettop(L);
-        if (lua_istable(L, e)) {
-            han_getkey(L, e, HAN_K_SCALE);
-            if (lua_istable(L, -1)) {
-                if (type == LUA_TNUMBER) {
-                    lua_pushvalue(L, v - 1);
-                    lua_rawget(L, units);
-                    if (lua_isnil(L, -1)) {
-                        lua_pop(L, 1);
-                        lua_rawgeti(L, lua_upvalueindex(1), HAN_K_NO_UNIT);
-                    }
-                    lua_rawget(L, -2);            /* the unit's power of ten */
-                    if (lua_type(L, -1) == LUA_TNUMBER) {
-                        lua_Number x = lua_tonumber(L, -1);
-                        if (x == (int)x && x >= -22 && x <= 22) {
-                            named = 1;
-                            han_getkey(L, e, HAN_K_FIELD);
-                            if (x == 0) lua_pushvalue(L, v);
-                            else p1_push_scaled(L, v, (int)x);
-                            lua_rawset(L, r);
-                        }
-                    } else {
-                        named = 1;                /* a unit no field takes */
-                    }
-                }
-            } else {
-                switch (p1_kind(L, e)) {
-                case KIND_NONE:                   /* a code han.p1 does not know */
-                    named = type != LUA_TTABLE;
-                    break;
-                case KIND_TEXT:
-                    han_getkey(L, e, HAN_K_FIELD);
-                    named = type != LUA_TSTRING || !lua_isnil(L, -1);
-                    if (named && type == LUA_TSTRING) {
-                        lua_pushvalue(L, v);
-                        lua_rawset(L, r);
-                    }
-                    break;
-                case KIND_TARIFF:
-                    named = 1;
-                    lua_rawgeti(L, lua_upvalueindex(1), HAN_K_TARIFF);
-                    if (!p1_digits(L, v)) lua_pushnil(L);
-#if LUA_VERSION_NUM >= 503
-                    else lua_stringtonumber(L, lua_tostring(L, v));
-#else
-                    else lua_pushnumber(L, lua_tonumber(L, v));
-#endif
-                    lua_rawset(L, r);
-                    break;
-                case KIND_CLOCK:                  /* a time; a list goes to han.p1 */
-                    if (type == LUA_TTABLE) {
-                        han_getkey(L, v, HAN_K_YEAR);
-                        named = nz > 0 && !lua_isnil(L, -1);
-                        if (named) {
-                            lua_pushvalue(L, v);
-                            han_setkey(L, r, HAN_K_TIME_FIELDS);
-                            lua_rawgeti(L, lua_upvalueindex(1), HAN_K_METER_TIME);
-                            p1_push_epoch(L, v, z, nz);
-                            lua_rawset(L, r);
-                        }
-                    } else {
-                        named = 1;
-                    }
-                    break;
-                case KIND_ID:                     /* the lowest rank with a string */
-                    han_getkey(L, e, HAN_K_RANK);
-                    named = lua_type(L, -1) == LUA_TNUMBER;
-                    if (named && type == LUA_TSTRING && lua_tolstring(L, v, &len) && len > 0
-                        && lua_tonumber(L, -1) < id_rank) {
-                        id_rank = lua_tonumber(L, -1);
-                        lua_pushvalue(L, v);
-                        lua_replace(L, id);
-                    }
-                    break;
-                default:
-                    break;
-                }
+    lua_State *L = b->L;
+    if (s->x_state == X_UNREAD || s->unit_len != n || (n && memcmp(s->unit, unit, n) != 0)) {
+        lua_rawgeti(L, b->refs, 3 * b->at + 3);
+        if (unit) lua_pushvalue(L, b->unit_slot);
+        else lua_rawgeti(L, lua_upvalueindex(1), HAN_K_NO_UNIT);
+        lua_rawget(L, -2);
+        s->x_state = X_NONE;
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            lua_Number x = lua_tonumber(L, -1);
+            s->x_state = X_BAD;
+            if (x >= -22 && x <= 22 && x == (int)x) {
+                s->x_state = X_OK;
+                s->x = (signed char)x;
             }
         }
-        lua_settop(L, v);
-        if (!named) {
-            lua_pushvalue(L, v - 1);
-            lua_rawseti(L, rest, ++n);
+        lua_pop(L, 2);
+        s->unit_len = (unsigned char)n;
+        if (n) memcpy(s->unit, unit, n);
+    }
+    return s->x_state;
+}
+
+/* What han.p1 names from the value of the object that ends (code and value on top of the
+ * stack), by its slot: into named, or its code into rest for han.p1 to read. */
+static void p1_name(struct p1_builder *b, const char *unit, size_t unit_len)
+{
+    lua_State *L = b->L;
+    struct p1_slot *s = b->slot;
+    int v = lua_gettop(L), named = 0;
+    int kind = b->count == 1 ? b->kind : -1;   /* -1: a sequence */
+    int table = kind == -1 || kind == HAN_P1_TIME;
+    size_t len;
+    switch (s->kind) {
+    case KIND_SCALE:
+        if (kind != HAN_P1_NUMBER) break;
+        named = p1_scale(b, s, unit, unit_len) != X_BAD;
+        if (s->x_state == X_OK) {
+            lua_rawgeti(L, b->refs, 3 * b->at + 2);
+            if (s->x == 0) lua_pushvalue(L, v);
+            else p1_push_scaled(L, v, s->x);
+            lua_rawset(L, b->named);
         }
-        lua_pop(L, 1);
+        break;
+    case KIND_NONE:                            /* a code han.p1 does not know */
+        named = !table;
+        break;
+    case KIND_TEXT:
+        named = kind != HAN_P1_STRING || s->has_field;
+        if (kind == HAN_P1_STRING && s->has_field) {
+            lua_rawgeti(L, b->refs, 3 * b->at + 2);
+            lua_pushvalue(L, v);
+            lua_rawset(L, b->named);
+        }
+        break;
+    case KIND_TARIFF:
+        named = 1;
+        lua_rawgeti(L, lua_upvalueindex(1), HAN_K_TARIFF);
+        if (!p1_digits(L, v)) lua_pushnil(L);
+#if LUA_VERSION_NUM >= 503
+        else lua_stringtonumber(L, lua_tostring(L, v));
+#else
+        else lua_pushnumber(L, lua_tonumber(L, v));
+#endif
+        lua_rawset(L, b->named);
+        break;
+    case KIND_CLOCK:                           /* a time; a sequence goes to han.p1 */
+        named = !table || (kind == HAN_P1_TIME && b->nz > 0);
+        if (table && named) {
+            int64_t when;
+            lua_pushvalue(L, v);
+            han_setkey(L, b->named, HAN_K_TIME_FIELDS);
+            lua_rawgeti(L, lua_upvalueindex(1), HAN_K_METER_TIME);
+            if (han_epoch(&b->time, b->zone, b->nz, 0, &when)) han_pushsint(L, when);
+            else lua_pushnil(L);
+            lua_rawset(L, b->named);
+        }
+        break;
+    case KIND_ID:                              /* the lowest rank below 5, the later of a tie */
+        named = 1;
+        if (kind == HAN_P1_STRING && lua_tolstring(L, v, &len) && len > 0 && s->rank < 5
+            && s->rank <= b->id_rank) {
+            b->id_rank = s->rank;
+            lua_pushvalue(L, v);
+            lua_replace(L, b->id);
+        }
+        break;
+    default:
+        break;
     }
-    if (!lua_isnil(L, id)) {
-        lua_rawgeti(L, lua_upvalueindex(1), HAN_K_METER_ID);
-        p1_push_id(L, id);
-        lua_rawset(L, r);
+    if (!named) {
+        lua_pushvalue(L, v - 1);
+        lua_rawseti(L, b->rest, (int)++b->nrest);
     }
-    lua_settop(L, rest);
-    han_setkey(L, t, HAN_K_REST);
-    han_setkey(L, t, HAN_K_NAMED);
-    lua_settop(L, top);
+}
+
+/* The slots and their strings in names[1] and names[2], made on first use; the strings
+ * pushed. */
+static void p1_open_cache(lua_State *L, struct p1_builder *b)
+{
+    lua_rawgeti(L, b->names, 1);
+    b->cache = lua_type(L, -1) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+    lua_pop(L, 1);
+    if (!b->cache) {
+        b->cache = lua_newuserdata(L, sizeof *b->cache);
+        memset(b->cache, 0, sizeof *b->cache);
+        lua_rawseti(L, b->names, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, b->names, 2);
+    } else {
+        lua_rawgeti(L, b->names, 2);
+        if (!lua_istable(L, -1)) {                /* strings lost: slots too */
+            lua_pop(L, 1);
+            memset(b->cache, 0, sizeof *b->cache);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, b->names, 2);
+        }
+    }
+    b->refs = lua_gettop(L);
 }
 
 int han_l_p1(lua_State *L)
@@ -353,17 +437,35 @@ int han_l_p1(lua_State *L)
     struct p1_builder b;
     unsigned line;
     char buf[32];
-    int e, names = lua_istable(L, 2);
+    int e, t;
     lua_settop(L, 3);
+    memset(&b, 0, sizeof b);
     b.L = L;
-    luaL_checkstack(L, 24, "han.core.p1");
+    luaL_checkstack(L, 32, "han.core.p1");
+    if (lua_istable(L, 2)) {
+        b.names = 2;
+        b.id_rank = 5;
+        b.nz = han_zone_numbers(L, 3, b.zone);
+        p1_open_cache(L, &b);
+    }
     if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_P1_OK) {
         lua_settop(L, 3);                  /* drop what was built */
         lua_pushnil(L);
         lua_pushstring(L, han_p1_strerror(e, line, buf));
         return 2;
     }
-    if (names) p1_name(L, b.obis - 1, b.obis, b.units, 2, 3);
-    lua_settop(L, b.obis - 1);             /* the result */
+    t = b.obis - 1;                        /* the result */
+    if (b.names) {
+        if (!lua_isnil(L, b.id)) {
+            lua_rawgeti(L, lua_upvalueindex(1), HAN_K_METER_ID);
+            p1_push_id(L, b.id);
+            lua_rawset(L, b.named);
+        }
+        lua_pushvalue(L, b.named);
+        han_setkey(L, t, HAN_K_NAMED);
+        lua_pushvalue(L, b.rest);
+        han_setkey(L, t, HAN_K_REST);
+    }
+    lua_settop(L, t);
     return 1;
 }

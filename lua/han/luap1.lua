@@ -2,7 +2,7 @@
 -- han.luacore exports. Same tables, same error strings, for every input.
 local byte, sub, find, match, format = string.byte, string.sub, string.find,
   string.match, string.format
-local tonumber, type, error, next, floor = tonumber, type, error, next, math.floor
+local tonumber, type, error, floor = tonumber, type, error, math.floor
 
 local M = {}
 
@@ -62,6 +62,60 @@ end
 
 local function bad_line(lineno) return nil, format("bad line %d", lineno) end
 
+-- What han.p1 names from one value, as csrc/han_p1.c does it, object by object as each
+-- ends (docs/core-api.md, core.p1 with names): into named, or the code into rest. The
+-- telegram being read with names: its names, zone, named, rest and best id so far.
+local p1, time
+local names, zone, named, rest, n_rest, id_rank, id_raw
+
+local function name(code, v, unit)
+  local ok, vt = false, type(v)
+  local e = names[code]
+  if type(e) == "table" then
+    local scale = e.scale
+    if type(scale) == "table" then
+      if vt == "number" then
+        local x = scale[unit or ""]
+        if type(x) ~= "number" then
+          ok = true                            -- a unit no field takes
+        elseif x >= -22 and x <= 22 and x == floor(x) then
+          ok = true
+          if x == 0 then named[e.field] = v else named[e.field] = p1.scaled(v, x) end
+        end
+      end
+    else
+      local kind = e.kind
+      if kind == nil then                      -- a code han.p1 does not know
+        ok = vt ~= "table"
+      elseif kind == "text" then
+        local field = e.field
+        ok = vt ~= "string" or field ~= nil
+        if ok and vt == "string" then named[field] = v end
+      elseif kind == "tariff" then
+        ok = true
+        named.tariff = vt == "string" and find(v, "^%d+$") and tonumber(v) or nil
+      elseif kind == "clock" then              -- a time; a sequence goes to han.p1
+        if vt == "table" then
+          ok = zone ~= nil and v.year ~= nil
+          if ok then named.time_fields, named.meter_time = v, time.epoch(v, zone) end
+        else
+          ok = true
+        end
+      elseif kind == "id" then                 -- the lowest rank below 5, the later of a tie
+        local rank = e.rank
+        ok = type(rank) == "number"
+        if ok and vt == "string" and v ~= "" and rank < 5 and rank <= id_rank then
+          id_rank, id_raw = rank, v
+        end
+      end
+    end
+  end
+  if not ok then
+    n_rest = n_rest + 1
+    rest[n_rest] = code
+  end
+end
+
 local function store(obis, units, code, v, unit)
   obis[code] = v
   if unit then
@@ -69,6 +123,7 @@ local function store(obis, units, code, v, unit)
   elseif units[code] ~= nil then   -- an earlier line of the code had a unit
     units[code] = nil
   end
+  if names then name(code, v, unit) end
 end
 
 local function parse(s)
@@ -145,72 +200,20 @@ local function parse(s)
   return { ident = ident, crc = crc, obis = obis, units = units }
 end
 
--- What han.p1 names from one value, named here into t.named (docs/core-api.md, core.p1
--- with names): what csrc/han_p1.c does in C, with han.p1's own scaling and ids.
-local p1, time
-
-local function numbers(t, names, zone)
-  local r, rest, n, units = {}, {}, 0, t.units
-  local id_rank, id_raw = 5, nil
-  if not p1 then
-    p1, time = require("han.p1"), require("han.time")
-  end
-  zone = type(zone) == "table" and time.zone_of_numbers(zone) or nil
-  for code, v in next, t.obis do
-    local named, vt = false, type(v)
-    local e = names[code]
-    if type(e) == "table" then
-      local scale = e.scale
-      if type(scale) == "table" then
-        if vt == "number" then
-          local x = scale[units[code] or ""]
-          if type(x) ~= "number" then
-            named = true                       -- a unit no field takes
-          elseif x == floor(x) and x >= -22 and x <= 22 then
-            named = true
-            if x == 0 then r[e.field] = v else r[e.field] = p1.scaled(v, x) end
-          end
-        end
-      else
-        local kind = e.kind
-        if kind == nil then                    -- a code han.p1 does not know
-          named = vt ~= "table"
-        elseif kind == "text" then
-          local field = e.field
-          named = vt ~= "string" or field ~= nil
-          if named and vt == "string" then r[field] = v end
-        elseif kind == "tariff" then
-          named = true
-          r.tariff = vt == "string" and find(v, "^%d+$") and tonumber(v) or nil
-        elseif kind == "clock" then            -- a time; a list goes to han.p1
-          if vt == "table" then
-            named = zone ~= nil and v.year ~= nil
-            if named then r.time_fields, r.meter_time = v, time.epoch(v, zone) end
-          else
-            named = true
-          end
-        elseif kind == "id" then               -- the lowest rank with a string
-          local rank = e.rank
-          named = type(rank) == "number"
-          if named and vt == "string" and v ~= "" and rank < id_rank then
-            id_rank, id_raw = rank, v
-          end
-        end
-      end
-    end
-    if not named then
-      n = n + 1
-      rest[n] = code
-    end
-  end
-  if id_raw then r.meter_id = p1.meter_id(id_raw) end
-  t.named, t.rest = r, rest
-end
-
-function M.p1(s, names, zone)
+function M.p1(s, with, z)
   if type(s) ~= "string" then error("bad argument #1 to 'p1' (string expected)", 2) end
+  names = type(with) == "table" and with or nil
+  if names then
+    if not p1 then p1, time = require("han.p1"), require("han.time") end
+    zone = type(z) == "table" and time.zone_of_numbers(z) or nil
+    named, rest, n_rest, id_rank, id_raw = {}, {}, 0, 5, nil
+  end
   local t, err = parse(s)
-  if t and type(names) == "table" then numbers(t, names, zone) end
+  if t and names then
+    if id_raw then named.meter_id = p1.meter_id(id_raw) end
+    t.named, t.rest = named, rest
+  end
+  names, zone, named, rest, id_raw = nil, nil, nil, nil, nil   -- nothing kept
   return t, err
 end
 

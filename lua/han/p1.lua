@@ -356,25 +356,15 @@ function M.reading(t, opts)
 end
 
 -- decode(s, core [, opts [, zone]]) -> the reading of a telegram, or nil, err: the same
--- reading as reading(core.p1(s)). core.p1 gets the entries met so far and names what
--- one value gives (numbers, texts, tariff, ids, and the meter time by `zone`, han.decode's
+-- reading as reading(core.p1(s)) but for a quantity sent twice (each line is named in
+-- turn here, the later wins). core.p1 gets the entries met so far and names what one
+-- value gives (numbers, texts, tariff, ids, and the meter time by `zone`, han.decode's
 -- plan.zone, when opts.zone does not say another) into t.named, leaving the other codes
 -- in t.rest (docs/core-api.md).
--- LuaJIT compiles han.p1's own loop, and there the Lua API calls of core.p1's pass cost
--- more than they save (13.8 against 11.6 us a telegram): the names go to core.p1 on PUC
--- Lua only (18.7 against 22.0 us on 5.1).
-local NAMES_TO_CORE = not rawget(_G, "jit")
-
 function M.decode(s, core, opts, zone)
-  local t, err
-  if NAMES_TO_CORE then
-    t, err = core.p1(s, memo, not (opts and opts.zone) and zone or nil)
-  else
-    t, err = core.p1(s)
-  end
+  local t, err = core.p1(s, memo, not (opts and opts.zone) and zone or nil)
   if not t then return nil, err end
-  if t.named then return name(t, opts, t.named, t.rest) end
-  return name(t, opts, new_reading(), codes_of(t.obis))
+  return name(t, opts, t.named, t.rest)
 end
 
 return M
