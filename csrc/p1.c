@@ -10,20 +10,15 @@
 
 /* Codes whose groups are identifiers, kept as strings: C.D (after the ':') is 0.0
  * device ids, 0.2 versions, 96.1 equipment ids, 96.13 messages, 96.14 tariff, 42.0
- * logical device name. */
-static const struct { const char *cd; size_t n; } ID_CD[] = {
-    {"0.0.", 4}, {"0.2.", 4}, {"96.1.", 5}, {"96.13.", 6}, {"96.14.", 6}, {"42.0.", 5}
-};
-
-/* cd[0..n): the code after its first ':' (or the whole code). */
+ * logical device name. cd[0..n): the code after its first ':' (or the whole code). */
 static int is_id_code(const uint8_t *cd, size_t n)
 {
-    size_t k;
-    for (k = 0; k < sizeof ID_CD / sizeof ID_CD[0]; k++)
-        if (n >= ID_CD[k].n && cd[0] == ID_CD[k].cd[0] &&
-            memcmp(cd, ID_CD[k].cd, ID_CD[k].n) == 0)
-            return 1;
-    return 0;
+    if (n >= 4 && cd[0] == '0' && cd[1] == '.' && (cd[2] == '0' || cd[2] == '2'))
+        return cd[3] == '.';
+    if (n >= 5 && cd[0] == '9' && cd[1] == '6' && cd[2] == '.')
+        return (cd[3] == '1' && cd[4] == '.') ||
+               (n >= 6 && cd[3] == '1' && (cd[4] == '3' || cd[4] == '4') && cd[5] == '.');
+    return n >= 5 && memcmp(cd, "42.0.", 5) == 0;
 }
 
 static int digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -141,10 +136,10 @@ static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
 {
     struct han_p1_value val;
     while (p < end) {
-        const uint8_t *q = p + 1;
+        const uint8_t *q;
         if (*p != '(') return 0;
-        while (q < end && *q != '(' && *q != ')') q++;
-        if (q == end || *q != ')') return 0;
+        q = memchr(p + 1, ')', (size_t)(end - p - 1));
+        if (!q || memchr(p + 1, '(', (size_t)(q - p - 1))) return 0;
         group(p + 1, (size_t)(q - p - 1), w->id, &val);
         if (val.unit) {
             w->unit = val.unit;
@@ -171,13 +166,17 @@ static int printable(const uint8_t *p, size_t len)
     uint64_t x, bad = 0;
     size_t i = 0;
     if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
-    for (; i + 8 <= len; i += 8) {
+    if (len < 8) {
+        for (; i < len; i++) bad |= (uint64_t)((uint8_t)(p[i] - 0x20) > 0x5E);
+        return bad ? HAN_P1_ECHAR : HAN_P1_OK;
+    }
+    for (;; i += 8) {   /* the last word overlaps the one before it */
+        if (i + 8 > len) i = len - 8;
         memcpy(&x, p + i, 8);
         bad |= ((x - ONES * 0x20) & ~x) | (x + ONES * (0x7F - 0x7E)) | x;
+        if (i + 8 == len) break;
     }
-    bad &= HIGH;
-    for (; i < len; i++) bad |= (uint64_t)((uint8_t)(p[i] - 0x20) > 0x5E);
-    return bad ? HAN_P1_ECHAR : HAN_P1_OK;
+    return bad & HIGH ? HAN_P1_ECHAR : HAN_P1_OK;
 }
 
 /* A line after the identification, p[0..len) without its CR LF. */
