@@ -78,7 +78,8 @@ static const char *const key_names[HAN_K_COUNT] = {
     "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
     "sources", "memo", "layouts", "short", "id", "cache", "keys",
     "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units",
-    "scale", "field", "rest", "", "kind", "named", "hourly", "tariff", "rank", "meter_id"
+    "scale", "field", "rest", "", "kind", "named", "hourly", "tariff", "rank", "meter_id",
+    "channel", "value", "time", "gas_volume", "gas_time"
 };
 
 void han_push_keys(lua_State *L)

@@ -18,7 +18,7 @@
 
 /* What an entry says, as p1_name reads it. LOOKUP: no entry (yet: han.p1 adds them). */
 enum { KIND_LOOKUP, KIND_OTHER, KIND_NONE, KIND_SCALE, KIND_TEXT, KIND_TARIFF, KIND_CLOCK,
-       KIND_ID };
+       KIND_ID, KIND_TYPE, KIND_READING, KIND_PROFILE };
 /* scale[unit or ""] for the slot's unit: a power of ten, not a number, a number that is
  * not one (the value goes to t.rest). */
 enum { X_UNREAD, X_OK, X_NONE, X_BAD };
@@ -27,9 +27,21 @@ struct p1_slot {
     unsigned char len;                 /* bytes of code kept; 0: an empty slot */
     unsigned char kind, has_field, x_state, unit_len;
     signed char x;
+    unsigned char channel;             /* the channel kinds: e.channel, 1..16 */
     char code[P1_CODE];
     char unit[HAN_P1_MAX_UNIT];        /* the unit x_state is for, unit_len 0 for none */
-    double rank;                       /* KIND_ID */
+    double rank;                       /* KIND_ID, KIND_READING, KIND_PROFILE: e.rank */
+};
+
+/* What an M-Bus channel of the telegram says, as han.p1's note_channel() notes it: its device
+ * type, and its preferred reading in m3 (the volume itself in refs[CHANNEL_REF + n]). */
+#define P1_CHANNELS 16
+#define CHANNEL_REF (3 * P1_SLOTS + 3)
+enum { TYPE_NONE, TYPE_GAS, TYPE_OTHER };
+struct p1_channel {
+    int type, has_volume, has_time;
+    double rank;
+    int64_t time;
 };
 
 struct p1_cache { struct p1_slot slot[P1_SLOTS + 1]; };
@@ -56,6 +68,8 @@ struct p1_builder {
     int64_t zone[5];
     int nz;
     double id_rank;
+    struct p1_channel ch[P1_CHANNELS + 1];
+    int ch_max;
 };
 
 /* The fields of P1's time tables, in the order of a han_p1_value's. */
@@ -100,7 +114,8 @@ static void p1_begin(void *ud, const struct han_p1_info *in)
 /* The entry of the code on top of the stack, read into slot s (index at). */
 static void p1_resolve(struct p1_builder *b, struct p1_slot *s, int at)
 {
-    static const char *const kinds[] = { "text", "tariff", "clock", "id" };
+    static const char *const kinds[] = { "text", "tariff", "clock", "id", "type", "reading",
+                                         "profile" };
     lua_State *L = b->L;
     int e;
     size_t i;
@@ -123,10 +138,19 @@ static void p1_resolve(struct p1_builder *b, struct p1_slot *s, int at)
             for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
                 if (strcmp(lua_tostring(L, -1), kinds[i]) == 0) s->kind = KIND_TEXT + (int)i;
         }
-        if (s->kind == KIND_ID) {
+        if (s->kind == KIND_ID || s->kind == KIND_READING || s->kind == KIND_PROFILE) {
             han_getkey(L, e, HAN_K_RANK);
             if (lua_type(L, -1) == LUA_TNUMBER) s->rank = lua_tonumber(L, -1);
             else s->kind = KIND_OTHER;
+        }
+        if (s->kind >= KIND_TYPE) {
+            lua_Number n;
+            han_getkey(L, e, HAN_K_CHANNEL);
+            n = lua_tonumber(L, -1);
+            if (lua_type(L, -1) == LUA_TNUMBER && n >= 1 && n <= P1_CHANNELS && n == (int)n)
+                s->channel = (unsigned char)n;
+            else
+                s->kind = KIND_OTHER;
         }
     }
     lua_settop(L, e - 1);
@@ -330,6 +354,105 @@ static int p1_scale(struct p1_builder *b, struct p1_slot *s, const char *unit, s
     return s->x_state;
 }
 
+/* Push the epoch of the open object's first value, a time, or nil: 1 when an epoch. */
+static int p1_push_time(struct p1_builder *b, int64_t *when)
+{
+    if (han_epoch(&b->time, b->zone, b->nz, 0, when)) {
+        han_pushsint(b->L, *when);
+        return 1;
+    }
+    lua_pushnil(b->L);
+    return 0;
+}
+
+/* A unit that is "m3": the gas meters' readings. */
+static int p1_m3(const char *unit, size_t n)
+{
+    return n == 2 && unit[0] == 'm' && unit[1] == '3';
+}
+
+/* An M-Bus channel's device type, reading or profile (the value at v), noted as han.p1's
+ * note_channel() does: (time)(number) becomes {value =, time =} in obis. */
+static void p1_channel(struct p1_builder *b, const struct p1_slot *s, int v, int kind,
+                       const char *unit, size_t unit_len)
+{
+    lua_State *L = b->L;
+    struct p1_channel *c = &b->ch[s->channel];
+    int volume = 0, has_time = 0, m3 = unit && p1_m3(unit, unit_len);
+    int64_t when = 0;
+    if (s->channel > b->ch_max) b->ch_max = s->channel;
+    if (s->kind == KIND_TYPE) {
+        c->type = kind == HAN_P1_NUMBER && lua_tonumber(L, v) == 3 ? TYPE_GAS : TYPE_OTHER;
+        return;
+    }
+    if (kind == -1) {                          /* a sequence */
+        lua_rawgeti(L, v, 2);
+        if (b->count == 2 && b->kind == HAN_P1_TIME && lua_type(L, -1) == LUA_TNUMBER) {
+            int t;
+            lua_createtable(L, 0, 2);
+            t = lua_gettop(L);
+            lua_pushvalue(L, t - 1);
+            han_setkey(L, t, HAN_K_VALUE);
+            lua_rawgeti(L, lua_upvalueindex(1), HAN_K_TIME);
+            has_time = p1_push_time(b, &when);
+            lua_rawset(L, t);
+            lua_replace(L, v);                 /* obis keeps the pair; v[2] on top */
+            volume = s->kind == KIND_READING;
+        } else if (s->kind == KIND_PROFILE) {  /* (time)(status)(period)(n)(code)(unit) (value) */
+            lua_rawgeti(L, v, (int)b->count);
+            volume = lua_type(L, -1) == LUA_TNUMBER;
+            if (volume && b->kind == HAN_P1_TIME) {
+                has_time = p1_push_time(b, &when);
+                lua_pop(L, 1);
+            }
+            if (volume && !unit) {
+                size_t n = 0;
+                const char *u;
+                lua_rawgeti(L, v, (int)b->count - 1);
+                u = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+                m3 = u && p1_m3(u, n);
+                lua_pop(L, 1);
+            }
+        }
+    } else if (kind == HAN_P1_NUMBER && s->kind == KIND_READING) {
+        lua_pushvalue(L, v);
+        volume = 1;
+    }
+    if (volume && m3 && (!c->has_volume || s->rank < c->rank)) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, b->refs, CHANNEL_REF + s->channel);
+        c->has_volume = 1;
+        c->rank = s->rank;
+        c->has_time = has_time;
+        c->time = when;
+    }
+    lua_settop(L, v);
+}
+
+/* named.gas_volume and gas_time from the gas meter's channel, as han.p1's gas() picks it:
+ * the first of device type 3 with a reading in m3, else the first reading in m3 of a
+ * channel that states no type. */
+static void p1_gas(struct p1_builder *b)
+{
+    lua_State *L = b->L;
+    int n, best = 0;
+    for (n = 1; n <= b->ch_max; n++) {
+        if (!b->ch[n].has_volume) continue;
+        if (b->ch[n].type == TYPE_GAS) {
+            best = n;
+            break;
+        }
+        if (b->ch[n].type == TYPE_NONE && !best) best = n;
+    }
+    if (!best) return;
+    lua_rawgeti(L, b->refs, CHANNEL_REF + best);
+    han_setkey(L, b->named, HAN_K_GAS_VOLUME);
+    if (b->ch[best].has_time) {
+        han_pushsint(L, b->ch[best].time);
+        han_setkey(L, b->named, HAN_K_GAS_TIME);
+    }
+}
+
 /* What han.p1 names from the value of the object that ends (code and value on top of the
  * stack), by its slot: into named, or its code into rest for han.p1 to read. */
 static void p1_name(struct p1_builder *b, const char *unit, size_t unit_len)
@@ -393,6 +516,12 @@ static void p1_name(struct p1_builder *b, const char *unit, size_t unit_len)
             lua_pushvalue(L, v);
             lua_replace(L, b->id);
         }
+        break;
+    case KIND_TYPE:
+    case KIND_READING:
+    case KIND_PROFILE:                         /* the channels, by a zone's epochs */
+        named = b->nz > 0;
+        if (named) p1_channel(b, s, v, kind, unit, unit_len);
         break;
     default:
         break;
@@ -461,6 +590,7 @@ int han_l_p1(lua_State *L)
             p1_push_id(L, b.id);
             lua_rawset(L, b.named);
         }
+        p1_gas(&b);
         lua_pushvalue(L, b.named);
         han_setkey(L, t, HAN_K_NAMED);
         lua_pushvalue(L, b.rest);

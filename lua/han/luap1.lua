@@ -67,8 +67,9 @@ local function bad_line(lineno) return nil, format("bad line %d", lineno) end
 -- telegram being read with names: its names, zone, named, rest and best id so far.
 local p1, time
 local names, zone, named, rest, n_rest, id_rank, id_raw
+local CHANNEL = { type = true, reading = true, profile = true }
 
-local function name(code, v, unit)
+local function name(obis, code, v, unit)
   local ok, vt = false, type(v)
   local e = names[code]
   if type(e) == "table" then
@@ -107,6 +108,11 @@ local function name(code, v, unit)
         if ok and vt == "string" and v ~= "" and rank < 5 and rank <= id_rank then
           id_rank, id_raw = rank, v
         end
+      elseif CHANNEL[kind] and zone then       -- an M-Bus channel, for han.p1's gas()
+        local n = e.channel
+        ok = type(n) == "number" and n >= 1 and n <= 16 and n == floor(n)
+          and (kind == "type" or type(e.rank) == "number")
+        if ok then obis[code] = p1.note_channel(e, v, unit, zone) end
       end
     end
   end
@@ -123,7 +129,7 @@ local function store(obis, units, code, v, unit)
   elseif units[code] ~= nil then   -- an earlier line of the code had a unit
     units[code] = nil
   end
-  if names then name(code, v, unit) end
+  if names then name(obis, code, v, unit) end
 end
 
 local function parse(s)
@@ -207,10 +213,12 @@ function M.p1(s, with, z)
     if not p1 then p1, time = require("han.p1"), require("han.time") end
     zone = type(z) == "table" and time.zone_of_numbers(z) or nil
     named, rest, n_rest, id_rank, id_raw = {}, {}, 0, 5, nil
+    p1.clear_channels()
   end
   local t, err = parse(s)
   if t and names then
     if id_raw then named.meter_id = p1.meter_id(id_raw) end
+    p1.gas(named)
     t.named, t.rest = named, rest
   end
   names, zone, named, rest, id_raw = nil, nil, nil, nil, nil   -- nothing kept

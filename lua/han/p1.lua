@@ -92,11 +92,16 @@ local function classify(code)
   return M.names[cde] or UNKNOWN
 end
 
-local memo, memo_n, MEMO_MAX = {}, 0, 512   -- code -> classify(code), bounded
+-- code -> classify(code), for every code met since the memo was last emptied: between
+-- telegrams, once it holds 512 (hostile input), so that one telegram's codes all fit.
+local memo, memo_n, MEMO_MAX = {}, 0, 512
 local function entry(code)
   local e = classify(code)
-  if memo_n < MEMO_MAX then memo[code], memo_n = e, memo_n + 1 end
+  memo[code], memo_n = e, memo_n + 1
   return e
+end
+local function bound_memo()
+  if memo_n >= MEMO_MAX then memo, memo_n = {}, 0 end
 end
 
 local POW10 = { [1] = 10, [2] = 100, [3] = 1000 }
@@ -232,19 +237,54 @@ end
 -- when a reading starts): device type, and the preferred reading in m3.
 local ch_type, ch_volume, ch_time, ch_rank, ch_max = {}, {}, {}, {}, 0
 
+-- An M-Bus channel's device type, reading or profile (entry e, value v with its unit),
+-- noted for gas(): v as obis keeps it. Also where the Lua core names them
+-- (lua/han/luap1.lua).
+local function note_channel(e, v, unit, zone)
+  local n, kind = e.channel, e.kind
+  if n > ch_max then ch_max = n end
+  if kind == "type" then
+    ch_type[n] = v
+    return v
+  end
+  if type(v) == "table" then v = converted(v, e, zone) end
+  if not ch_volume[n] or e.rank < ch_rank[n] then
+    local volume, at, u = gas_of(kind, v, unit, zone)
+    if type(volume) == "number" and u == "m3" then
+      ch_volume[n], ch_time[n], ch_rank[n] = volume, at, e.rank
+    end
+  end
+  return v
+end
+M.note_channel = note_channel
+
+-- The channels forgotten: each telegram starts with none (the last may have raised).
+local function clear_channels()
+  for n = 1, ch_max do
+    ch_type[n], ch_volume[n], ch_time[n], ch_rank[n] = nil, nil, nil, nil
+  end
+  ch_max = 0
+end
+M.clear_channels = clear_channels
+
 -- The gas meter's channel: the first of device type 3 with a reading in m3, else the
--- first reading in m3 of a channel that states no type.
-local function gas()
+-- first reading in m3 of a channel that states no type. r.gas_volume and r.gas_time
+-- from it, when there is one.
+local function gas(r)
   local best
   for n = 1, ch_max do
     if ch_volume[n] then
       local ty = ch_type[n]
-      if ty == GAS then return n end
+      if ty == GAS then
+        best = n
+        break
+      end
       if ty == nil and not best then best = n end
     end
   end
-  return best
+  if best then r.gas_volume, r.gas_time = ch_volume[best], ch_time[best] end
 end
+M.gas = gas
 
 -- A reading table, its fields named so that it is sized once: those a DSMR 5 telegram
 -- fills, 32 (a power of two) with list, obis and units.
@@ -276,10 +316,7 @@ local function name(t, opts, r, rest)
   local units, ob = t.units, t.obis
   r.list, r.vendor, r.meter_type = "P1", vendor(t.ident), t.ident
   r.obis, r.units = ob, units
-  for n = 1, ch_max do   -- what the last reading left (it may have raised)
-    ch_type[n], ch_volume[n], ch_time[n], ch_rank[n] = nil, nil, nil, nil
-  end
-  ch_max = 0
+  clear_channels()
   local id_rank, id_raw = 5, nil
   for i = 1, #rest do
     local code = rest[i]
@@ -314,22 +351,7 @@ local function name(t, opts, r, rest)
           end
         end
       else   -- an M-Bus channel's device type, reading or profile
-        local n = e.channel
-        if n > ch_max then ch_max = n end
-        if kind == "type" then
-          ch_type[n] = v
-        else
-          if type(v) == "table" then
-            v = converted(v, e, zone)
-            ob[code] = v
-          end
-          if not ch_volume[n] or e.rank < ch_rank[n] then
-            local volume, at, unit = gas_of(kind, v, units[code], zone)
-            if type(volume) == "number" and unit == "m3" then
-              ch_volume[n], ch_time[n], ch_rank[n] = volume, at, e.rank
-            end
-          end
-        end
+        ob[code] = note_channel(e, v, units[code], zone)
       end
     end
   end
@@ -342,8 +364,7 @@ local function name(t, opts, r, rest)
       if a or b or c or d then r[tf[1]] = (a or 0) + (b or 0) + (c or 0) + (d or 0) end
     end
   end
-  local g = gas()
-  if g then r.gas_volume, r.gas_time = ch_volume[g], ch_time[g] end
+  gas(r)
   return r
 end
 
@@ -352,18 +373,27 @@ end
 -- place (reading the same t again gives the same reading). opts.zone: the zone of the
 -- meter's clock (default Europe/Oslo: CET, as in every P1 country but Lithuania).
 function M.reading(t, opts)
+  bound_memo()
   return name(t, opts, new_reading(), codes_of(t.obis))
 end
 
 -- decode(s, core [, opts [, zone]]) -> the reading of a telegram, or nil, err: the same
 -- reading as reading(core.p1(s)) but for a quantity sent twice (each line is named in
 -- turn here, the later wins). core.p1 gets the entries met so far and names what one
--- value gives (numbers, texts, tariff, ids, and the meter time by `zone`, han.decode's
--- plan.zone, when opts.zone does not say another) into t.named, leaving the other codes
--- in t.rest (docs/core-api.md).
+-- value gives (numbers, texts, tariff, ids, the M-Bus channels and the meter time by
+-- `zone`, han.decode's plan.zone, when opts.zone does not say another) into t.named,
+-- leaving the other codes in t.rest (docs/core-api.md). A telegram with codes new to the
+-- memo is read again once they are in it: what it names must not depend on which
+-- telegrams came before (the gas meter and the id are picked among all codes).
 function M.decode(s, core, opts, zone)
-  local t, err = core.p1(s, memo, not (opts and opts.zone) and zone or nil)
+  bound_memo()
+  zone = not (opts and opts.zone) and zone or nil
+  local t, err = core.p1(s, memo, zone)
   if not t then return nil, err end
+  local known = memo_n
+  local r = name(t, opts, t.named, t.rest)
+  if memo_n == known then return r end
+  t = core.p1(s, memo, zone)
   return name(t, opts, t.named, t.rest)
 end
 
