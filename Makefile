@@ -57,6 +57,10 @@ $(BUILD)/%/han/serial.so: csrc/serial.c csrc/compat.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ csrc/serial.c
 
+$(BUILD)/%/bench_capi.so: bench/capi.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -fPIC $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ bench/capi.c
+
 # The main job on the bundled sample captures: one JSON line per reading.
 demo: han/core.so
 	LUA_CPATH='./?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' $(LUA) examples/replay.lua \
@@ -85,7 +89,8 @@ test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUIL
 
 # One table of figures measured in one run (bench/README.md says what each means).
 BENCH_ENV = LUA_PATH="lua/?.lua;lua/?/init.lua;;"
-bench: $(BUILD)/lua5.1/han/core.so $(BUILD)/lua5.1/han/serial.so $(BUILD)/luajit/han/core.so
+bench: $(foreach r,lua5.1 luajit,$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/bench_capi.so) \
+       $(BUILD)/lua5.1/han/serial.so
 	@$(CC) -O2 -std=c99 -o $(BUILD)/bench-crc bench/crc.c csrc/crc16.c csrc/aes.c
 	@echo "| what | runtime | figure | notes |"
 	@echo "|---|---|---:|---|"

@@ -11,7 +11,7 @@ local C = require("han.core")
 local L = require("han.luacore")
 local decode = require("han.decode").decode
 
-local budget = tonumber(arg[1]) or 0.4
+local budget = tonumber(arg[1]) or 0.3
 local runtime = (rawget(_G, "jit") and jit.version) or _VERSION
 
 local timing = require("timing")
@@ -35,10 +35,12 @@ local frames, kamstrup, from_constants = cases.frames, cases.kamstrup, cases.fro
 local function forum_table_parse(f) return forum.parse(f, forum.crc16_table) end
 local forum_bit = rate(function(f) return forum.parse(f, forum.crc16_bitwise) end, kamstrup)
 han.use_backend("c")
-local forum_table, c_kamstrup, limit = race(forum_table_parse, kamstrup, decode, kamstrup,
-  from_constants, nil)
+local capi_copy = require("bench_capi").copier(from_constants())
+local forum_table, c_kamstrup, limit, capi = race(forum_table_parse, kamstrup, decode,
+  kamstrup, from_constants, nil, capi_copy, nil)
 -- the ratios: medians of the rounds' own (timing.ratio)
 local c_vs_forum, limit_vs_c = timing.ratio(2, 1), timing.ratio(3, 2)
+local capi_vs_c, capi_vs_forum = timing.ratio(4, 2), timing.ratio(4, 1)
 row("forum baseline, bitwise CRC (Kamstrup)", fmt(forum_bit), "frames/s")
 row("forum baseline, 256-entry CRC table (Kamstrup)", fmt(forum_table), "frames/s")
 
@@ -54,6 +56,9 @@ for _, f in ipairs(frames) do
 end
 row("limit: the same reading built from constants", fmt(limit), "tables/s",
   ("han.decode time / limit = %.2f"):format(limit_vs_c))
+row("limit through the C API: the reading copied", fmt(capi), "tables/s",
+  ("han.decode (C core) time / it = %.2f; %.2fx the forum table decoder"):format(capi_vs_c,
+    capi_vs_forum))
 
 han.use_backend("lua")
 local forum_again, lua_kamstrup = race(forum_table_parse, kamstrup, decode, kamstrup)
@@ -108,13 +113,15 @@ for _, v in ipairs({ { "EVN Kaifa M-Bus 282 B, AES-CTR", "enc-at-evn-kaifa-ma309
 end
 han.use_backend("c")
 
--- DSMR P1: core.p1 and the named reading of a three-phase DSMR 5 telegram with gas.
+-- DSMR P1: the named reading of a three-phase DSMR 5 telegram with gas, per backend; the
+-- note: core.p1 alone (no names), and han.p1 naming all of it in Lua.
 local reading = require("han.p1").reading
 local telegram = cases.telegram
-local p1_c = rate(function(s) return reading(C.p1(s)) end, telegram)
-row(("han.decode (C core) P1 telegram %d B"):format(#telegram),
-  fmt(rate(decode, telegram)), "tel/s",
-  ("core.p1 + han.p1 reading %s/s; core.p1 alone %s/s"):format(fmt(p1_c),
-    fmt(rate(C.p1, telegram))))
-row(("han.decode (Lua core) P1 telegram %d B"):format(#telegram),
-  fmt(rate(function(s) return reading(L.p1(s)) end, telegram)), "tel/s")
+for _, b in ipairs({ "c", "lua" }) do
+  han.use_backend(b)
+  local note = b == "c" and ("core.p1 alone %s/s; named in Lua (han.p1.reading) %s/s"):format(
+    fmt(rate(C.p1, telegram)), fmt(rate(function(s) return reading(C.p1(s)) end, telegram)))
+  row(("han.decode (%s core) P1 telegram %d B"):format(b == "c" and "C" or "Lua", #telegram),
+    fmt(rate(decode, telegram)), "tel/s", note)
+end
+han.use_backend("c")
