@@ -33,8 +33,8 @@ struct p1_slot {
     double rank;                       /* KIND_ID, KIND_READING, KIND_PROFILE: e.rank */
 };
 
-/* What an M-Bus channel of the telegram says, as han.p1's note_channel() notes it: its device
- * type, and its preferred reading in m3 (the volume itself in refs[CHANNEL_REF + n]). */
+/* What an M-Bus channel of the telegram says, as han.p1's note_channel() notes it: its
+ * device type, and its preferred reading in m3 (the volume in refs[CHANNEL_REF + n]). */
 #define P1_CHANNELS 16
 #define CHANNEL_REF (3 * P1_SLOTS + 3)
 enum { TYPE_NONE, TYPE_GAS, TYPE_OTHER };
@@ -53,7 +53,7 @@ struct p1_cache { struct p1_slot slot[P1_SLOTS + 1]; };
 struct p1_builder {
     lua_State *L;
     int obis, units;                   /* stack indices */
-    int unit_slot;                     /* stack index of the last unit pushed, whose text is unit */
+    int unit_slot;                     /* stack index of the last unit pushed (text: unit) */
     const char *unit;
     size_t unit_len;
     unsigned count;                    /* groups of the open object so far */
@@ -398,7 +398,7 @@ static void p1_channel(struct p1_builder *b, const struct p1_slot *s, int v, int
             lua_rawset(L, t);
             lua_replace(L, v);                 /* obis keeps the pair; v[2] on top */
             volume = s->kind == KIND_READING;
-        } else if (s->kind == KIND_PROFILE) {  /* (time)(status)(period)(n)(code)(unit) (value) */
+        } else if (s->kind == KIND_PROFILE) {  /* (time)(status)(period)(n)(code)(unit)(v) */
             lua_rawgeti(L, v, (int)b->count);
             volume = lua_type(L, -1) == LUA_TNUMBER;
             if (volume && b->kind == HAN_P1_TIME) {
@@ -508,7 +508,7 @@ static void p1_name(struct p1_builder *b, const char *unit, size_t unit_len)
             lua_rawset(L, b->named);
         }
         break;
-    case KIND_ID:                              /* the lowest rank below 5, the later of a tie */
+    case KIND_ID:                              /* the lowest rank below 5, the later of ties */
         named = 1;
         if (kind == HAN_P1_STRING && lua_tolstring(L, v, &len) && len > 0 && s->rank < 5
             && s->rank <= b->id_rank) {

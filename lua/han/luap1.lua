@@ -102,7 +102,7 @@ local function name(obis, code, v, unit)
         else
           ok = true
         end
-      elseif kind == "id" then                 -- the lowest rank below 5, the later of a tie
+      elseif kind == "id" then                 -- the lowest rank below 5, the later of ties
         local rank = e.rank
         ok = type(rank) == "number"
         if ok and vt == "string" and v ~= "" and rank < 5 and rank <= id_rank then
