@@ -503,8 +503,7 @@ static void p1_name(struct p1_builder *b, const char *unit, size_t unit_len)
             lua_pushvalue(L, v);
             han_setkey(L, b->named, HAN_K_TIME_FIELDS);
             lua_rawgeti(L, lua_upvalueindex(1), HAN_K_METER_TIME);
-            if (han_epoch(&b->time, b->zone, b->nz, 0, &when)) han_pushsint(L, when);
-            else lua_pushnil(L);
+            p1_push_time(b, &when);
             lua_rawset(L, b->named);
         }
         break;
