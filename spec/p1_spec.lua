@@ -524,6 +524,26 @@ if H.backend == "c" then
       end
     end)
 
+    it("name telegrams past the core's slots and codes too long to keep as the Lua core",
+      function()
+      local zone = require("han.decode").plan.zone
+      local lines = {}
+      for i = 1, 150 do lines[i] = ("1-0:%d.7.0(%d.5*kW)"):format(i, i) end
+      lines[151] = "1-0:21.7.0(1.25*kW)"              -- power_import_l1, past 128 objects
+      lines[152] = ("0"):rep(20) .. "1-0:22.7.0(2.5*kW)"   -- a code of 31 bytes
+      lines[153] = "0-1:24.1.0(003)"
+      lines[154] = "0-1:24.2.1(200706103140S)(00012.5*m3)"
+      local s = "/ABC5\r\n\r\n" .. table.concat(lines, "\r\n") .. "\r\n!\r\n"
+      for _ = 1, 2 do
+        local a, b = { p1.decode(s, C, nil, zone) }, { p1.decode(s, L, nil, zone) }
+        assert.are.same(canon(b), canon(a))
+        assert.are.equal(1250, a[1].power_import_l1)
+        assert.are.equal(2500, a[1].power_export_l1)
+        assert.are.equal(12.5, a[1].gas_volume)
+        assert.are.equal(1500, a[1].power_import)
+      end
+    end)
+
     it("keep naming right when a meter's layout changes between telegrams", function()
       local zone = require("han.decode").plan.zone
       local function lines_of(lines)
