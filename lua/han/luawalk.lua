@@ -38,9 +38,13 @@ function M.datetime(s, p)
   local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
   local dev = d1 * 256 + d2
   if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
-  return { year = year(y1, y2), month = field(month), day = field(day), wday = field(wday),
-    hour = field(hour), min = field(min), sec = field(sec), hundredths = field(hs),
-    deviation = dev, status = field(status) }
+  -- sized for the eight fields every meter sends; the two often left out are added
+  local t = { year = year(y1, y2), month = field(month), day = field(day),
+    wday = field(wday), hour = field(hour), min = field(min), sec = field(sec),
+    status = field(status) }
+  if hs ~= 0xFF then t.hundredths = hs end
+  if dev then t.deviation = dev end
+  return t
 end
 local function date(y1, y2, month, day, wday)
   return { year = year(y1, y2), month = field(month), day = field(day), wday = field(wday) }
