@@ -104,12 +104,13 @@ static struct han_rec *add(struct han_flat *f, int kind)
     return r;
 }
 
-static void add_time(struct han_flat *f, int tag, const struct han_time *t)
+static void add_time(struct han_flat *f, int tag, const struct han_time *t,
+                     const uint8_t *p)
 {
     struct han_rec *r = add(f, HAN_V_TIME);
     size_t i = f->nt++;
     if (i < f->tcap) f->t[i] = *t;
-    if (r) { r->tag = (uint8_t)tag; r->n = i; }
+    if (r) { r->tag = (uint8_t)tag; r->n = i; r->v.p = p; }
 }
 
 static int value(struct walk *w, int depth)
@@ -180,9 +181,9 @@ static int value(struct walk *w, int depth)
     case 0x18:
         if ((r = add(f, HAN_V_REAL)) != NULL) r->v.d = float64(p);
         break;
-    case 0x19: han_axdr_datetime(p, &t); add_time(f, tag, &t); break;
-    case 0x1A: date_part(p, &t); add_time(f, tag, &t); break;
-    default:   time_part(p, &t); add_time(f, tag, &t); break;   /* 0x1B */
+    case 0x19: han_axdr_datetime(p, &t); add_time(f, tag, &t, p); break;
+    case 0x1A: date_part(p, &t); add_time(f, tag, &t, p); break;
+    default:   time_part(p, &t); add_time(f, tag, &t, p); break;   /* 0x1B */
     }
     return HAN_OK;
 }
@@ -224,6 +225,7 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
         break;
     case 0x0C: case 0x19:
         if (n - p - 1 < 12) return HAN_EDATA;
+        out->time_at = a + p + 1;
         han_axdr_datetime(a + p + 1, &out->time);
         p += 13;
         break;
@@ -231,6 +233,7 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
         if (p + 1 >= n) return HAN_EDATA;
         if (a[p + 1] != 0x0C) return HAN_EDATETIME;
         if (n - p - 2 < 12) return HAN_EDATA;
+        out->time_at = a + p + 2;
         han_axdr_datetime(a + p + 2, &out->time);
         p += 14;
         break;

@@ -25,6 +25,7 @@ struct han_rec {
     uint8_t kind, tag;
     size_t n;         /* LIST elements, STR bytes, BITS bits, TIME index in the times */
     size_t next;      /* index of the record after this value and its elements */
+    /* p: the bytes of a STR, BITS or TIME */
     union { int64_t i; uint64_t u; double d; const uint8_t *p; int b; } v;
 };
 
@@ -53,6 +54,7 @@ struct han_notification {
     uint32_t invoke_id;
     int has_time;
     struct han_time time;
+    const uint8_t *time_at;   /* its 12 bytes */
     const uint8_t *body;
     size_t body_len;
 };

@@ -13,6 +13,7 @@
 #include "unwrap.h"
 #include "han.h"
 #include "binding.h"
+#include "records.h"
 
 #define FRAMER_MT "han.framer"
 
@@ -161,25 +162,11 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
     }
 }
 
-/* The data-notification of an HDLC frame or an APDU s[0..n), as core.decode reads it:
- * HAN_OK (f filled when s is a frame) or the error, *byte set for those naming one. */
-static int notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
-                           struct han_notification *note, int *byte)
-{
-    int e;
-    if (n > 0 && s[0] == HAN_FLAG) {
-        if ((e = han_hdlc_parse(s, n, f)) != HAN_OK) return e;
-        if (f->segmented) return HAN_ESEGMENTED;
-        return han_notification(f->info, f->info_len, note, byte);
-    }
-    return han_notification(s, n, note, byte);
-}
-
 int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b)
 {
     struct han_flat *f = &b->flat;
     int e, byte = 0;
-    if ((e = notification_of(s, n, &b->frame, &b->note, &byte)) != HAN_OK)
+    if ((e = han_notification_of(s, n, &b->frame, &b->note, &byte)) != HAN_OK)
         return han_push_error(L, e, byte);
     f->r = b->recs;
     f->cap = HAN_RECS;
@@ -539,5 +526,7 @@ int luaopen_han_core(lua_State *L)
     luaL_setfuncs(L, core_functions, 1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
+    lua_pushlightuserdata(L, (void *)(uintptr_t)&han_records_entry);
+    lua_setfield(L, -2, "records");
     return 1;
 }

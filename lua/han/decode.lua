@@ -153,7 +153,7 @@ function M.decode(data, opts)
   if first == 0x2F then return p1_reading(data, opts, core) end
   local r, P
   if first == 0x7E or first == 0x0F or first == 0xE6 then
-    r, P = core.reading(data, plan)            -- a plain frame or APDU: one call
+    r, P = backend.reading(data, plan)         -- a plain frame or APDU: one call
     if r then
       if opts or not P or not plan.zone then return finish(r, P, opts) end
       return r
@@ -166,7 +166,7 @@ function M.decode(data, opts)
   if byte(apdu, 1) == 0x2F then
     r, err = p1_reading(apdu, opts, core)
   else
-    r, P = core.reading(apdu, plan)
+    r, P = backend.reading(apdu, plan)
     if r then r = finish(r, P, opts) else err = P end
   end
   if not r then return nil, err end

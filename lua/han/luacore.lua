@@ -343,7 +343,7 @@ function M.decode(s)
   local a, b, c, d = byte(s, p + 1, p + 4)
   local r = { dest = dest, src = src, control = control,
     invoke_id = ((a * 256 + b) * 256 + c) * 256 + d, time = at and datetime(s, at) or nil,
-    body = (value(s, rec.K, rec.V, rec.W, 1)) }
+    body = (value(s, rec.K, rec.V, rec.W, 1, M.null)) }
   give(rec, count)
   return r
 end
@@ -713,7 +713,7 @@ end
 M.p1 = require("han.luap1").new(arc_range)
 
 -- core.reading: lua/han/luareading.lua names the recorded values
-local name = require("han.luareading").new(walk)
+local name = require("han.luareading").name
 function M.reading(s, plan)
   if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
   if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end

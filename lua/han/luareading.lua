@@ -4,6 +4,7 @@
 -- no body tables, and a known code costs no string. The two give equal results, error
 -- strings included (spec/differential_spec.lua).
 local time = require("han.time")
+local walk = require("han.luawalk")
 local fields, epoch, hour_of, zone_of = time.fields, time.epoch, time.hour,
   time.zone_of_numbers
 
@@ -48,10 +49,10 @@ local function cache_of(P)
   return c
 end
 
--- new(walk) -> reading(s, rec, plan, src, at): rec holds han.luawalk's records of the
--- body of the notification in s, src is the HDLC source address, at the position of
--- the header's date-time bytes (or false).
-function M.new(walk)
+-- name(s, rec, plan, src, at): rec holds han.luawalk's records of the body of the
+-- notification in s (and the core's null), src is the HDLC source address, at the
+-- position of the header's date-time bytes (or false).
+do
   local value, datetime, table_new = walk.value, walk.datetime, walk.table_new
 
   -- Records (K, V, W as han.luawalk writes them); i may be nil: an absent element.
@@ -132,8 +133,8 @@ function M.new(walk)
     if e[3] then r[e[2]] = scaled(v, scaler + (UNIT_EXPONENT[u] or 0)) end
   end
 
-  return function(s, rec, plan, src, at)
-    local K, V, W = rec.K, rec.V, rec.W
+  function M.name(s, rec, plan, src, at)
+    local K, V, W, null = rec.K, rec.V, rec.W, rec.null
     local count = V[1]
     if K[1] ~= "list" or count == 0 then return nil, "no values in the notification" end
 
@@ -212,7 +213,7 @@ function M.new(walk)
             if su and is_scaler_unit(K, V, su) and K[v] == "number" then
               put_scaled(r, ob, e, K, V, W, v, su)   -- the stream's own scaler and unit (Aidon)
             else
-              clock = put(r, ob, e, value(s, K, V, W, v)) or clock
+              clock = put(r, ob, e, value(s, K, V, W, v, null)) or clock
             end
           end
         end
@@ -236,7 +237,7 @@ function M.new(walk)
         else
           local e = entry(plan, known, cache, s, K, V, W, code)
           if e and v and K[v] ~= "null" then
-            clock = put(r, ob, e, value(s, K, V, W, v)) or clock
+            clock = put(r, ob, e, value(s, K, V, W, v, null)) or clock
           end
           i, code = i + 2, su
         end
@@ -249,7 +250,7 @@ function M.new(walk)
           local attribute = child(K, V, W, d, 3)
           if K[attribute] == "number" and V[attribute] == 2 then
             local e = entry(plan, known, cache, s, K, V, W, child(K, V, W, d, 2))
-            if e then clock = put(r, ob, e, value(s, K, V, W, v)) or clock end
+            if e then clock = put(r, ob, e, value(s, K, V, W, v, null)) or clock end
           end
         end
         d = after(K, W, d)
@@ -259,7 +260,9 @@ function M.new(walk)
       if not layout then return nil, "unknown list layout (" .. count .. " values)" end
       local v = head
       for i = 1, count do
-        if K[v] ~= "null" then clock = put(r, ob, layout[i], value(s, K, V, W, v)) or clock end
+        if K[v] ~= "null" then
+          clock = put(r, ob, layout[i], value(s, K, V, W, v, null)) or clock
+        end
         v = after(K, W, v)
       end
     end

@@ -142,9 +142,10 @@ end
 
 -- Records of one walk, reused: take() gives a free set, give() takes it back (a set
 -- left out, by an error raised while naming or a walk inside a walk, is made anew).
+-- rec.null is the core's null, for han.luareading.
 local spare
 function M.take()
-  local rec = spare or { K = {}, V = {}, W = {}, open = {}, left = {} }
+  local rec = spare or { K = {}, V = {}, W = {}, open = {}, left = {}, null = null }
   spare = nil
   return rec
 end
@@ -240,9 +241,9 @@ local function bits(s, p, nbits)
   return table.concat(out)
 end
 
--- value(s, K, V, W, i): the Lua value of record i, as core.decode gives it, and the
--- record after it.
-local function value(s, K, V, W, i)
+-- value(s, K, V, W, i, sentinel): the Lua value of record i, as core.decode gives it
+-- (null-data as `sentinel`, the null of the core it is for), and the record after it.
+local function value(s, K, V, W, i, sentinel)
   local k = K[i]
   if k == "number" or k == "boolean" then return V[i], i + 1 end
   if k == "string" then
@@ -253,10 +254,10 @@ local function value(s, K, V, W, i)
     local count = V[i]
     local t = table_new and table_new(count, 0) or {}
     local j = i + 1
-    for e = 1, count do t[e], j = value(s, K, V, W, j) end
+    for e = 1, count do t[e], j = value(s, K, V, W, j, sentinel) end
     return t, j
   end
-  if k == "null" then return null, i + 1 end
+  if k == "null" then return sentinel, i + 1 end
   if k == "bits" then return bits(s, V[i], W[i]), i + 1 end
   local p, tag = V[i], W[i]
   if tag == 0x19 then return datetime(s, p), i + 1 end
