@@ -18,6 +18,12 @@ static uint64_t be(const uint8_t *p, int n)
     return x;
 }
 
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* A one-byte date-time field: 0xFF means unspecified. */
 static int field(uint8_t b) { return b == 0xFF ? HAN_UNSPEC : b; }
 
@@ -74,7 +80,12 @@ int han_ber(const uint8_t *p, size_t n, uint32_t *len, size_t *used)
 static int ber(struct walk *w, uint32_t *len)
 {
     size_t used;
-    int e = han_ber(w->p, left(w), len, &used);
+    int e;
+    if (w->p < w->end && *w->p < 0x80) {   /* the short form: nearly every length */
+        *len = *w->p++;
+        return HAN_OK;
+    }
+    e = han_ber(w->p, left(w), len, &used);
     if (e == HAN_OK) w->p += used;
     return e;
 }
@@ -168,7 +179,13 @@ static int value(struct walk *w, int depth)
                    : tag == 0x0F ? (int8_t)*p
                    : tag == 0x10 ? (int16_t)(uint16_t)be(p, 2) : (int64_t)be(p, 8);
         break;
-    case 0x06: case 0x11: case 0x12: case 0x15: case 0x16:
+    case 0x06:   /* u32 and u16 first: most values of every list */
+        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = be32(p);
+        break;
+    case 0x12:
+        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = be16(p);
+        break;
+    case 0x11: case 0x15: case 0x16:
         if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = be(p, (int)size);
         break;
     case 0x0D:
