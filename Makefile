@@ -124,7 +124,7 @@ asan:
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS = decode framer unwrap p1
-fuzz_src_decode = fuzz/fuzz_decode.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c
+fuzz_src_decode = fuzz/fuzz_decode.c csrc/records.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c
 fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/framing.c csrc/hdlc.c csrc/crc16.c \
                   csrc/crc16_arc.c
 fuzz_src_unwrap = fuzz/fuzz_unwrap.c csrc/unwrap.c csrc/aes.c csrc/axdr.c csrc/hdlc.c csrc/crc16.c
