@@ -3,8 +3,12 @@
 -- through han.decode with the C core, the limit and the forum decoder, and for the P1
 -- telegram. Each operation runs n and 2n times, each under valgrind in its own process:
 -- the difference is the cost of n operations, set-up and first calls left out.
+-- Under LuaJIT (not part of `make bench`: it takes a minute) it prints instead the forum
+-- decoder and han.decode with both cores, each with the collector running and stopped:
+-- where the time goes there. Address randomisation is turned off (setarch -R), as it
+-- moves LuaJIT's counts; they still vary by a few per cent between runs.
 -- Usage (from the repository root, LUA_PATH/LUA_CPATH as `make bench` sets them):
---   lua5.1 bench/instructions.lua         prints the rows
+--   lua5.1 bench/instructions.lua         prints the rows (luajit: its rows)
 --   lua5.1 bench/instructions.lua OP N    (what valgrind runs) N times operation OP
 package.path = "bench/?.lua;spec/?.lua;" .. package.path
 local cases = require("cases")
@@ -20,25 +24,29 @@ local ops = {
   forum = function() return forum.parse(kamstrup, forum.crc16_table) end,
 }
 
+-- OP "lua:x" is x with the Lua core, "nogc:x" x with the collector stopped.
 local op = arg[1]
 if op then
-  local fn, sink = assert(ops[op], "unknown operation"), {}  -- luacheck: ignore 241
+  if op:find("^lua:") then han.use_backend("lua") end
+  if op:find("nogc:") then collectgarbage("stop") end
+  local fn, sink = assert(ops[op:match("[^:]+$")], "unknown operation"), {}  -- luacheck: ignore 241
   for i = 1, tonumber(arg[2]) do sink[i % 4] = fn() end
   return
 end
 
--- Enough operations for about 10 ms of this machine's time, so that valgrind's run
--- stays short and the set-up's own count weighs little.
+-- Enough operations for about 10 ms of this machine's time (LuaJIT: 50 ms, so that its
+-- trace compilations weigh little), so that valgrind's run stays short and the set-up's
+-- own count weighs little.
 local function enough(fn)
-  local n, t0 = 0, os.clock()
-  repeat fn(); n = n + 1 until os.clock() - t0 >= 0.01
+  local n, t0, span = 0, os.clock(), rawget(_G, "jit") and 0.05 or 0.01
+  repeat fn(); n = n + 1 until os.clock() - t0 >= span
   return n
 end
 
 -- The interpreter running this script, as valgrind must start it again.
 local lua = arg[-1]
 local function count(which, n)
-  local cmd = ("valgrind --tool=callgrind --callgrind-out-file=/dev/null "
+  local cmd = ("setarch -R valgrind --tool=callgrind --callgrind-out-file=/dev/null "
     .. "%s bench/instructions.lua %s %d 2>&1"):format(lua, which, n)
   local out = io.popen(cmd):read("*a")
   local refs = out:match("refs:%s+([%d,]+)")
@@ -53,9 +61,20 @@ local function row(what, value, note)
 end
 
 local function per_op(which)
-  local n = enough(ops[which])
+  local n = enough(ops[which:match("[^:]+$")])
   return (count(which, 2 * n) - count(which, n)) / n
 end
+
+if rawget(_G, "jit") then
+  for _, r in ipairs({ { "forum", "forum, table CRC" }, { "decode", "han.decode (C core)" },
+    { "lua:decode", "han.decode (Lua core)" } }) do
+    local all, nogc = per_op(r[1]), per_op("nogc:" .. r[1])
+    row("instructions per frame: " .. r[2], all,
+      ("%.1fk with the collector stopped"):format(nogc / 1e3))
+  end
+  return
+end
+
 local limit, forum_table, c = per_op("limit"), per_op("forum"), per_op("decode")
 row("instructions per reading: the limit", limit)
 row("instructions per frame: forum, table CRC", forum_table)
