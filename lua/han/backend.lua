@@ -5,7 +5,7 @@
 local M = { name = nil, core = nil, reading = nil }
 
 local modules = { c = "han.core", lua = "han.luacore" }
-local fast   -- han.ffireading's core.reading, made on first use
+local fast   -- han.ffireading's core.reading, made on first use (false: no FFI)
 
 -- use("c" | "lua" | nil): nil picks C when it loads, else Lua. Returns the core.
 function M.use(name)
@@ -23,10 +23,14 @@ function M.use(name)
     M.name, M.core = name, require(modules[name])
   end
   M.reading = M.core.reading
-  -- LuaJIT: the C core's records named in compiled Lua (lua/han/ffireading.lua)
+  -- LuaJIT: the C core's records named in compiled Lua (lua/han/ffireading.lua), when
+  -- it was built with its FFI
   if M.name == "c" and rawget(_G, "jit") and M.core.records then
-    fast = fast or require("han.ffireading").new(M.core)
-    M.reading = fast
+    if fast == nil then
+      local ok, ffireading = pcall(require, "han.ffireading")
+      fast = ok and ffireading.new(M.core) or false
+    end
+    M.reading = fast or M.core.reading
   end
   return M.core
 end
