@@ -42,6 +42,12 @@ if rawget(_G, "jit") then
       assert.is_true(named >= 20)
     end)
 
+    it("loads twice in one process, as a bundle beside the modules does", function()
+      local again = dofile("lua/han/ffireading.lua").new(C)
+      local raw = H.frames()[1].raw
+      assert.are.same({ C.reading(raw, plan) }, { again(raw, plan) })
+    end)
+
     it("gives the C core's errors and reads a body of 301 values through it", function()
       asked = 0
       assert.are.same({ C.reading("\126\160\7", plan) }, { reading("\126\160\7", plan) })

@@ -7,13 +7,16 @@
 local ffi = require("ffi")
 local name = require("han.luareading").name
 
-ffi.cdef [[
-struct han_records_info { int32_t at; int32_t framed; double src; };
-struct han_records_entry {
-  int (*records)(const char *, size_t, uint8_t *, double *, int32_t *, int32_t,
-                 struct han_records_info *);
-};
-]]
+-- declared once per process, though a bundle and the modules may both load this file
+if not pcall(ffi.typeof, "struct han_records_entry") then
+  ffi.cdef [[
+  struct han_records_info { int32_t at; int32_t framed; double src; };
+  struct han_records_entry {
+    int (*records)(const char *, size_t, uint8_t *, double *, int32_t *, int32_t,
+                   struct han_records_info *);
+  };
+  ]]
+end
 
 local M = {}
 
