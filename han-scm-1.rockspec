@@ -21,7 +21,7 @@ build = {
     ["han.core"] = {
       sources = { "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c", "csrc/axdr.c",
         "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c", "csrc/p1.c",
-        "csrc/clock.c",
+        "csrc/clock.c", "csrc/records.c",
         "csrc/han_core.c", "csrc/han_reading.c", "csrc/han_p1.c" },
     },
     ["han"] = "lua/han/init.lua",
@@ -30,6 +30,8 @@ build = {
     ["han.luaunwrap"] = "lua/han/luaunwrap.lua",
     ["han.luap1"] = "lua/han/luap1.lua",
     ["han.luareading"] = "lua/han/luareading.lua",
+    ["han.luawalk"] = "lua/han/luawalk.lua",
+    ["han.ffireading"] = "lua/han/ffireading.lua",
     ["han.gcm"] = "lua/han/gcm.lua",
     ["han.p1"] = "lua/han/p1.lua",
     ["han.decode"] = "lua/han/decode.lua",
