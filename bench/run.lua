@@ -136,4 +136,3 @@ for _, b in ipairs({ "c", "lua" }) do
       fmt(rate(decode, telegram)), "tel/s", note)
   end
 end
-han.use_backend("c")
