@@ -6,18 +6,19 @@
 #include "hdlc.h"
 
 /* Names the binding sets and reads often, interned once: upvalue 1 of every han.core
- * function is the table of them, so a field is set without hashing its name again. */
+ * function is the table of them, so a field is set without hashing its name again.
+ * At [HAN_K_CACHES] it holds core.reading's caches, by plan profile (weak keys). */
 enum han_key {
     HAN_K_YEAR = 1, HAN_K_MONTH, HAN_K_DAY, HAN_K_WDAY, HAN_K_HOUR, HAN_K_MIN, HAN_K_SEC,
     HAN_K_HUNDREDTHS, HAN_K_DEVIATION, HAN_K_STATUS,
     HAN_K_OBIS, HAN_K_LIST, HAN_K_TIME_FIELDS,
     HAN_K_ENTRY, HAN_K_UNKNOWN, HAN_K_LISTS, HAN_K_BARE, HAN_K_SOURCES, HAN_K_MEMO,
-    HAN_K_LAYOUTS, HAN_K_SHORT, HAN_K_ID, HAN_K_CACHE, HAN_K_KEYS,
+    HAN_K_LAYOUTS, HAN_K_SHORT, HAN_K_ID,
     HAN_K_ZONE, HAN_K_LOCAL_TIME, HAN_K_METER_TIME, HAN_K_VENDOR, HAN_K_ZERO_ABSENT,
     HAN_K_IDENT, HAN_K_CRC, HAN_K_UNITS, HAN_K_SCALE, HAN_K_FIELD, HAN_K_REST,
     HAN_K_NO_UNIT, HAN_K_KIND, HAN_K_NAMED, HAN_K_HOURLY, HAN_K_TARIFF, HAN_K_RANK,
     HAN_K_METER_ID, HAN_K_CHANNEL, HAN_K_VALUE, HAN_K_TIME, HAN_K_GAS_VOLUME, HAN_K_GAS_TIME,
-    HAN_K_COUNT
+    HAN_K_COUNT, HAN_K_CACHES = HAN_K_COUNT
 };
 
 /* Push the key table (luaopen_han_core). */

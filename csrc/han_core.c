@@ -77,7 +77,7 @@ static void push_bits(lua_State *L, const uint8_t *p, size_t nbits)
 static const char *const key_names[HAN_K_COUNT] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
     "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
-    "sources", "memo", "layouts", "short", "id", "cache", "keys",
+    "sources", "memo", "layouts", "short", "id",
     "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units",
     "scale", "field", "rest", "", "kind", "named", "hourly", "tariff", "rank", "meter_id",
     "channel", "value", "time", "gas_volume", "gas_time"
@@ -91,6 +91,12 @@ void han_push_keys(lua_State *L)
         lua_pushstring(L, key_names[k]);
         lua_rawseti(L, -2, k);
     }
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawseti(L, -2, HAN_K_CACHES);
 }
 
 void han_setkey(lua_State *L, int t, int key)

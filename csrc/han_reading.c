@@ -20,14 +20,16 @@ struct slot {
     double exp;      /* F_NUMBER: the profile's power of ten */
 };
 
-/* Per plan profile, kept by C in P.cache: the entries met so far by raw code, their
- * strings in P.keys, so that a known code costs a probe instead of interning the code
- * and reading its entry table. Reset when three quarters full (hostile input). */
+/* Per plan profile P, kept by C out of the plan's reach (a plan is the caller's data):
+ * the entries met so far by raw code, their strings in a keys table, so that a known
+ * code costs a probe instead of interning the code and reading its entry table. The
+ * caches table (HAN_K_CACHES) holds P's keys table, which holds the cache at [-1].
+ * Reset when three quarters full (hostile input). */
 #define SLOTS 256
 struct cache {
     struct slot slot[SLOTS];
     int used, nkeys;
-    int64_t zone[5];   /* plan.zone's numbers, read when P.keys[0] is not plan.zone */
+    int64_t zone[5];   /* plan.zone's numbers, read when keys[0] is not plan.zone */
     int nz, local_time;
 };
 
@@ -95,6 +97,33 @@ static void push_scaled(const struct ctx *c, const struct han_rec *v, double x)
         f = x < 0 ? f / pow(10, k) : f * pow(10, k);
     }
     lua_pushnumber(c->L, (lua_Number)f);
+}
+
+/* Push the field `key` of the plan table at t, which must be a table: a plan not built
+ * as han.decode builds it is misuse. Returns its index. */
+static int plan_table(lua_State *L, int t, int key)
+{
+    han_getkey(L, t, key);
+    if (!lua_istable(L, -1)) {
+        lua_rawgeti(L, lua_upvalueindex(1), key);
+        luaL_error(L, "bad plan (%s is not a table)", lua_tostring(L, -1));
+    }
+    return lua_gettop(L);
+}
+
+/* Replace the cache's userdata on top by a new keys table holding it, kept in the
+ * caches as the known profile's. */
+static void fresh_keys(const struct ctx *c)
+{
+    lua_State *L = c->L;
+    lua_newtable(L);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, -1);
+    lua_rawgeti(L, lua_upvalueindex(1), HAN_K_CACHES);
+    lua_pushvalue(L, c->known);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }
 
 /* Push the entry of code v under plan profile P (with its memo), asking plan.entry on
@@ -183,16 +212,12 @@ static const struct slot *lookup(struct ctx *c, const struct han_rec *code)
     for (i = h; ch->slot[i].used; i = (i + 1) & (SLOTS - 1))
         if (ch->slot[i].code == raw) return &ch->slot[i];
 
-    if (!c->memo) {
-        han_getkey(L, c->known, HAN_K_MEMO);
-        c->memo = lua_gettop(L);
-    }
+    if (!c->memo) c->memo = plan_table(L, c->known, HAN_K_MEMO);
     if (!entry(c, c->known, c->memo, code)) return NULL;
     if (ch->used >= SLOTS * 3 / 4) {
         memset(ch, 0, sizeof *ch);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        han_setkey(L, c->known, HAN_K_KEYS);
+        lua_rawgeti(L, c->keys, -1);
+        fresh_keys(c);
         lua_replace(L, c->keys);
         i = h;
     }
@@ -216,18 +241,19 @@ static void open_profile(struct ctx *c, int P)
     lua_State *L = c->L;
     c->known = P;
     c->memo = 0;
-    han_getkey(L, P, HAN_K_CACHE);
-    c->cache = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (!c->cache) {
+    lua_rawgeti(L, lua_upvalueindex(1), HAN_K_CACHES);
+    lua_pushvalue(L, P);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, -1);
+        c->cache = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 1);
         c->cache = lua_newuserdata(L, sizeof *c->cache);
         memset(c->cache, 0, sizeof *c->cache);
-        han_setkey(L, P, HAN_K_CACHE);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        han_setkey(L, P, HAN_K_KEYS);
-    } else {
-        han_getkey(L, P, HAN_K_KEYS);
+        fresh_keys(c);
     }
     c->keys = lua_gettop(L);
 }
@@ -260,7 +286,7 @@ static const struct han_rec *put(const struct ctx *c, int tab, const struct slot
     return NULL;
 }
 
-/* A number with the stream's {scaler, unit}, by a slot whose strings are in P.keys. */
+/* A number with the stream's {scaler, unit}, by a slot whose strings are in the keys table. */
 static void put_scaled(const struct ctx *c, const struct slot *s, const struct han_rec *v,
                        const struct han_rec *su)
 {
@@ -327,7 +353,7 @@ static void profile_fields(const struct ctx *c, int P)
 
 /* The reading's meter_time of its time fields, by plan.zone; none without a zone. The
  * zone's numbers are read again only when plan.zone is another table than the one kept
- * in P.keys[0] (han.decode makes a new one when the default zone changes). */
+ * in keys[0] (han.decode makes a new one when the default zone changes). */
 static int set_meter_time(const struct ctx *c, const struct han_time *t, int P,
                           int64_t *when)
 {
@@ -402,10 +428,8 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
     /* The list id and where the code/value pairs start; the id's code is looked up
      * under no profile. */
     if (shape == STRUCTURES || (shape == PAIRS && is_code(head))) {
-        han_getkey(L, c->plan, HAN_K_UNKNOWN);
-        unknown = lua_gettop(L);
-        han_getkey(L, unknown, HAN_K_MEMO);
-        unknown_memo = lua_gettop(L);
+        unknown = plan_table(L, c->plan, HAN_K_UNKNOWN);
+        unknown_memo = plan_table(L, unknown, HAN_K_MEMO);
     }
     if (shape == STRUCTURES) {
         if (entry(c, unknown, unknown_memo, child(c, head, 1))) {
@@ -428,13 +452,13 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
     if (id) {
         push_value(c, id);          /* kept for the reading's list */
         id_at = lua_gettop(L);
-        han_getkey(L, c->plan, HAN_K_LISTS);
+        plan_table(L, c->plan, HAN_K_LISTS);
         lua_pushvalue(L, id_at);
         lua_rawget(L, -2);
     } else if (shape == POSITIONS) {
         han_getkey(L, c->plan, HAN_K_BARE);
     } else if (frame) {
-        han_getkey(L, c->plan, HAN_K_SOURCES);
+        plan_table(L, c->plan, HAN_K_SOURCES);
         han_pushuint(L, frame->src);
         lua_rawget(L, -2);
     } else {
@@ -444,8 +468,7 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
         P = lua_gettop(L);
         open_profile(c, P);
     } else {
-        han_getkey(L, c->plan, HAN_K_UNKNOWN);
-        open_profile(c, lua_gettop(L));
+        open_profile(c, plan_table(L, c->plan, HAN_K_UNKNOWN));
     }
 
     /* Room for the named fields (han.decode adds vendor and meter time) and, in obis,
@@ -523,6 +546,7 @@ static int name(struct ctx *c, const struct han_hdlc *frame, const struct han_no
             const struct han_rec *k;
             if (v->kind == HAN_V_NULL) continue;
             lua_rawgeti(L, layout, (int)i);
+            if (!lua_istable(L, -1)) luaL_error(L, "bad plan (an entry of a layout is not a table)");
             slot_of(L, lua_gettop(L), &sl);
             if ((k = put(c, lua_gettop(L), &sl, v)) != NULL) clock = k;
             lua_pop(L, 1);

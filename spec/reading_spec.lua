@@ -66,6 +66,50 @@ describe("core.reading", function()
     assert.has_error(function() core.reading(nil, plan) end)
   end)
 
+  it("raises, never crashes, on a plan not built as han.decode builds it", function()
+    local function copy(t)
+      local out = {}
+      for k, v in pairs(t) do out[k] = v end
+      return out
+    end
+    local by_list = {}
+    for _, rec in ipairs(H.frames()) do
+      local r = core.reading(rec.raw, plan)
+      if r then by_list[r.list or "none"] = rec.raw end
+    end
+    local kamstrup, aidon = by_list.Kamstrup_V0001, by_list.AIDON_V0001
+    assert.is_string(kamstrup)
+    assert.is_string(aidon)
+    local bad = {
+      { kamstrup, {} },
+      { kamstrup, (function() local p = copy(plan); p.lists = 5; return p end)() },
+      { aidon, (function() local p = copy(plan); p.unknown = {}; return p end)() },
+      { aidon, (function() local p = copy(plan); p.unknown = { memo = "x" }; return p end)() },
+    }
+    -- bare values placed by a layout whose entries are no tables
+    local bare = copy(plan.bare)
+    bare.layouts = { [2] = { 1, 2 } }
+    local p = copy(plan)
+    p.bare = bare
+    bad[#bad + 1] = { apdu("0202 " .. u16(1) .. u16(2)), p }
+    for i, b in ipairs(bad) do
+      assert.is_false(pcall(core.reading, b[1], b[2]), "plan " .. i)
+    end
+    -- what a core keeps per plan profile is its own, whatever fields the profile has
+    local lists = copy(plan.lists)
+    local P = copy(plan.lists.Kamstrup_V0001)
+    P.cache, P.keys = io.stdout, 7
+    lists.Kamstrup_V0001 = P
+    p = copy(plan)
+    p.lists = lists
+    local want = core.reading(kamstrup, plan)
+    for _ = 1, 3 do
+      local r = core.reading(kamstrup, p)
+      assert.are.equal(want.power_import, r.power_import)
+      assert.are.equal(want.meter_time, r.meter_time)
+    end
+  end)
+
   it("keeps a value nested as deep as A-XDR allows", function()
     local deep = u16(7)
     for _ = 1, 13 do deep = "0201 " .. deep end
