@@ -30,6 +30,7 @@ build = {
     ["han.luaunwrap"] = "lua/han/luaunwrap.lua",
     ["han.luap1"] = "lua/han/luap1.lua",
     ["han.luareading"] = "lua/han/luareading.lua",
+    ["han.luareplay"] = "lua/han/luareplay.lua",
     ["han.luawalk"] = "lua/han/luawalk.lua",
     ["han.ffireading"] = "lua/han/ffireading.lua",
     ["han.gcm"] = "lua/han/gcm.lua",

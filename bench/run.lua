@@ -76,6 +76,11 @@ if want.lua then
       f == frames[1] and ("%.2fx forum table (%s/s in the same rounds)"):format(
         lua_vs_forum, fmt(forum_again)) or "")
   end
+  local pair, turn = { kamstrup, cases.kamstrup_twin }, 1
+  row("han.decode (Lua core) Kamstrup and a twin", fmt(rate(function()
+    turn = 3 - turn
+    return decode(pair[turn])
+  end)), "frames/s", "in turn: the twin's layout is not kept, every other frame is walked")
   row("core.decode (Lua core) Kamstrup 228 B", fmt(rate(L.decode, kamstrup)), "frames/s")
 end
 

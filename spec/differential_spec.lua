@@ -6,22 +6,7 @@ local H = require("helpers")
 local C = require("han.core")
 local L = require("han.luacore")
 
--- Values of both backends in one comparable form (null -> a marker; numbers keep their
--- subtype on 5.3+).
-local function canon(v, null)
-  if v == null then return "<null>" end
-  local t = type(v)
-  if t == "table" then
-    local out = {}
-    for k, x in pairs(v) do out[k] = canon(x, null) end
-    return out
-  elseif t == "number" then
-    if v ~= v then return "<nan>" end
-    return { n = v, kind = math.type and math.type(v) or "number",
-      neg_zero = v == 0 and 1 / v < 0 }
-  end
-  return v
-end
+local canon = H.canon
 
 local plan = require("han.decode").plan
 

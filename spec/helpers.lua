@@ -148,6 +148,23 @@ function M.rng(seed)
   end
 end
 
+-- Values of both backends in one comparable form (null -> a marker; numbers keep their
+-- subtype on 5.3+).
+function M.canon(v, null)
+  if v == null then return "<null>" end
+  local t = type(v)
+  if t == "table" then
+    local out = {}
+    for k, x in pairs(v) do out[k] = M.canon(x, null) end
+    return out
+  elseif t == "number" then
+    if v ~= v then return "<nan>" end
+    return { n = v, kind = math.type and math.type(v) or "number",
+      neg_zero = v == 0 and 1 / v < 0 }
+  end
+  return v
+end
+
 -- Structural equality of plain values and tables (NaN equals NaN).
 function M.deep_equal(a, b)
   if type(a) ~= type(b) then return false end

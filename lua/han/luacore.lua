@@ -313,10 +313,10 @@ local function header(s, p, n)
   return nil, "bad date-time"
 end
 
--- The notification of s (a frame or an APDU), its body recorded in rec: the number of
--- records, the header's date-time position, the HDLC frame's dest, src and control,
--- the APDU's position; or nil, err.
-local function notification(s, rec)
+-- The notification of s (a frame or an APDU): the first and last positions of its
+-- body, the header's date-time position, the HDLC frame's dest, src and control, the
+-- APDU's position; or nil, err.
+local function notification(s)
   local first, last, dest, src, control = 1, #s, nil, nil, nil
   if byte(s, 1) == 0x7E then
     local fmt, len
@@ -326,19 +326,26 @@ local function notification(s, rec)
   end
   local p, at, apdu = header(s, first, last)
   if not p then return nil, at end
+  return p, last, at, dest, src, control, apdu
+end
+
+-- The body s[p..last] recorded in rec: the number of records, or nil, err.
+local function body(s, p, last, rec)
   local count, q = record(s, p, last, rec)
   if not count then return nil, q end
   if q <= last then return nil, "trailing data" end
-  return count, at, dest, src, control, apdu
+  return count
 end
 
 function M.decode(s)
   if type(s) ~= "string" then error("bad argument #1 to 'decode' (string expected)", 2) end
   local rec = take()
-  local count, at, dest, src, control, p = notification(s, rec)
+  local q, last, at, dest, src, control, p = notification(s)
+  local count, err = nil, last
+  if q then count, err = body(s, q, last, rec) end
   if not count then
     give(rec, 0)
-    return nil, at
+    return nil, err
   end
   local a, b, c, d = byte(s, p + 1, p + 4)
   local r = { dest = dest, src = src, control = control,
@@ -712,18 +719,30 @@ end
 
 M.p1 = require("han.luap1").new(arc_range)
 
--- core.reading: lua/han/luareading.lua names the recorded values
+-- core.reading: lua/han/luareading.lua names the recorded values; a body laid out as
+-- one seen before is read by lua/han/luareplay.lua.
 local name = require("han.luareading").name
+local replay = require("han.luareplay")
 function M.reading(s, plan)
   if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
   if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end
+  local p, last, at, _, src = notification(s)
+  if not p then return nil, last end
   local rec = take()
-  local count, at, _, src = notification(s, rec)
+  local r, P, learn = replay.reading(s, p, last, plan, src, at, rec)
+  if r then
+    give(rec, 1)
+    return r, P
+  end
+  local count, err = body(s, p, last, rec)
   if not count then
     give(rec, 0)
-    return nil, at
+    return nil, err
   end
-  local r, P = name(s, rec, plan, src, at)
+  local steps = learn and rec.steps
+  if steps then steps.n = 0 end
+  r, P = name(s, rec, plan, src, at, steps)
+  if r and steps then replay.learn(s, p, last, rec, count, plan, src, P) end
   give(rec, count)
   return r, P
 end

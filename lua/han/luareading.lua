@@ -37,7 +37,7 @@ end
 local UNIT_EXPONENT = { [30] = -3, [31] = -3, [32] = -3 }
 
 -- Per plan profile, the entries met so far by the number of their 6 code bytes (as
--- the C core keeps P.cache), emptied when full: hostile input brings new codes.
+-- the C core keeps its cache), emptied when full: hostile input brings new codes.
 local CACHE_MAX = 512
 local caches = setmetatable({}, { __mode = "k" })
 local function cache_of(P)
@@ -49,11 +49,19 @@ local function cache_of(P)
   return c
 end
 
--- name(s, rec, plan, src, at): rec holds han.luawalk's records of the body of the
--- notification in s (and the core's null), src is the HDLC source address, at the
--- position of the header's date-time bytes (or false).
+-- name(s, rec, plan, src, at [, steps]): rec holds han.luawalk's records of the body of
+-- the notification in s (and the core's null), src is the HDLC source address, at the
+-- position of the header's date-time bytes (or false). With steps, what each value
+-- became is noted there for han.luareplay (M.replay below names a frame of the same
+-- layout from them):
+--   steps.n, and for step k: steps[k] the record, steps.e[k] its entry, steps.how[k]
+--   PUT (a value), SCALED (a number with the stream's scaler[k] and unit[k]) or CLOCK
+--   (the clock before the pairs); steps.fixed the list id's record (the profile
+--   depends on its bytes, though it may be a value too), or nil.
+local PUT, SCALED, CLOCK = 1, 2, 3
 do
-  local value, datetime, table_new = walk.value, walk.datetime, walk.table_new
+  local value, datetime, table_new, number = walk.value, walk.datetime, walk.table_new,
+    walk.number
 
   -- Records (K, V, W as han.luawalk writes them); i may be nil: an absent element.
   local function is_string(K, i)
@@ -121,19 +129,73 @@ do
     end
   end
 
-  -- The number at record v with the stream's own scaler and unit (the list at su).
-  local function put_scaled(r, ob, e, K, V, W, v, su)
-    local scaler, u = V[su + 1], nil
+  -- The number v with the stream's own scaler and unit u.
+  local function put_scaled(r, ob, e, v, scaler, u)
+    ob[e[1]] = scaled(v, scaler)
+    if e[3] then r[e[2]] = scaled(v, scaler + (UNIT_EXPONENT[u] or 0)) end
+  end
+  -- The scaler and unit of the {scaler, unit} list at record su.
+  local function scaler_unit(K, V, W, su)
+    local u
     if V[su] > 1 then
       u = after(K, W, su + 1)
       u = K[u] == "number" and V[u] or nil
     end
-    v = V[v]
-    ob[e[1]] = scaled(v, scaler)
-    if e[3] then r[e[2]] = scaled(v, scaler + (UNIT_EXPONENT[u] or 0)) end
+    return V[su + 1], u
   end
 
-  function M.name(s, rec, plan, src, at)
+  local function note(steps, i, e, how, scaler, u)
+    local k = steps.n + 1
+    steps[k], steps.e[k], steps.how[k], steps.scaler[k], steps.unit[k] = i, e, how, scaler, u
+    steps.n = k
+  end
+  -- Put the value at record v under e (the clock is returned), noting the step.
+  local function put_at(s, K, V, W, null, r, ob, e, v, steps)
+    if steps then note(steps, v, e, PUT) end
+    return put(r, ob, e, value(s, K, V, W, v, null))
+  end
+
+  -- The reading's tables; nob: room for the obis table.
+  local function tables(nob)
+    if table_new then   -- LuaJIT: tables with room for what comes
+      local ob, r = table_new(0, nob), table_new(0, 24)
+      r.obis = ob
+      return ob, r
+    end
+    -- Every field named in the constructor, so that Lua sizes the table once.
+    local ob = {}
+    return ob, { obis = ob, list = nil, vendor = nil, meter_id = nil, meter_type = nil,
+      power_import = nil, power_export = nil, reactive_import = nil, reactive_export = nil,
+      current_l1 = nil, current_l2 = nil, current_l3 = nil,
+      voltage_l1 = nil, voltage_l2 = nil, voltage_l3 = nil,
+      energy_import = nil, energy_export = nil, reactive_energy_import = nil,
+      reactive_energy_export = nil, meter_time = nil, time_fields = nil, hour = nil }
+  end
+
+  -- What every reading gets once its values are in: list id, meter time, vendor.
+  local function close(s, r, P, id, clock, plan, at)
+    r.list = id
+    -- Meter time: the clock register when the list has one, else the header's.
+    if type(clock) == "string" then clock = fields(clock) end
+    local tf = type(clock) == "table" and clock or at and datetime(s, at) or nil
+    r.time_fields = tf
+    local zone = tf and type(plan.zone) == "table" and zone_of(plan.zone)
+    if zone then r.meter_time = epoch(tf, zone, P and P.local_time) end
+    if P then
+      r.vendor = P.vendor
+      local zero_absent = P.zero_absent
+      if zero_absent then
+        for i = 1, #zero_absent do
+          local f = zero_absent[i]
+          if r[f] == 0 then r[f] = nil end
+        end
+      end
+    end
+    if zone then r.hour = hour_of(r, tf, plan.hourly) end
+    return r, P
+  end
+
+  function M.name(s, rec, plan, src, at, steps)
     local K, V, W, null = rec.K, rec.V, rec.W, rec.null
     local count = V[1]
     if K[1] ~= "list" or count == 0 then return nil, "no values in the notification" end
@@ -176,6 +238,7 @@ do
     elseif second and is_string(K, head) then
       id = head
     end
+    if steps then steps.fixed = id end
     if id then id = value(s, K, V, W, id) end
 
     local P = plan.lists[id]
@@ -185,21 +248,9 @@ do
     local known = P or unknown
     local cache = cache_of(known)
 
-    local ob, r
-    if table_new then   -- LuaJIT: tables with room for what comes
-      ob = table_new(0, shape == "pairs" and floor(count / 2) or count)
-      r = table_new(0, 24)
-      r.obis = ob
-    else
-      -- Every field named in the constructor, so that Lua sizes the table once.
-      ob = {}
-      r = { obis = ob, list = nil, vendor = nil, meter_id = nil, meter_type = nil,
-        power_import = nil, power_export = nil, reactive_import = nil, reactive_export = nil,
-        current_l1 = nil, current_l2 = nil, current_l3 = nil,
-        voltage_l1 = nil, voltage_l2 = nil, voltage_l3 = nil,
-        energy_import = nil, energy_export = nil, reactive_energy_import = nil,
-        reactive_energy_export = nil, meter_time = nil, time_fields = nil, hour = nil }
-    end
+    local nob = shape == "pairs" and floor(count / 2) or count
+    local ob, r = tables(nob)
+    if steps then steps.nob = nob end
     local clock
     if shape == "structures" then
       local item = head
@@ -211,9 +262,12 @@ do
           if e and K[v] ~= "null" then
             local su = n > 2 and after(K, W, v)
             if su and is_scaler_unit(K, V, su) and K[v] == "number" then
-              put_scaled(r, ob, e, K, V, W, v, su)   -- the stream's own scaler and unit (Aidon)
+              -- the stream's own scaler and unit (Aidon)
+              local scaler, u = scaler_unit(K, V, W, su)
+              if steps then note(steps, v, e, SCALED, scaler, u) end
+              put_scaled(r, ob, e, V[v], scaler, u)
             else
-              clock = put(r, ob, e, value(s, K, V, W, v, null)) or clock
+              clock = put_at(s, K, V, W, null, r, ob, e, v, steps) or clock
             end
           end
         end
@@ -222,7 +276,10 @@ do
     elseif shape == "pairs" then
       local i, code = start, head
       if start == 2 then
-        if not id and is_string(K, head) then clock = value(s, K, V, W, head) end
+        if not id and is_string(K, head) then
+          if steps then note(steps, head, nil, CLOCK) end
+          clock = value(s, K, V, W, head)
+        end
         code = second
       end
       while i <= count do
@@ -232,12 +289,16 @@ do
           i, code = i + 1, v
         elseif su and is_scaler_unit(K, V, su) then
           local e = entry(plan, known, cache, s, K, V, W, code)   -- code, value, {scaler, unit}
-          if e and K[v] == "number" then put_scaled(r, ob, e, K, V, W, v, su) end
+          if e and K[v] == "number" then
+            local scaler, u = scaler_unit(K, V, W, su)
+            if steps then note(steps, v, e, SCALED, scaler, u) end
+            put_scaled(r, ob, e, V[v], scaler, u)
+          end
           i, code = i + 3, i + 3 <= count and after(K, W, su)
         else
           local e = entry(plan, known, cache, s, K, V, W, code)
           if e and v and K[v] ~= "null" then
-            clock = put(r, ob, e, value(s, K, V, W, v, null)) or clock
+            clock = put_at(s, K, V, W, null, r, ob, e, v, steps) or clock
           end
           i, code = i + 2, su
         end
@@ -250,7 +311,7 @@ do
           local attribute = child(K, V, W, d, 3)
           if K[attribute] == "number" and V[attribute] == 2 then
             local e = entry(plan, known, cache, s, K, V, W, child(K, V, W, d, 2))
-            if e then clock = put(r, ob, e, value(s, K, V, W, v, null)) or clock end
+            if e then clock = put_at(s, K, V, W, null, r, ob, e, v, steps) or clock end
           end
         end
         d = after(K, W, d)
@@ -261,7 +322,7 @@ do
       local v = head
       for i = 1, count do
         if K[v] ~= "null" then
-          clock = put(r, ob, layout[i], value(s, K, V, W, v, null)) or clock
+          clock = put_at(s, K, V, W, null, r, ob, layout[i], v, steps) or clock
         end
         v = after(K, W, v)
       end
@@ -270,25 +331,39 @@ do
     -- Lists 1 of Aidon and Kaifa (P+ only) carry no list id: their profile comes from
     -- their layout or HDLC source address.
     if P and id == nil and P.short == count then id = P.id end
-    r.list = id
-    -- Meter time: the clock register when the list has one, else the header's.
-    if type(clock) == "string" then clock = fields(clock) end
-    local tf = type(clock) == "table" and clock or at and datetime(s, at) or nil
-    r.time_fields = tf
-    local zone = tf and type(plan.zone) == "table" and zone_of(plan.zone)
-    if zone then r.meter_time = epoch(tf, zone, P and P.local_time) end
-    if P then
-      r.vendor = P.vendor
-      local zero_absent = P.zero_absent
-      if zero_absent then
-        for i = 1, #zero_absent do
-          local f = zero_absent[i]
-          if r[f] == 0 then r[f] = nil end
-        end
+    if steps then steps.id = id end
+    return close(s, r, P, id, clock, plan, at)
+  end
+
+  -- replay(s, L, plan, at, one): the reading of a notification whose body has the
+  -- layout L that han.luareplay keeps. For step k: L.kind[k] the kind of its value
+  -- (a number, string, bit-string or date-time), L.tag[k] its tag, L.pos[k] and
+  -- L.w[k] its V and W but for numbers (read from L.pos[k] on); L.e, L.how, L.scaler
+  -- and L.unit the notes; L.nob, L.P and L.id what name found. one: records for one
+  -- value.
+  function M.replay(s, L, plan, at, one)
+    local kind, tag, pos, w, es, how = L.kind, L.tag, L.pos, L.w, L.e, L.how
+    local K, V, W = one.K, one.V, one.W
+    local ob, r = tables(L.nob)
+    local clock
+    for k = 1, L.n do
+      local v
+      if kind[k] == "number" then
+        v = number(s, pos[k], tag[k])
+      else
+        K[1], V[1], W[1] = kind[k], pos[k], w[k]
+        v = value(s, K, V, W, 1)
+      end
+      local h = how[k]
+      if h == PUT then
+        clock = put(r, ob, es[k], v) or clock
+      elseif h == SCALED then
+        put_scaled(r, ob, es[k], v, L.scaler[k], L.unit[k])
+      else
+        clock = v
       end
     end
-    if zone then r.hour = hour_of(r, tf, plan.hourly) end
-    return r, P
+    return close(s, r, L.P, L.id, clock, plan, at)
   end
 end
 

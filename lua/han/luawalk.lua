@@ -12,6 +12,7 @@
 --   "time"               V = first position, W = tag (0x19 date-time, 0x1A date, 0x1B time)
 --   "list"               V = number of elements, W = the record after the last element;
 --                        the elements are the records from i + 1 on
+-- and T[i] the position of its tag (han.luareplay finds the bytes of values by it).
 local byte, sub, format, floor = string.byte, string.sub, string.format, math.floor
 
 local M = {}
@@ -77,10 +78,16 @@ local function float64(a, b, c, d, e5, f, g, h)
   return ieee(a, (a % 128) * 16 + floor(b / 16), m, 2047, 52, 1023)
 end
 
--- The number of a fixed-size tag other than u32 and u16 from its bytes at p (the size
--- is checked).
+-- The number of a fixed-size number tag but BCD from its bytes at p (the size is
+-- checked; the walk reads u32 and u16 itself).
 local function number(s, p, tag)
-  if tag == 0x11 or tag == 0x16 then
+  if tag == 0x06 then
+    local a, b, c, d = byte(s, p, p + 3)
+    return ((a * 256 + b) * 256 + c) * 256 + d
+  elseif tag == 0x12 then
+    local a, b = byte(s, p, p + 1)
+    return a * 256 + b
+  elseif tag == 0x11 or tag == 0x16 then
     return byte(s, p)
   elseif tag == 0x10 then
     local a, b = byte(s, p, p + 1)
@@ -105,6 +112,7 @@ local function number(s, p, tag)
   end
   return float64(byte(s, p, p + 7))
 end
+M.number = number
 
 -- Sizes of the fixed-size tags, and the kind each records as.
 local FIXED = { [0x03] = 1, [0x05] = 4, [0x06] = 4, [0x0D] = 1, [0x0F] = 1, [0x10] = 2,
@@ -142,10 +150,11 @@ end
 
 -- Records of one walk, reused: take() gives a free set, give() takes it back (a set
 -- left out, by an error raised while naming or a walk inside a walk, is made anew).
--- rec.null is the core's null, for han.luareading.
+-- rec.null is the core's null, for han.luareading; rec.steps its notes (han.luareplay).
 local spare
 function M.take()
-  local rec = spare or { K = {}, V = {}, W = {}, open = {}, left = {}, null = null }
+  local rec = spare or { K = {}, V = {}, W = {}, T = {}, open = {}, left = {}, null = null,
+    steps = { n = 0, e = {}, how = {}, scaler = {}, unit = {} } }
   spare = nil
   return rec
 end
@@ -157,7 +166,7 @@ end
 -- nil, err. Iterative: open[d] is the record of the d-th open list, left[d] how many
 -- elements its parent still had to come when it opened; rem counts the innermost's.
 function M.walk(s, p, n, rec)
-  local K, V, W, open, left = rec.K, rec.V, rec.W, rec.open, rec.left
+  local K, V, W, T, open, left = rec.K, rec.V, rec.W, rec.T, rec.open, rec.left
   local i, d, rem = 0, 0, 1
   while true do
     if d >= MAX_DEPTH then return nil, "nesting too deep" end
@@ -166,6 +175,7 @@ function M.walk(s, p, n, rec)
     local tag, b1, b2, b3, b4 = byte(s, p, p + 4)
     local done = true   -- false when a list opens: its elements come next
     i = i + 1
+    T[i] = p
     if tag == 0x09 or tag == 0x0A or tag == 0x0C then
       local len, q = length(s, p, n, b1)
       if not len then return nil, q end
