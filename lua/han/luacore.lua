@@ -340,14 +340,14 @@ end
 function M.decode(s)
   if type(s) ~= "string" then error("bad argument #1 to 'decode' (string expected)", 2) end
   local rec = take()
-  local q, last, at, dest, src, control, p = notification(s)
+  local first, last, at, dest, src, control, apdu = notification(s)
   local count, err = nil, last
-  if q then count, err = body(s, q, last, rec) end
+  if first then count, err = body(s, first, last, rec) end
   if not count then
     give(rec, 0)
     return nil, err
   end
-  local a, b, c, d = byte(s, p + 1, p + 4)
+  local a, b, c, d = byte(s, apdu + 1, apdu + 4)
   local r = { dest = dest, src = src, control = control,
     invoke_id = ((a * 256 + b) * 256 + c) * 256 + d, time = at and datetime(s, at) or nil,
     body = (value(s, rec.K, rec.V, rec.W, 1, M.null)) }
