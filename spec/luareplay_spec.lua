@@ -158,6 +158,22 @@ describe("han.luareplay", function()
         { read(twin), read(twin), read(twin), read(kamstrup) })
     end)
 
+  it("keeps no layout of a body longer than any list a meter pushes", function()
+    local code = "\9\6\1\0\96\1\0\255"
+    for _, size in ipairs({ 2000, 2040 }) do
+      local apdu = "\15\0\0\0\1\0" .. "\2\2" .. code .. "\9\130"
+        .. string.char(math.floor(size / 256), size % 256) .. string.rep("x", size)
+      local p = fresh_plan()
+      local seen = watched(function()
+        for _ = 1, 3 do
+          local a, b = readings(apdu, p)
+          assert.are.same(a, b)
+        end
+      end)
+      assert.are.equal(size == 2000 and 2 or 0, seen.hits, size .. " bytes")
+    end
+  end)
+
   it("keeps no layout with a BCD or boolean value, which may be bad or read apart", function()
     local code = "\9\6\1\0\1\8\0\255"
     for _, value in ipairs({ "\13\18", "\3\1" }) do

@@ -13,8 +13,9 @@ local byte, sub = string.byte, string.sub
 local M = {}
 
 -- Per plan, the layouts by the position of the body's last byte; emptied when full,
--- as hostile input brings new ones.
-local MAX = 64
+-- as hostile input brings new ones. A body longer than any list a meter pushes is not
+-- kept, so that the layouts hold 128 KiB of bytes at most.
+local MAX, MAX_BODY = 64, 2048
 local memos = setmetatable({}, { __mode = "k" })
 
 -- The kinds of values read again; a boolean or BCD number (which may be bad) is not.
@@ -24,8 +25,9 @@ local KINDS = { number = true, string = true, bits = true, time = true }
 -- that han.luareading named with notes (rec.steps) into a reading of profile P; returns
 -- it (for specs: L.other[3k - 2], L.other[3k - 1] are the first and last position of
 -- the k-th run of bytes that are no value), or nil when a value is of a kind not read
--- again.
+-- again or the body too long.
 function M.learn(s, p, last, rec, count, plan, src, P)
+  if last - p >= MAX_BODY then return end
   local steps = rec.steps
   local K, V, W, T = rec.K, rec.V, rec.W, rec.T
   local n = steps.n
