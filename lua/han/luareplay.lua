@@ -21,6 +21,12 @@ local memos = setmetatable({}, { __mode = "k" })
 -- The kinds of values read again; a boolean or BCD number (which may be bad) is not.
 local KINDS = { number = true, string = true, bits = true, time = true }
 
+-- Keep the run s[a..b] of bytes that are no value.
+local function keep(other, s, a, b)
+  local n = #other
+  other[n + 1], other[n + 2], other[n + 3] = a, b, sub(s, a, b)
+end
+
 -- learn(s, p, last, rec, count, plan, src, P): keep the layout of the body s[p..last]
 -- that han.luareading named with notes (rec.steps) into a reading of profile P; returns
 -- it (for specs: L.other[3k - 2], L.other[3k - 1] are the first and last position of
@@ -42,17 +48,14 @@ function M.learn(s, p, last, rec, count, plan, src, P)
     if T[i] < a or not KINDS[kind] or tag == 0x0D then return end
     local first = kind == "number" and T[i] + 1 or V[i]
     if i ~= steps.fixed then   -- the list id's bytes stay with the others
-      other[#other + 1], other[#other + 2], other[#other + 3] = a, first - 1,
-        sub(s, a, first - 1)
+      keep(other, s, a, first - 1)
       a = i < count and T[i + 1] or last + 1   -- a value ends where the next record starts
     end
     L.kind[k], L.tag[k], L.pos[k], L.w[k] = kind, tag, first, W[i]
     L.e[k], L.how[k], L.scaler[k], L.unit[k] = steps.e[k], steps.how[k], steps.scaler[k],
       steps.unit[k]
   end
-  if a <= last then
-    other[#other + 1], other[#other + 2], other[#other + 3] = a, last, sub(s, a, last)
-  end
+  if a <= last then keep(other, s, a, last) end
   local memo = memos[plan]
   if not memo or memo.n >= MAX then
     memo = { n = 0 }
@@ -73,11 +76,13 @@ function M.reading(s, p, last, plan, src, at, rec)
   local L = memo and memo[last]
   if not L then return nil, nil, true end
   local fits = L.p == p and L.src == src
-  local other = L.other
-  for k = 1, fits and #other or 0, 3 do
-    if sub(s, other[k], other[k + 1]) ~= other[k + 2] then
-      fits = false
-      break
+  if fits then
+    local other = L.other
+    for k = 1, #other, 3 do
+      if sub(s, other[k], other[k + 1]) ~= other[k + 2] then
+        fits = false
+        break
+      end
     end
   end
   if not fits then
