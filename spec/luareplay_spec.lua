@@ -99,6 +99,18 @@ local function trial(n, seed, mutate)
   return hits, misses, differences
 end
 
+-- Read s three times under a plan of its own, both cores alike each time: what was
+-- watched.
+local function thrice(s)
+  local p = fresh_plan()
+  return watched(function()
+    for _ = 1, 3 do
+      local a, b = readings(s, p)
+      assert.are.same(a, b)
+    end
+  end)
+end
+
 describe("han.luareplay", function()
   it("keeps the layout of every vector and reads it again to the same reading", function()
     local vs = layouts()
@@ -161,15 +173,8 @@ describe("han.luareplay", function()
   it("keeps no layout of a body longer than any list a meter pushes", function()
     local code = "\9\6\1\0\96\1\0\255"
     for _, size in ipairs({ 2000, 2040 }) do
-      local apdu = "\15\0\0\0\1\0" .. "\2\2" .. code .. "\9\130"
-        .. string.char(math.floor(size / 256), size % 256) .. string.rep("x", size)
-      local p = fresh_plan()
-      local seen = watched(function()
-        for _ = 1, 3 do
-          local a, b = readings(apdu, p)
-          assert.are.same(a, b)
-        end
-      end)
+      local seen = thrice("\15\0\0\0\1\0" .. "\2\2" .. code .. "\9\130"
+        .. string.char(math.floor(size / 256), size % 256) .. string.rep("x", size))
       assert.are.equal(size == 2000 and 2 or 0, seen.hits, size .. " bytes")
     end
   end)
@@ -177,14 +182,7 @@ describe("han.luareplay", function()
   it("keeps no layout with a BCD or boolean value, which may be bad or read apart", function()
     local code = "\9\6\1\0\1\8\0\255"
     for _, value in ipairs({ "\13\18", "\3\1" }) do
-      local apdu = "\15\0\0\0\1\0" .. "\2\2" .. code .. value
-      local p = fresh_plan()
-      local seen = watched(function()
-        for _ = 1, 3 do
-          local a, b = readings(apdu, p)
-          assert.are.same(a, b)
-        end
-      end)
+      local seen = thrice("\15\0\0\0\1\0" .. "\2\2" .. code .. value)
       assert.are.equal(0, seen.hits)
       assert.is_nil(seen.layout)
     end
