@@ -134,15 +134,6 @@ do
     ob[e[1]] = scaled(v, scaler)
     if e[3] then r[e[2]] = scaled(v, scaler + (UNIT_EXPONENT[u] or 0)) end
   end
-  -- The scaler and unit of the {scaler, unit} list at record su.
-  local function scaler_unit(K, V, W, su)
-    local u
-    if V[su] > 1 then
-      u = after(K, W, su + 1)
-      u = K[u] == "number" and V[u] or nil
-    end
-    return V[su + 1], u
-  end
 
   local function note(steps, i, e, how, scaler, u)
     local k = steps.n + 1
@@ -153,6 +144,17 @@ do
   local function put_at(s, K, V, W, null, r, ob, e, v, steps)
     if steps then note(steps, v, e, PUT) end
     return put(r, ob, e, value(s, K, V, W, v, null))
+  end
+  -- Put the number at record v with the scaler and unit of the list at record su,
+  -- noting the step.
+  local function put_scaled_at(K, V, W, r, ob, e, v, su, steps)
+    local scaler, u = V[su + 1], nil
+    if V[su] > 1 then
+      u = after(K, W, su + 1)
+      u = K[u] == "number" and V[u] or nil
+    end
+    if steps then note(steps, v, e, SCALED, scaler, u) end
+    put_scaled(r, ob, e, V[v], scaler, u)
   end
 
   -- The reading's tables; nob: room for the obis table.
@@ -263,9 +265,7 @@ do
             local su = n > 2 and after(K, W, v)
             if su and is_scaler_unit(K, V, su) and K[v] == "number" then
               -- the stream's own scaler and unit (Aidon)
-              local scaler, u = scaler_unit(K, V, W, su)
-              if steps then note(steps, v, e, SCALED, scaler, u) end
-              put_scaled(r, ob, e, V[v], scaler, u)
+              put_scaled_at(K, V, W, r, ob, e, v, su, steps)
             else
               clock = put_at(s, K, V, W, null, r, ob, e, v, steps) or clock
             end
@@ -289,11 +289,7 @@ do
           i, code = i + 1, v
         elseif su and is_scaler_unit(K, V, su) then
           local e = entry(plan, known, cache, s, K, V, W, code)   -- code, value, {scaler, unit}
-          if e and K[v] == "number" then
-            local scaler, u = scaler_unit(K, V, W, su)
-            if steps then note(steps, v, e, SCALED, scaler, u) end
-            put_scaled(r, ob, e, V[v], scaler, u)
-          end
+          if e and K[v] == "number" then put_scaled_at(K, V, W, r, ob, e, v, su, steps) end
           i, code = i + 3, i + 3 <= count and after(K, W, su)
         else
           local e = entry(plan, known, cache, s, K, V, W, code)
