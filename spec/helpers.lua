@@ -193,6 +193,15 @@ if rawget(_G, "jit") then
   if ok and type(util) == "table" and util.deepcompare then jit.off(util.deepcompare) end
 end
 
+-- The heap in KiB after a full collection. LuaJIT counts its compiled traces in the
+-- heap and keeps adding side traces for as long as a loop runs (up to its trace limit):
+-- code, not the data a test bounds, so they are flushed first.
+function M.heap()
+  if rawget(_G, "jit") then jit.flush() end
+  collectgarbage("collect")
+  return collectgarbage("count")
+end
+
 -- Bit libraries as a controller may have them, for loading fresh copies of modules that
 -- pick their bit operations at load time: LuaBitOp (signed 32-bit results, as on
 -- LogicMachine) and bit32; both xor any number of words, by arithmetic.

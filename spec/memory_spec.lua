@@ -20,18 +20,10 @@ describe("memory (" .. H.backend .. " backend)", function()
     -- warm up for several collector cycles, so that the runtime's own tables (LuaJIT's
     -- string table grows with the garbage between cycles) reach their working size
     -- before the measured run
-    -- LuaJIT counts its compiled traces in the heap, and keeps adding side traces for
-    -- as long as the loop runs (up to its trace limit); they are code, not the script's
-    -- data, so they are flushed before each measure
-    local function heap()
-      if jit then jit.flush() end
-      collectgarbage("collect")
-      return collectgarbage("count")
-    end
     work(20000)
-    local base = heap()
+    local base = H.heap()
     work(100000)
-    local grown = heap() - base
+    local grown = H.heap() - base
     assert.is_true(grown < 8, ("heap grew by %.1f KiB"):format(grown))
     assert.are.equal(0, framer:stats().bytes_buffered)   -- the last flag is framed already
   end)
