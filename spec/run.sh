@@ -21,6 +21,7 @@ for r in $RUNTIMES; do
   for b in $BACKENDS; do
     out="$BUILD/results/busted-$r-$b$TAG.tap"
     echo "# busted on $r, backend $b $TAG"
+    start=$(date +%s)
     if [ -n "$LUA_CMD" ]; then set -- $LUA_CMD /usr/bin/busted; else set -- busted --lua="$r"; fi
     HAN_BACKEND=$b LUA_CPATH="${RUN_BUILD:-$BUILD/$r}/?.so;$EXTRA_CPATH;" \
       LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
@@ -29,7 +30,7 @@ for r in $RUNTIMES; do
     # A suite that dies before reporting counts as a failure.
     grep -q '^1\.\.' "$out" || f=$((f + 1))
     grep '^not ok' -A 12 "$out" | head -60
-    echo "# $r/$b: $p passed, $f failed"
+    echo "# $r/$b: $p passed, $f failed, $(($(date +%s) - start)) s"
     pass=$((pass + p)); fail=$((fail + f))
   done
 done
