@@ -1,8 +1,8 @@
--- Shared by the specs: the vectors in ../shared/vectors (or $HAN_VECTORS), a small JSON
--- reader for them, hex helpers, and the backend the suite runs against ($HAN_BACKEND).
+-- Shared by the specs: the captured vectors in spec/vectors (or $HAN_VECTORS), a small
+-- JSON reader for them, hex helpers, and the backend the suite runs against ($HAN_BACKEND).
 local M = {}
 
-M.vectors_dir = os.getenv("HAN_VECTORS") or "../shared/vectors"
+M.vectors_dir = os.getenv("HAN_VECTORS") or "spec/vectors"
 
 function M.unhex(h)
   h = h:gsub("%s", "")
