@@ -72,7 +72,7 @@ lint:
 	luacheck $(wildcard lua spec examples bench tools bin/han)
 
 bundle: dist/han.lua
-dist/han.lua: $(wildcard lua/han/*.lua) tools/bundle.lua
+dist/han.lua: $(shell find lua/han -name '*.lua') tools/bundle.lua
 	@mkdir -p $(@D)
 	$(LUA) tools/bundle.lua $@
 

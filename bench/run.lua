@@ -129,7 +129,7 @@ end
 
 -- DSMR P1: the named reading of a three-phase DSMR 5 telegram with gas, per backend; the
 -- note: core.p1 alone (no names), and han.p1 naming all of it in Lua.
-local reading = require("han.p1").reading
+local reading = require("han.naming.p1").reading
 local telegram = cases.telegram
 for _, b in ipairs({ "c", "lua" }) do
   if want[b] then

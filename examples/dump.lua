@@ -2,7 +2,7 @@
 --   lua examples/dump.lua /dev/ttyUSB0 [baudrate] [parity]
 --   lua examples/dump.lua capture.bin
 local han = require("han")
-local json = require("han.json")
+local json = require("han.outputs.json")
 
 local source = assert(arg[1], "usage: lua examples/dump.lua DEVICE|FILE [baud] [parity]")
 

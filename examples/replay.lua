@@ -2,7 +2,7 @@
 -- JSON line per reading, then a summary of the framer's counters on stderr.
 -- Usage: lua examples/replay.lua FILE [FILE ...]
 local han = require("han")
-local json = require("han.json")
+local json = require("han.outputs.json")
 
 for _, path in ipairs(arg) do
   local f = assert(io.open(path, "rb"))

@@ -1,4 +1,4 @@
-local capacity = require("han.capacity")
+local capacity = require("han.outputs.capacity")
 local time = require("han.time")
 local fake_lm = require("support.fake_lm")
 

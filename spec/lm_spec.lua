@@ -1,8 +1,8 @@
-local lm = require("han.lm")
+local lm = require("han.outputs.lm")
 local fake_lm = require("support.fake_lm")
 local fake_serial = require("support.fake_serial")
 local helpers = require("helpers")
-local capacity = require("han.capacity")
+local capacity = require("han.outputs.capacity")
 -- A reading shaped like han.decode's for a Kamstrup list 3 (3-phase, hourly registers).
 local function kamstrup_hourly()
   return { list = "Kamstrup_V0001", vendor = "Kamstrup", meter_id = "5706567274389702",

@@ -1,5 +1,5 @@
 -- han.mqtt against a real mosquitto broker on 127.0.0.1, watched with mosquitto_sub.
-local mqtt = require("han.mqtt")
+local mqtt = require("han.outputs.mqtt")
 local mosquitto = require("han.mosquitto")
 local helpers = require("helpers")
 
@@ -295,7 +295,7 @@ describe("han.mqtt with a real broker", function()
   it("leaves the last will 'offline' when the bridge is killed", function()
     local script = dir .. "/bridge.lua"
     write(script, ([[
-      local b = assert(require("han.mqtt").new({ host = "127.0.0.1", port = %d,
+      local b = assert(require("han.outputs.mqtt").new({ host = "127.0.0.1", port = %d,
         user = %q, password = %q, prefix = "will", mosquitto = require("han.mosquitto") }))
       b:publish({ meter_id = "W1", power_import = 1 })
       while true do

@@ -3,7 +3,7 @@
 -- C and Lua cores side by side on every telegram and thousands of mutations.
 local H = require("helpers")
 local core = H.core()
-local p1 = require("han.p1")
+local p1 = require("han.naming.p1")
 local NULL = H.json_null
 
 local vectors = H.jsonl("p1.jsonl")
@@ -498,9 +498,9 @@ if H.backend == "c" then
       function()
       local zone = require("han.decode").plan.zone
       for _, backend in ipairs({ C, L }) do
-        package.loaded["han.p1"] = nil             -- a han.p1 that has met no code yet
-        local new = require("han.p1")
-        package.loaded["han.p1"] = p1
+        package.loaded["han.naming.p1"] = nil      -- a han.p1 that has met no code yet
+        local new = require("han.naming.p1")
+        package.loaded["han.naming.p1"] = p1
         local cold = {}
         for i, r in ipairs(vectors) do cold[i] = { new.decode(r.text, backend, nil, zone) } end
         for i = #vectors, 1, -1 do

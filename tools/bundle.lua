@@ -13,12 +13,13 @@ local function read(path)
   return s
 end
 
--- Every lua/han/*.lua file is a module: init.lua is `han`, x.lua is `han.x`.
+-- Every .lua file under lua/han is a module: lua/han/a/b.lua is `han.a.b`, and an
+-- init.lua is its folder's module (lua/han/init.lua is `han`).
 local names = {}
-local p = io.popen("ls lua/han/*.lua")
+local p = io.popen("find lua/han -name '*.lua'")
 for path in p:lines() do
-  local base = path:match("([^/]+)%.lua$")
-  names[#names + 1] = { name = base == "init" and "han" or "han." .. base, path = path }
+  local name = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+  names[#names + 1] = { name = name, path = path }
 end
 p:close()
 table.sort(names, function(a, b) return a.name < b.name end)

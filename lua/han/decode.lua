@@ -2,8 +2,8 @@
 -- vendor. The raw notification comes from the core backend (read at call time); the
 -- OBIS table and the vendor profiles (data) say what each value is and how it scales.
 local backend = require("han.backend")
-local obis = require("han.obis")
-local profiles = require("han.profiles")
+local obis = require("han.naming.obis")
+local profiles = require("han.naming.profiles")
 local time = require("han.time")
 
 local type, pairs, ipairs, byte = type, pairs, ipairs, string.byte
@@ -132,7 +132,7 @@ end
 local p1   -- han.p1, loaded with the first P1 telegram
 
 local function p1_reading(text, opts, core)
-  p1 = p1 or require("han.p1")
+  p1 = p1 or require("han.naming.p1")
   return p1.decode(text, core, opts, plan.zone)
 end
 

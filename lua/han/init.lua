@@ -17,10 +17,10 @@ han.backend, han.core = backend.name, backend.core
 local lazy = {
   decode = { "han.decode", "decode" },
   reader = { "han.reader", "new" },
-  hourly = { "han.hourly", "new" },
-  lm = { "han.lm", "new" },
-  capacity = { "han.capacity", "new" },
-  mqtt = { "han.mqtt", "new" },
+  hourly = { "han.outputs.hourly", "new" },
+  lm = { "han.outputs.lm", "new" },
+  capacity = { "han.outputs.capacity", "new" },
+  mqtt = { "han.outputs.mqtt", "new" },
 }
 
 return setmetatable(han, {

@@ -210,7 +210,7 @@ function M.p1(s, with, z)
   if type(s) ~= "string" then error("bad argument #1 to 'p1' (string expected)", 2) end
   names = type(with) == "table" and with or nil
   if names then
-    if not p1 then p1, time = require("han.p1"), require("han.time") end
+    if not p1 then p1, time = require("han.naming.p1"), require("han.time") end
     zone = type(z) == "table" and time.zone_of_numbers(z) or nil
     named, rest, n_rest, id_rank, id_raw = {}, {}, 0, 5, nil
     p1.clear_channels()

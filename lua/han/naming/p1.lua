@@ -1,7 +1,7 @@
 -- han.p1: a DSMR P1 telegram (a core.p1 result) as a reading with the field names of
 -- han's DLMS readings (README). What each code means is data: names by C.D.E, the
 -- unit scaling per kind, the vendor flags and the M-Bus channel codes.
-local obis = require("han.obis")
+local obis = require("han.naming.obis")
 local time = require("han.time")
 
 local type, next, tonumber = type, next, tonumber

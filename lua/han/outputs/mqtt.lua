@@ -8,9 +8,9 @@
 -- Drives the lua-mosquitto API: LogicMachine's `mosquitto`, else han's own binding
 -- han.mosquitto. Nothing here blocks for long: call step() often (the reader's poll
 -- gives it a second), and the bridge reconnects with back-off whenever the broker goes.
-local json = require("han.json")
-local lm = require("han.lm")
-local hourly = require("han.hourly")
+local json = require("han.outputs.json")
+local lm = require("han.outputs.lm")
+local hourly = require("han.outputs.hourly")
 
 local M = {}
 
