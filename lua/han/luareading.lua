@@ -4,7 +4,7 @@
 -- no body tables, and a known code costs no string. The two give equal results, error
 -- strings included (spec/differential_spec.lua).
 local time = require("han.time")
-local walk = require("han.luawalk")
+local walk = require("han.luacore.axdr")
 local fields, epoch, hour_of, zone_of = time.fields, time.epoch, time.hour,
   time.zone_of_numbers
 

@@ -186,7 +186,7 @@ function M.new(core, ber_reader)
       if tag == 0xE0 then
         a, err = blocks(a)
       else
-        gcm = gcm or require("han.gcm")
+        gcm = gcm or require("han.luacore.aes")
         local i
         a, i = decipher(a, k, gcm)
         if a then info = i else err = i end

@@ -1,4 +1,4 @@
--- han.luawalk: the A-XDR rules of han.luacore (docs/core-api.md, "A-XDR values") in one
+-- han.luacore.axdr: the A-XDR rules of han.luacore (docs/core-api.md, "A-XDR values") in one
 -- walk that records the values in flat arrays, as csrc/axdr.c does in C. core.decode
 -- builds its tables from the records (M.value); core.reading names the values straight
 -- from them (lua/han/luareading.lua), so that codes never become strings nor the body

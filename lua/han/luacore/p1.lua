@@ -1,4 +1,4 @@
--- han.luap1: core.p1 (docs/core-api.md) in pure Lua, the twin of csrc/p1.c that
+-- han.luacore.p1: core.p1 (docs/core-api.md) in pure Lua, the twin of csrc/p1.c that
 -- han.luacore exports. Same tables, same error strings, for every input.
 local byte, sub, find, match, format = string.byte, string.sub, string.find,
   string.match, string.format

@@ -1,4 +1,4 @@
--- han.gcm: AES-128-GCM in pure Lua for han.luacore, with the same results as csrc/aes.c.
+-- han.luacore.aes: AES-128-GCM in pure Lua for han.luacore, with the same results as csrc/aes.c.
 --
 -- Words are 32-bit numbers. The one bit operation needed is xor, picked once at load
 -- time: `bit32` (5.2), `bit` (LuaBitOp: LuaJIT, LogicMachine's 5.1; signed results),

@@ -1,0 +1,211 @@
+-- han.luacore: the han.core contract (docs/core-api.md) in pure Lua, for controllers
+-- where the C module cannot be installed. Same values, same error strings. One file per
+-- part of the engine, as in csrc/: crc16, hdlc, axdr (the A-XDR walk), framer, unwrap,
+-- aes (AES-128-GCM), p1.
+--
+-- Numbers: on Lua 5.3/5.4 integer types come out as integers and floats as floats; a
+-- u64 above 2^63 - 1 is a float. On 5.1/5.2/LuaJIT every number is a double: 32-bit
+-- values are exact, 64-bit ones beyond 2^53 are rounded to the nearest double (one
+-- rounding, as C's conversion does).
+local byte, sub, format, floor = string.byte, string.sub,
+  string.format, math.floor
+local crc16 = require("han.luacore.crc16")
+local hdlc = require("han.luacore.hdlc")
+local crc_range, arc_range = crc16.x25, crc16.arc
+local parse_frame = hdlc.parse
+
+local M = {}
+
+-- string.sub-style index
+local function posrelat(pos, n)
+  if pos >= 0 then return pos end
+  if -pos > n then return 0 end
+  return n + pos + 1
+end
+
+function M.crc16(s, i, j)
+  if type(s) ~= "string" then error("bad argument #1 to 'crc16' (string expected)", 2) end
+  local n = #s
+  i = posrelat(i or 1, n)
+  j = posrelat(j or -1, n)
+  if i < 1 then i = 1 end
+  if j > n then j = n end
+  if i > j then return 0 end
+  return crc_range(s, i, j)
+end
+
+function M.frame(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'frame' (string expected)", 2) end
+  local fmt, len, dest, src, control, first, last = parse_frame(s)
+  if not fmt then return nil, len end
+  return { format = fmt, segmented = floor(fmt / 2048) % 2 == 1, length = len,
+    dest = dest, src = src, control = control, info = sub(s, first, last) }
+end
+
+------------------------------------------------------------------------------------
+-- Data-notification: lua/han/luacore/axdr.lua walks the A-XDR body
+
+local walk = require("han.luacore.axdr")
+local datetime, take, give, record, value = walk.datetime, walk.take, walk.give,
+  walk.walk, walk.value
+M.null = walk.null
+
+-- The header of the notification in s[p..n] (LLC optional): the positions of the body,
+-- of the header's date-time bytes (false when none) and of the APDU; or nil, err.
+local function header(s, p, n)
+  if p <= n and byte(s, p) == 0xE6 then
+    if n - p + 1 < 3 then return nil, "bad LLC" end
+    local _, b2, b3 = byte(s, p, p + 2)
+    if (b2 ~= 0xE6 and b2 ~= 0xE7) or b3 ~= 0 then return nil, "bad LLC" end
+    p = p + 3
+  end
+  if p > n then return nil, "truncated data" end
+  local tag = byte(s, p)
+  if tag ~= 0x0F then return nil, format("unsupported APDU 0x%02X", tag) end
+  if n - p < 4 then return nil, "truncated data" end
+  local apdu = p
+  p = p + 5
+  if p > n then return nil, "truncated data" end
+  local dt = byte(s, p)
+  if dt == 0x00 then return p + 1, false, apdu end
+  if dt == 0x0C or dt == 0x19 then
+    if n - p < 12 then return nil, "truncated data" end
+    return p + 13, p + 1, apdu
+  elseif dt == 0x09 then
+    if p + 1 > n then return nil, "truncated data" end
+    if byte(s, p + 1) ~= 0x0C then return nil, "bad date-time" end
+    if n - p - 1 < 12 then return nil, "truncated data" end
+    return p + 14, p + 2, apdu
+  end
+  return nil, "bad date-time"
+end
+
+-- The notification of s (a frame or an APDU): the first and last positions of its
+-- body, the header's date-time position, the HDLC frame's dest, src and control, the
+-- APDU's position; or nil, err.
+local function notification(s)
+  local first, last, dest, src, control = 1, #s, nil, nil, nil
+  if byte(s, 1) == 0x7E then
+    local fmt, len
+    fmt, len, dest, src, control, first, last = parse_frame(s)
+    if not fmt then return nil, len end
+    if floor(fmt / 2048) % 2 == 1 then return nil, "segmented frame" end
+  end
+  local p, at, apdu = header(s, first, last)
+  if not p then return nil, at end
+  return p, last, at, dest, src, control, apdu
+end
+
+-- The body s[p..last] recorded in rec: the number of records, or nil, err.
+local function body(s, p, last, rec)
+  local count, q = record(s, p, last, rec)
+  if not count then return nil, q end
+  if q <= last then return nil, "trailing data" end
+  return count
+end
+
+function M.decode(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'decode' (string expected)", 2) end
+  local rec = take()
+  local first, last, at, dest, src, control, apdu = notification(s)
+  local count, err = nil, last
+  if first then count, err = body(s, first, last, rec) end
+  if not count then
+    give(rec, 0)
+    return nil, err
+  end
+  local a, b, c, d = byte(s, apdu + 1, apdu + 4)
+  local r = { dest = dest, src = src, control = control,
+    invoke_id = ((a * 256 + b) * 256 + c) * 256 + d, time = at and datetime(s, at) or nil,
+    body = (value(s, rec.K, rec.V, rec.W, 1, M.null)) }
+  give(rec, count)
+  return r
+end
+
+M.framer = require("han.luacore.framer").framer
+
+------------------------------------------------------------------------------------
+-- AES-128-GCM (lua/han/luacore/aes.lua does the arithmetic)
+
+-- loaded on first use: controllers reading plain Norwegian meters never pay for it
+local gcm_module
+local function gcm_new(key)
+  gcm_module = gcm_module or require("han.luacore.aes")
+  return gcm_module.new(key)
+end
+
+-- Keys and system titles: `len` raw bytes or 2 * len hex digits. Misuse raises.
+local function bytes_from(k, name, len)
+  if type(k) == "string" then
+    if #k == len then return k end
+    if #k == 2 * len and not k:find("[^%x]") then
+      return (k:gsub("..", function(h) return string.char(tonumber(h, 16)) end))
+    end
+  end
+  error(format("bad %s (%d bytes or %d hex digits expected)", name, len, 2 * len), 3)
+end
+M.bytes_from = bytes_from
+
+local function check_iv(iv)
+  if type(iv) ~= "string" or #iv ~= 12 then error("bad argument #2 (12-byte IV expected)", 3) end
+end
+
+function M.gcm_encrypt(key, iv, pt, aad)
+  local g = gcm_new(bytes_from(key, "key", 16))
+  check_iv(iv)
+  if type(pt) ~= "string" then error("bad argument #3 to 'gcm_encrypt' (string expected)", 2) end
+  local ct = g:ctr(iv, pt)
+  return ct, g:tag(iv, aad or "", ct)
+end
+
+function M.gcm_decrypt(key, iv, ct, aad, tag)
+  local g = gcm_new(bytes_from(key, "key", 16))
+  check_iv(iv)
+  if type(ct) ~= "string" or type(aad) ~= "string" or type(tag) ~= "string" then
+    error("bad argument to 'gcm_decrypt' (strings expected)", 2)
+  end
+  if #tag < 1 or #tag > 16 then error("bad argument #5 (1 to 16 bytes expected)", 2) end
+  if not gcm_module.equal(sub(g:tag(iv, aad, ct), 1, #tag), tag) then
+    return nil, "authentication failed"
+  end
+  return g:ctr(iv, ct)
+end
+
+-- core.unwrap: lua/han/luacore/unwrap.lua, built on first use
+local unwrap
+function M.unwrap(s, keys)
+  unwrap = unwrap or require("han.luacore.unwrap").new(M, walk.ber)
+  return unwrap(s, keys)
+end
+
+M.p1 = require("han.luacore.p1").new(arc_range)
+
+-- core.reading: lua/han/luareading.lua names the recorded values; a body laid out as
+-- one seen before is read by lua/han/luareplay.lua.
+local name = require("han.luareading").name
+local replay = require("han.luareplay")
+function M.reading(s, plan)
+  if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
+  if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end
+  local p, last, at, _, src = notification(s)
+  if not p then return nil, last end
+  local rec = take()
+  local r, P, learn = replay.reading(s, p, last, plan, src, at, rec)
+  if r then
+    give(rec, 1)
+    return r, P
+  end
+  local count, err = body(s, p, last, rec)
+  if not count then
+    give(rec, 0)
+    return nil, err
+  end
+  local steps = learn and rec.steps
+  if steps then steps.n = 0 end
+  r, P = name(s, rec, plan, src, at, steps)
+  if r and steps then replay.learn(s, p, last, rec, count, plan, src, P) end
+  give(rec, count)
+  return r, P
+end
+
+return M
