@@ -1,12 +1,16 @@
--- han.p1: a DSMR P1 telegram (a core.p1 result) as a reading with the field names of
--- han's DLMS readings (README). What each code means is data: names by C.D.E, the
--- unit scaling per kind, the vendor flags and the M-Bus channel codes.
-local obis = require("han.naming.obis")
+-- han.naming.p1: the reading of a DSMR P1 (or IEC 62056-21 mode D) telegram from
+-- core.p1's values and layout key (docs/core-api.md), with the field names of the
+-- catalogue (han.naming.fields). What each code means is data: the catalogue's fields
+-- by C.D.E, the unit scaling per kind, the vendor flags and the M-Bus channel codes. A
+-- layout is read from its key once and compiled (han.naming) into a function that
+-- builds the reading from the values.
+local naming = require("han.naming")
+local fields = require("han.naming.fields")
 local time = require("han.time")
 
-local type, next, tonumber = type, next, tonumber
-local find, match, gsub, sub, upper, char = string.find, string.match, string.gsub,
-  string.sub, string.upper, string.char
+local type, tonumber = type, tonumber
+local find, match, gsub, sub, upper, char, format = string.find, string.match,
+  string.gsub, string.sub, string.upper, string.char, string.format
 local epoch = time.epoch
 
 local M = {}
@@ -36,34 +40,21 @@ local function q(field, kind) return { field = field, kind = kind, scale = M.uni
 local function id(rank) return { field = "meter_id", kind = "id", rank = rank } end
 
 -- The meter's own codes by C.D.E (A-B as sent; a *255 suffix is ignored): the
--- quantities as in DLMS lists (obis.lua), and what only P1 sends.
+-- catalogue's quantities, and the codes whose P1 meaning is P1's own: the meter id by
+-- rank (96.1.1 is the meter type in DLMS lists), the lists.
 M.names = {
-  ["0.2.8"] = q("dsmr_version", "text"),     -- 1-3:0.2.8
-  ["1.0.0"] = q("meter_time", "clock"),
   ["96.1.1"] = id(1), ["96.1.0"] = id(2), ["42.0.0"] = id(3), ["96.1.255"] = id(4),
-  ["96.14.0"] = q("tariff", "tariff"),
   ["99.97.0"] = q(nil, "list"),              -- power-failure log
   ["98.1.0"] = q(nil, "list"),               -- Belgian monthly peaks
 }
-
-for cde, def in pairs(obis.by_cde) do
-  if M.units[def.kind] then M.names[cde] = q(def.field, def.kind) end
+for cde, def in pairs(fields.by_cde) do
+  if M.units[def.kind] or (def.only == "p1") or def.kind == "clock" then
+    M.names[cde] = M.names[cde] or q(def.field, def.kind)
+  end
 end
 
 -- Tariff registers, and the totals they add up to when the meter sends none.
-M.tariffs = {
-  { "energy_import", "1.8.", "energy_import_t" },
-  { "energy_export", "2.8.", "energy_export_t" },
-}
-for _, t in ipairs(M.tariffs) do
-  local list = {}
-  for i = 1, 4 do
-    list[i] = t[3] .. i
-    M.names[t[2] .. i] = q(t[3] .. i, "energy")
-  end
-  t.fields = list
-end
-local TARIFFS = M.tariffs
+local TARIFFS = fields.tariffs
 
 -- M-Bus channel codes (0-n:, n = 1..16): device type, and readings in order of
 -- preference (24.2.1, 24.2.3, then the DSMR 2.2/3.0 profile 24.3.0).
@@ -92,18 +83,6 @@ local function classify(code)
   return M.names[cde] or UNKNOWN
 end
 
--- code -> classify(code), for every code met since the memo was last emptied: between
--- telegrams, once it holds 512 (hostile input), so that one telegram's codes all fit.
-local memo, memo_n, MEMO_MAX = {}, 0, 512
-local function entry(code)
-  local e = classify(code)
-  memo[code], memo_n = e, memo_n + 1
-  return e
-end
-local function bound_memo()
-  if memo_n >= MEMO_MAX then memo, memo_n = {}, 0 end
-end
-
 local POW10 = { [1] = 10, [2] = 100, [3] = 1000 }
 for i = 4, 22 do POW10[i] = 10 ^ i end
 local ROUND = 6755399441055744.0   -- 1.5 * 2^52: x + ROUND - ROUND is x rounded
@@ -121,7 +100,6 @@ local function scaled(v, x)
   end
   return r
 end
-M.scaled = scaled   -- also where the Lua core names numbers (lua/han/luap1.lua)
 
 -- time.epoch of core.p1's time tables, memoized per hour: an hour has one UTC offset
 -- (checked: its first and last second are 3599 s apart), so a time is its hour's
@@ -212,7 +190,6 @@ local function meter_id(raw)
   end
   return last_id
 end
-M.meter_id = meter_id   -- also where the Lua core names ids (lua/han/luap1.lua)
 
 local last_ident, last_vendor
 local function vendor(ident)
@@ -238,8 +215,7 @@ end
 local ch_type, ch_volume, ch_time, ch_rank, ch_max = {}, {}, {}, {}, 0
 
 -- An M-Bus channel's device type, reading or profile (entry e, value v with its unit),
--- noted for gas(): v as obis keeps it. Also where the Lua core names them
--- (lua/han/luap1.lua).
+-- noted for gas(): v as obis keeps it.
 local function note_channel(e, v, unit, zone)
   local n, kind = e.channel, e.kind
   if n > ch_max then ch_max = n end
@@ -256,7 +232,6 @@ local function note_channel(e, v, unit, zone)
   end
   return v
 end
-M.note_channel = note_channel
 
 -- The channels forgotten: each telegram starts with none (the last may have raised).
 local function clear_channels()
@@ -265,7 +240,6 @@ local function clear_channels()
   end
   ch_max = 0
 end
-M.clear_channels = clear_channels
 
 -- The gas meter's channel: the first of device type 3 with a reading in m3, else the
 -- first reading in m3 of a channel that states no type. r.gas_volume and r.gas_time
@@ -284,117 +258,126 @@ local function gas(r)
   end
   if best then r.gas_volume, r.gas_time = ch_volume[best], ch_time[best] end
 end
-M.gas = gas
 
--- A reading table, its fields named so that it is sized once: those a DSMR 5 telegram
--- fills, 32 (a power of two) with list, obis and units.
-local function new_reading()
-  return { list = nil, vendor = nil, meter_type = nil, meter_id = nil,
-    dsmr_version = nil, power_import = nil, power_export = nil, power_import_l1 = nil,
-    power_import_l2 = nil,
-    power_import_l3 = nil, power_export_l1 = nil, power_export_l2 = nil,
-    power_export_l3 = nil, voltage_l1 = nil, voltage_l2 = nil, voltage_l3 = nil,
-    current_l1 = nil, current_l2 = nil, current_l3 = nil, energy_import = nil,
-    energy_export = nil, energy_import_t1 = nil, energy_import_t2 = nil,
-    energy_export_t1 = nil, energy_export_t2 = nil, tariff = nil, meter_time = nil,
-    time_fields = nil, gas_volume = nil, gas_time = nil, obis = nil, units = nil }
+-- The tariff in force: a string of digits, as a number.
+local function tariff_of(v)
+  return type(v) == "string" and match(v, "^%d+$") and tonumber(v) or nil
 end
 
-local function codes_of(ob)
-  local rest, n = {}, 0
-  for code in next, ob do
-    n = n + 1
-    rest[n] = code
-  end
-  return rest
-end
-
--- The reading r of the core.p1 result t, by the codes in rest (all of t.obis, or those
--- core.p1 did not name itself).
-local function name(t, opts, r, rest)
-  local zone = opts and opts.zone
-  local units, ob = t.units, t.obis
-  r.list, r.vendor, r.meter_type = "P1", vendor(t.ident), t.ident
-  r.obis, r.units = ob, units
-  clear_channels()
-  local id_rank, id_raw = 5, nil
-  for i = 1, #rest do
-    local code = rest[i]
-    local v = ob[code]
-    local e = memo[code] or entry(code)
-    local scale = e.scale
-    if scale then   -- the many numeric fields first
-      if tonumber(v) == v then   -- a number (cheaper than type() on 5.1; never NaN here)
-        local x = scale[units[code] or ""]
-        if x == 0 then r[e.field] = v elseif x then r[e.field] = scaled(v, x) end
-      elseif type(v) == "table" then
-        ob[code] = converted(v, e, zone)
-      end
-    else
-      local kind = e.kind
-      if kind == nil or kind == "list" then
-        if type(v) == "table" then ob[code] = converted(v, e, zone) end
-      elseif kind == "id" then   -- identifier codes hold strings: nothing to convert
-        if e.rank < id_rank and type(v) == "string" and v ~= "" then
-          id_rank, id_raw = e.rank, v
-        end
-      elseif kind == "text" then
-        if type(v) == "string" then r[e.field] = v end
-      elseif kind == "tariff" then
-        r.tariff = type(v) == "string" and match(v, "^%d+$") and tonumber(v) or nil
-      elseif kind == "clock" then
-        if type(v) == "table" then
-          if v.year then
-            r.time_fields, r.meter_time = v, stamp(v, zone)
-          elseif v[1] ~= nil then
-            ob[code] = converted(v, e, zone)
-          end
-        end
-      else   -- an M-Bus channel's device type, reading or profile
-        ob[code] = note_channel(e, v, units[code], zone)
-      end
-    end
-  end
-  if id_raw then r.meter_id = meter_id(id_raw) end
-  for i = 1, #TARIFFS do   -- totals from the tariffs when the meter sends none
-    local tf = TARIFFS[i]
-    if r[tf[1]] == nil then
-      local f = tf.fields
+-- Totals from the tariff registers when the meter sends none.
+local function totals(r)
+  for i = 1, #TARIFFS do
+    local t = TARIFFS[i]
+    if r[t.total] == nil then
+      local f = t.fields
       local a, b, c, d = r[f[1]], r[f[2]], r[f[3]], r[f[4]]
-      if a or b or c or d then r[tf[1]] = (a or 0) + (b or 0) + (c or 0) + (d or 0) end
+      if a or b or c or d then r[t.total] = (a or 0) + (b or 0) + (c or 0) + (d or 0) end
     end
   end
-  gas(r)
-  return r
 end
 
--- reading(t [, opts]) -> the reading of a core.p1 result. t.obis and t.units become
--- the reading's obis and units: (time)(value) pairs and the lists are rewritten in
--- place (reading the same t again gives the same reading). opts.zone: the zone of the
--- meter's clock (default Europe/Oslo: CET, as in every P1 country but Lithuania).
-function M.reading(t, opts)
-  bound_memo()
-  return name(t, opts, new_reading(), codes_of(t.obis))
+------------------------------------------------------------------------------------
+-- Compiling a layout
+
+-- The objects of a layout key: ident, and per object {code =, kinds = "nts...", unit =
+-- the unit of its last group that has one, first = its first value's index}; a code
+-- sent twice is read once, at its later place (the later line wins).
+local function objects(key)
+  local ident = match(key, "^/([^\n]*)\n")
+  local list, last, leaf = {}, {}, 0
+  for line in key:gmatch("\n([^\n]+)") do
+    local code = match(line, "^[^(]*")
+    local o = { code = code, first = leaf + 1, kinds = {} }
+    for g in line:gmatch("%((.-)%)") do
+      leaf = leaf + 1
+      o.kinds[#o.kinds + 1] = sub(g, 1, 1)
+      local unit = match(g, "^.%*(.*)$")
+      if unit then o.unit = unit end
+    end
+    list[#list + 1] = o
+    last[code] = #list
+  end
+  local out = {}
+  for i, o in ipairs(list) do
+    if last[o.code] == i then out[#out + 1] = o end
+  end
+  return ident, out
 end
 
--- decode(s, core [, opts [, zone]]) -> the reading of a telegram, or nil, err: the same
--- reading as reading(core.p1(s)) but for a quantity sent twice (each line is named in
--- turn here, the later wins). core.p1 gets the entries met so far and names what one
--- value gives (numbers, texts, tariff, ids, the M-Bus channels and the meter time by
--- `zone`, han.decode's plan.zone, when opts.zone does not say another) into t.named,
--- leaving the other codes in t.rest (docs/core-api.md). A telegram with codes new to the
--- memo is read again once they are in it: what it names must not depend on which
--- telegrams came before (the gas meter and the id are picked among all codes).
-function M.decode(s, core, opts, zone)
-  bound_memo()
-  zone = not (opts and opts.zone) and zone or nil
-  local t, err = core.p1(s, memo, zone)
-  if not t then return nil, err end
-  local known = memo_n
-  local r = name(t, opts, t.named, t.rest)
-  if memo_n == known then return r end
-  t = core.p1(s, memo, zone)
-  return name(t, opts, t.named, t.rest)
+local function compile(key)
+  local ident, objs = objects(key)
+  local c = naming.chunk()
+  local K = c.const
+  c.line("local zone = opts and opts.zone")
+  c.line("local ob = {}")
+  local maker = vendor(ident)
+  c.line("local r = { list = \"P1\", vendor = ", maker and K(maker) or "nil",
+    ", meter_type = ", K(ident), ", obis = ob, units = {")
+  for _, o in ipairs(objs) do
+    if o.unit then c.line("  [", K(o.code), "] = ", K(o.unit), ",") end
+  end
+  c.line("} }")
+  c.line("clear()")
+  local ids = {}
+  for _, o in ipairs(objs) do
+    local e, one = classify(o.code), #o.kinds == 1 and o.kinds[1]
+    local v = "v[" .. o.first .. "]"
+    if not one then
+      local parts = {}
+      for i = 1, #o.kinds do parts[i] = "v[" .. (o.first + i - 1) .. "]" end
+      v = "{ " .. table.concat(parts, ", ") .. " }"
+    end
+    local code, kind = K(o.code), e.kind
+    local obv = v
+    if not one and (e.scale or kind == nil or kind == "list" or kind == "clock") then
+      obv = "converted(" .. v .. ", " .. K(e) .. ", zone)"
+    end
+    if e.scale then
+      local x = one == "n" and e.scale[o.unit or ""]
+      if x == 0 then
+        c.line("r.", e.field, " = ", v)
+      elseif x then
+        c.line("r.", e.field, " = scaled(", v, ", ", format("%d", x), ")")
+      end
+    elseif kind == "id" then
+      if one == "s" then ids[#ids + 1] = { e.rank, #ids, v } end
+    elseif kind == "text" then
+      if one == "s" then c.line("r.", e.field, " = ", v) end
+    elseif kind == "tariff" then
+      c.line("r.tariff = tariff_of(", v, ")")
+    elseif kind == "clock" then
+      if one == "t" then c.line("r.time_fields, r.meter_time = ", v, ", stamp(", v, ", zone)") end
+    elseif kind == "type" or kind == "reading" or kind == "profile" then
+      obv = "note(" .. K(e) .. ", " .. v .. ", " .. (o.unit and K(o.unit) or "nil") .. ", zone)"
+    end
+    c.line("ob[", code, "] = ", obv)
+  end
+  -- The meter id: the string of the lowest rank that is not empty.
+  table.sort(ids, function(a, b) return a[1] < b[1] or a[1] == b[1] and a[2] < b[2] end)
+  if #ids > 0 then
+    local picks = {}
+    for i, cand in ipairs(ids) do picks[i] = format("(%s ~= \"\" and %s)", cand[3], cand[3]) end
+    c.line("local id = ", table.concat(picks, " or "))
+    c.line("if id then r.meter_id = meter_id(id) end")
+  end
+  c.line("totals(r)")
+  c.line("gas(r)")
+  c.line("if opts and opts.scale then scale(r, opts.scale) end")
+  c.line("return r")
+  return c.compile("v, opts", { converted = converted, scaled = scaled, stamp = stamp,
+    note = note_channel, clear = clear_channels, gas = gas, totals = totals,
+    tariff_of = tariff_of, meter_id = meter_id, scale = naming.apply_scale })
+end
+
+-- name(core, s [, opts]) -> the reading of a telegram, or nil, message, code.
+-- opts.zone: the zone of the meter's clock (default Europe/Oslo: CET, as in every P1
+-- country but Lithuania); opts.scale as for han.decode.
+function M.name(core, s, opts)
+  local v, key, code = core.p1(s)
+  if not v then return nil, key, code end
+  local l = naming.layout(key)
+  if not l then l = naming.keep(key, { fn = compile(key) }) end
+  return l.fn(v, opts)
 end
 
 return M
