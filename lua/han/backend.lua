@@ -1,11 +1,9 @@
 -- Which implementation of the han.core contract han uses: the C module when it loads,
--- else the pure-Lua one. Other modules read `backend.core` (and `backend.reading`, the
--- core.reading han.decode calls) at call time, so a switch with use() applies
--- everywhere at once.
-local M = { name = nil, core = nil, reading = nil }
+-- else the pure-Lua one. Other modules read `backend.core` at call time, so a switch
+-- with use() applies everywhere at once.
+local M = { name = nil, core = nil }
 
 local modules = { c = "han.core", lua = "han.luacore" }
-local fast   -- han.ffireading's core.reading, made on first use (false: no FFI)
 
 -- use("c" | "lua" | nil): nil picks C when it loads, else Lua. Returns the core.
 function M.use(name)
@@ -21,16 +19,6 @@ function M.use(name)
     end
   else
     M.name, M.core = name, require(modules[name])
-  end
-  M.reading = M.core.reading
-  -- LuaJIT: the C core's records named in compiled Lua (lua/han/ffireading.lua), when
-  -- it was built with its FFI
-  if M.name == "c" and rawget(_G, "jit") and M.core.records then
-    if fast == nil then
-      local ok, ffireading = pcall(require, "han.ffireading")
-      fast = ok and ffireading.new(M.core) or false
-    end
-    M.reading = fast or M.core.reading
   end
   return M.core
 end

@@ -145,21 +145,21 @@ end
 -- A frame to a reading. A general block transfer spread over several frames (each an
 -- E0 block) decodes only once its last block is in: until then han.decode says
 -- "incomplete block transfer", and the frames are held and decoded again, joined, with
--- the next. Returns the reading, or nil, err, or nil while holding.
+-- the next. Returns the reading, or nil, message, code, or nil while holding.
 function Reader:decode(frame)
-  local r, err
+  local r, err, code
   if self.held then
-    r, err = decode(table.concat(self.held) .. frame, self.opts)
+    r, err, code = decode(table.concat(self.held) .. frame, self.opts)
     if r then
       self.held, self.held_bytes = nil, 0
       return r
     end
-    if err == "incomplete block transfer" then return self:hold(frame) end
+    if code == "incomplete_block" then return self:hold(frame) end
     self:drop_held()              -- this frame does not go on with them: try it alone
   end
-  r, err = decode(frame, self.opts)
-  if err == "incomplete block transfer" then return self:hold(frame) end
-  return r, err
+  r, err, code = decode(frame, self.opts)
+  if code == "incomplete_block" then return self:hold(frame) end
+  return r, err, code
 end
 
 -- The next reading from frames already received, or nil.
@@ -171,11 +171,11 @@ function Reader:next_reading()
       self.opts.on_raw((frame:gsub(".", function(c) return ("%02X"):format(c:byte()) end)),
         frame)
     end
-    local r, err = self:decode(frame)
+    local r, err, code = self:decode(frame)
     if r then return r end
     if err then
       self.decode_errors = self.decode_errors + 1
-      self.last_error = err
+      self.last_error, self.last_code = err, code
     end
   end
 end

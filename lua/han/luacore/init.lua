@@ -180,32 +180,4 @@ end
 
 M.p1 = require("han.luacore.p1").new(arc_range)
 
--- core.reading: lua/han/luareading.lua names the recorded values; a body laid out as
--- one seen before is read by lua/han/luareplay.lua.
-local name = require("han.luareading").name
-local replay = require("han.luareplay")
-function M.reading(s, plan)
-  if type(s) ~= "string" then error("bad argument #1 to 'reading' (string expected)", 2) end
-  if type(plan) ~= "table" then error("bad argument #2 to 'reading' (table expected)", 2) end
-  local p, last, at, _, src = notification(s)
-  if not p then return nil, last end
-  local rec = take()
-  local r, P, learn = replay.reading(s, p, last, plan, src, at, rec)
-  if r then
-    give(rec, 1)
-    return r, P
-  end
-  local count, err = body(s, p, last, rec)
-  if not count then
-    give(rec, 0)
-    return nil, err
-  end
-  local steps = learn and rec.steps
-  if steps then steps.n = 0 end
-  r, P = name(s, rec, plan, src, at, steps)
-  if r and steps then replay.learn(s, p, last, rec, count, plan, src, P) end
-  give(rec, count)
-  return r, P
-end
-
 return M

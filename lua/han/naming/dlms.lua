@@ -72,14 +72,15 @@ local NUMERIC = { power = true, energy = true, current = true, voltage = true, f
 local function entry(raw, profile)
   local a, b, c, d, e, f = byte(raw, 1, 6)
   local code = format("%d.%d.%d.%d.%d.%d", a, b, c, d, e, f)
-  local def = fields.by_cde[format("%d.%d.%d", c, d, e)]
-  if not def or (def.only and def.only ~= "dlms") then return { code } end
-  local x
-  if NUMERIC[def.kind] then
+  local field = fields.by_cde[format("%d.%d.%d", c, d, e)]
+  local only = field and fields.only[field]
+  if not field or (only and only ~= "dlms") then return { code } end
+  local kind, x = fields.kind[field], nil
+  if NUMERIC[kind] then
     local scale = profile and profile.scale
-    x = type(scale) == "table" and scale[def.kind] or DEFAULT_SCALE[def.kind] or 0
+    x = type(scale) == "table" and scale[kind] or DEFAULT_SCALE[kind] or 0
   end
-  return { code, def.field, x, def.kind == "clock" or nil }
+  return { code, field, x, kind == "clock" or nil }
 end
 
 -- The entries of the codes of bare values, by profile and count (Kaifa).

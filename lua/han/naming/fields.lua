@@ -19,8 +19,10 @@ local HA = {
   m3 = { "gas", "total_increasing" }, [""] = { nil, "measurement" },
 }
 
--- field, kind, unit, label, C.D.E codes; `only`: the one protocol whose codes mean it
--- (DSMR's version and tariff codes are other objects in DLMS lists).
+-- The rows: field, kind, unit, label, C.D.E codes; `only`: the one protocol whose codes
+-- mean it (DSMR's version and tariff codes are other objects in DLMS lists). Made by a
+-- function, so that they take no memory between the two times they are read.
+local function rows_of()
 local rows = {
   { "list", "text", "", "List", { "0.2.129" } },
   { "vendor", "text", "", "Vendor" },
@@ -66,49 +68,35 @@ for _, p in ipairs(phases) do
       { p[5][i] .. ".7.0" } }
   end
 end
--- Tariff registers (P1's 1.8.1 .. 2.8.4), and the totals they add up to.
-M.tariffs = {}
+-- Tariff registers (P1's 1.8.1 .. 2.8.4).
 for _, t in ipairs({ { "energy_import", 1, "Energy import" },
                       { "energy_export", 2, "Energy export" } }) do
-  local list = {}
   for i = 1, 4 do
-    local field = t[1] .. "_t" .. i
-    list[i] = field
-    rows[#rows + 1] = { field, "energy", "kWh", t[3] .. " tariff " .. i, { t[2] .. ".8." .. i } }
+    rows[#rows + 1] = { t[1] .. "_t" .. i, "energy", "kWh", t[3] .. " tariff " .. i,
+      { t[2] .. ".8." .. i } }
   end
-  M.tariffs[#M.tariffs + 1] = { total = t[1], fields = list }
 end
 for i = 1, 3 do
   rows[#rows + 1] = { "capacity_peak_" .. i, "capacity", "kW", "Capacity peak " .. i }
 end
+return rows
+end
 
-local STRING = { text = true, id = true, clock = false }
+-- The tariff registers, and the totals they add up to when a meter sends none.
+M.tariffs = {
+  { total = "energy_import", fields = { "energy_import_t1", "energy_import_t2",
+    "energy_import_t3", "energy_import_t4" } },
+  { total = "energy_export", fields = { "energy_export_t1", "energy_export_t2",
+    "energy_export_t3", "energy_export_t4" } },
+}
 
--- field -> {field =, kind =, unit =, label =, obis = {C.D.E, ...}, ha_class =,
--- ha_state =, datatype =}
-M.fields = {}
--- C.D.E -> entry. 96.1.1 is Kamstrup's meter type in DLMS lists; P1 reads it as the
--- meter id, by its own rule in han.naming.p1.
-M.by_cde = {}
--- kind -> {field, ...}
-M.of_kind = {}
-for _, row in ipairs(rows) do
-  local field, kind, unit = row[1], row[2], row[3]
-  local ha = HA[unit] or HA[""]
-  local string_valued = STRING[kind] or field == "capacity_month"
-  local e = { field = field, kind = kind, unit = unit, label = row[4], obis = row[5] or {},
-    only = row.only,
-    ha_class = not string_valued and ha[1] or nil,
-    ha_state = not string_valued and kind ~= "time" and ha[2] or nil,
-    datatype = string_valued and "string"
-      or (field:find("tier$") and "uint32") or "float32" }
-  M.fields[field] = e
-  for _, cde in ipairs(e.obis) do
-    if not M.by_cde[cde] then M.by_cde[cde] = e end
-  end
-  local list = M.of_kind[kind] or {}
-  list[#list + 1] = field
-  M.of_kind[kind] = list
+-- What the namer reads at every start, kept small (controllers count their heap):
+-- C.D.E -> field, field -> kind, field -> the one protocol whose codes mean it.
+M.by_cde, M.kind, M.only = {}, {}, {}
+for _, row in ipairs(rows_of()) do
+  local field = row[1]
+  M.kind[field], M.only[field] = row[2], row.only
+  for _, cde in ipairs(row[5] or {}) do M.by_cde[cde] = field end
 end
 
 -- The four registers an hourly list closes an hour with (han.hourly, han.mqtt).
@@ -119,4 +107,44 @@ M.registers = { "energy_import", "energy_export", "reactive_energy_import",
 -- registers and the tariff registers).
 M.scalable = { power = true, energy = true, current = true, voltage = true }
 
-return M
+local STRING = { text = true, id = true }
+
+-- What the outputs read, made on first use (a decoder that publishes nothing never
+-- pays for it):
+-- fields: field -> {field =, kind =, unit =, label =, obis = {C.D.E, ...}, only =,
+--   ha_class =, ha_state = (Home Assistant's device and state class), datatype = the
+--   LogicMachine datatype (nil: an epoch, not an output by default)}
+-- of_kind: kind -> {field, ...}
+local made = {}
+made.fields = function()
+  local t = {}
+  for _, row in ipairs(rows_of()) do
+    local field, kind, unit = row[1], row[2], row[3]
+    local ha = HA[unit] or HA[""]
+    local string_valued = STRING[kind] or field == "capacity_month"
+    t[field] = { field = field, kind = kind, unit = unit, label = row[4],
+      obis = row[5] or {}, only = row.only,
+      ha_class = not string_valued and ha[1] or nil,
+      ha_state = not string_valued and kind ~= "time" and ha[2] or nil,
+      datatype = (kind == "clock" or kind == "time") and nil or string_valued and "string"
+        or (field:find("tier$") and "uint32") or "float32" }
+  end
+  return t
+end
+made.of_kind = function()
+  local t = {}
+  for _, row in ipairs(rows_of()) do
+    local list = t[row[2]] or {}
+    list[#list + 1] = row[1]
+    t[row[2]] = list
+  end
+  return t
+end
+
+return setmetatable(M, { __index = function(_, k)
+  local make = made[k]
+  if not make then return nil end
+  local v = make()
+  rawset(M, k, v)
+  return v
+end })

@@ -102,13 +102,13 @@ end
 -- What every reading gets once its values are in
 
 local epoch_of, hour_of, fields_of_time = time.epoch, time.hour, time.fields
-local of_kind, registers = fields.of_kind, fields.registers
+local registers = fields.registers
 
 -- opts.scale: multipliers by kind (current transformers, meters sending Wh where their
 -- list says 10 Wh), checked by han.decode.
 function M.apply_scale(r, scale)
   for kind, m in pairs(scale) do
-    local names = of_kind[kind]
+    local names = fields.of_kind[kind]
     for i = 1, #names do
       local f = names[i]
       if r[f] then r[f] = r[f] * m end

@@ -47,9 +47,10 @@ M.names = {
   ["99.97.0"] = q(nil, "list"),              -- power-failure log
   ["98.1.0"] = q(nil, "list"),               -- Belgian monthly peaks
 }
-for cde, def in pairs(fields.by_cde) do
-  if M.units[def.kind] or (def.only == "p1") or def.kind == "clock" then
-    M.names[cde] = M.names[cde] or q(def.field, def.kind)
+for cde, field in pairs(fields.by_cde) do
+  local kind = fields.kind[field]
+  if M.units[kind] or fields.only[field] == "p1" or kind == "clock" then
+    M.names[cde] = M.names[cde] or q(field, kind)
   end
 end
 

@@ -1,6 +1,6 @@
 -- What han knows of each vendor list, as data. Keyed by list id; each profile has
 --   vendor:      the meter's maker
---   scale:       per kind (obis.lua), the power of ten from the raw value to the
+--   scale:       per kind (fields.lua), the power of ten from the raw value to the
 --                reading's unit (kinds not listed: W, var, A, V as sent, energy in Wh);
 --                "stream": the meter sends scaler/unit pairs (Aidon layout)
 --   local_time:  the clock is local time whatever its deviation field says

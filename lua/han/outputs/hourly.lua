@@ -6,8 +6,7 @@ local M = {}
 local Hourly = {}
 Hourly.__index = Hourly
 
-local REGISTERS = { "energy_import", "energy_export", "reactive_energy_import",
-  "reactive_energy_export" }
+local REGISTERS = require("han.naming.fields").registers
 
 -- opts.meters: how many meters' last hours to remember (default 16); beyond that the
 -- memory starts over, so it stays bounded whatever ids a noisy line brings.

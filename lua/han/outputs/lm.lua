@@ -4,44 +4,8 @@
 -- value should also go out on the bus as a telegram).
 local M = {}
 
--- What each field is: a label, its unit, and the LM datatype (a key of LM's `dt`).
--- han.mqtt takes units and labels from here too, so both outputs agree.
-local fields = {
-  power_import = { "Power import", "W" }, power_export = { "Power export", "W" },
-  reactive_import = { "Reactive power import", "var" },
-  reactive_export = { "Reactive power export", "var" },
-  energy_import = { "Energy import", "kWh" }, energy_export = { "Energy export", "kWh" },
-  reactive_energy_import = { "Reactive energy import", "kvarh" },
-  reactive_energy_export = { "Reactive energy export", "kvarh" },
-  power_factor = { "Power factor", "" },
-  meter_id = { "Meter id", "", "string" }, meter_type = { "Meter type", "", "string" },
-  list = { "List", "", "string" },
-  capacity_energy = { "Energy this period", "kWh" },
-  capacity_projected = { "Projected period power", "kW" },
-  capacity_mean = { "Capacity mean", "kW" },
-  capacity_projected_mean = { "Projected capacity mean", "kW" },
-  capacity_previous_mean = { "Last month's capacity mean", "kW" },
-  capacity_tier = { "Capacity tier", "", "uint32" },
-  capacity_projected_tier = { "Projected capacity tier", "", "uint32" },
-  capacity_tier_limit = { "Capacity tier limit", "kW" },
-  capacity_month = { "Capacity month", "", "string" },
-}
-for i = 1, 3 do
-  local l = "_l" .. i
-  local L = " L" .. i
-  fields["current" .. l] = { "Current" .. L, "A" }
-  fields["voltage" .. l] = { "Voltage" .. L, "V" }
-  fields["power_import" .. l] = { "Power import" .. L, "W" }
-  fields["power_export" .. l] = { "Power export" .. L, "W" }
-  fields["power_factor" .. l] = { "Power factor" .. L, "" }
-  fields["capacity_peak_" .. i] = { "Capacity peak " .. i, "kW" }
-end
-
--- field -> {label =, unit =, datatype =}
-M.fields = {}
-for k, f in pairs(fields) do
-  M.fields[k] = { label = f[1], unit = f[2], datatype = f[3] or "float32" }
-end
+-- What each field is (label, unit, LM datatype): the catalogue's entries.
+M.fields = require("han.naming.fields").fields
 
 local Outputs = {}
 Outputs.__index = Outputs

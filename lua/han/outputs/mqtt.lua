@@ -9,7 +9,7 @@
 -- han.mosquitto. Nothing here blocks for long: call step() often (the reader's poll
 -- gives it a second), and the bridge reconnects with back-off whenever the broker goes.
 local json = require("han.outputs.json")
-local lm = require("han.outputs.lm")
+local fields = require("han.naming.fields")
 local hourly = require("han.outputs.hourly")
 
 local M = {}
@@ -20,17 +20,7 @@ local MAX_METERS = 8        -- a line that keeps changing meter id cannot grow m
 -- network thread, so han never lets it fill.
 local MAX_UNACKED = 10
 
--- Home Assistant classes by unit.
-local classes = {
-  W = { "power", "measurement" }, kW = { "power", "measurement" },
-  var = { "reactive_power", "measurement" },
-  A = { "current", "measurement" }, V = { "voltage", "measurement" },
-  kWh = { "energy", "total_increasing" }, kvarh = { nil, "total_increasing" },
-  [""] = { nil, "measurement" },
-}
--- Registers that belong to the hourly message.
-local REGISTERS = { "energy_import", "energy_export", "reactive_energy_import",
-  "reactive_energy_export" }
+local catalogue, REGISTERS = fields.fields, fields.registers
 
 local function topic_safe(s)
   return (tostring(s):gsub("[^%w_%-]", "_"))
@@ -241,9 +231,8 @@ end
 
 -- The discovery config of one field of one meter.
 function Bridge:announce(id, meter, field)
-  local info = lm.fields[field]
+  local info = catalogue[field]
   if not info or info.datatype == "string" then return end  -- ids, month: device info
-  local class = classes[info.unit]
   local config = {
     name = info.label,
     unique_id = "han_" .. id .. "_" .. field,
@@ -251,7 +240,7 @@ function Bridge:announce(id, meter, field)
     state_topic = self.prefix .. "/" .. id .. "/state",
     value_template = "{{ value_json." .. field .. " }}",
     unit_of_measurement = info.unit ~= "" and info.unit or nil,
-    device_class = class[1], state_class = class[2],
+    device_class = info.ha_class, state_class = info.ha_state,
     availability_topic = self.status_topic,
     device = meter.device,
   }
@@ -291,7 +280,8 @@ function Bridge:publish(r)
   local meter = self:meter(id, r)
   local base = self.prefix .. "/" .. id
   for field, v in pairs(r) do
-    if lm.fields[field] and (finite(v) or type(v) == "string") then
+    local info = catalogue[field]
+    if info and info.datatype and (finite(v) or type(v) == "string") then
       meter.state[field] = v
       if self.discovery and not meter.announced[field] and self.state == "connected" then
         self:announce(id, meter, field)
