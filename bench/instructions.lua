@@ -1,10 +1,11 @@
 -- Machine instructions per operation, counted by callgrind: the figure a busy shared
 -- machine cannot blur (bench/run.lua's rates are CPU time), for the Kamstrup frame
--- through han.decode with the C core, the limit and the forum decoder, and for the P1
--- telegram. Each operation runs n and 2n times, each under valgrind in its own process:
+-- through han.decode with the C core, the limit and the honest forum decoder
+-- (forum.parse_bytes), and for the P1 telegram through han.decode and the forum P1 parser
+-- (bench/p1forum.lua). Each operation runs n and 2n times, each under valgrind in its own process:
 -- the difference is the cost of n operations, set-up and first calls left out.
--- Under LuaJIT (not part of `make bench`: it takes a minute) it prints instead the forum
--- decoder and han.decode with both cores, each with the collector running and stopped:
+-- Under LuaJIT (not part of `make bench`: it takes a minute) it prints instead the honest
+-- forum decoder and han.decode with both cores, each with the collector running and stopped:
 -- where the time goes there. Address randomisation is turned off (setarch -R), as it
 -- moves LuaJIT's counts; they still vary by a few per cent between runs.
 -- Usage (from the repository root, LUA_PATH/LUA_CPATH as `make bench` sets them):
@@ -13,15 +14,18 @@
 package.path = "bench/?.lua;spec/?.lua;" .. package.path
 local cases = require("cases")
 local forum = require("forum")
+local p1forum = require("p1forum")
 local han = require("han")
-han.use_backend("c")
+local have = { c = pcall(han.use_backend, "c"), lua = pcall(han.use_backend, "lua") }
+if have.c then han.use_backend("c") end
 
 local kamstrup, telegram = cases.kamstrup, cases.telegram
 local ops = {
   p1 = function() return han.decode(telegram) end,
   decode = function() return han.decode(kamstrup) end,
   limit = cases.from_constants,
-  forum = function() return forum.parse(kamstrup, forum.crc16_table) end,
+  forum = function() return forum.parse_bytes(kamstrup) end,
+  p1forum = function() return p1forum.parse(telegram) end,
 }
 
 -- OP "lua:x" is x with the Lua core, "nogc:x" x with the collector stopped.
@@ -66,19 +70,27 @@ local function per_op(which)
 end
 
 if rawget(_G, "jit") then
-  for _, r in ipairs({ { "forum", "forum, table CRC" }, { "decode", "han.decode (C core)" },
-    { "lua:decode", "han.decode (Lua core)" } }) do
-    local all, nogc = per_op(r[1]), per_op("nogc:" .. r[1])
-    row("instructions per frame: " .. r[2], all,
-      ("%.1fk with the collector stopped"):format(nogc / 1e3))
+  for _, r in ipairs({ { "forum", "honest forum" }, { "decode", "han.decode (C core)", "c" },
+    { "lua:decode", "han.decode (Lua core)", "lua" } }) do
+    if not r[3] or have[r[3]] then
+      local all, nogc = per_op(r[1]), per_op("nogc:" .. r[1])
+      row("instructions per frame: " .. r[2], all,
+        ("%.1fk with the collector stopped"):format(nogc / 1e3))
+    end
   end
   return
 end
 
-local limit, forum_table, c = per_op("limit"), per_op("forum"), per_op("decode")
+-- Lua 5.1: han.decode with the C core, when it loads
+local limit, forum_bytes = per_op("limit"), per_op("forum")
 row("instructions per reading: the limit", limit)
-row("instructions per frame: forum, table CRC", forum_table)
+row("instructions per frame: honest forum", forum_bytes)
+if not have.c then return end
+local c = per_op("decode")
 row("instructions per frame: han.decode (C core)", c,
-  ("%.2f x the limit; the forum decoder takes %.1f x as many"):format(c / limit,
-    forum_table / c))
-row(("instructions per telegram: han.decode P1 %d B"):format(#telegram), per_op("p1"))
+  ("%.2f x the limit; the honest forum decoder takes %.1f x as many"):format(c / limit,
+    forum_bytes / c))
+local p1, p1_forum = per_op("p1"), per_op("p1forum")
+row(("instructions per telegram: forum P1 %d B"):format(#telegram), p1_forum)
+row(("instructions per telegram: han.decode P1 %d B"):format(#telegram), p1,
+  ("the forum P1 parser takes %.1f x as many"):format(p1_forum / p1))
