@@ -149,7 +149,7 @@ end
 function Reader:decode(frame)
   local r, err, code
   if self.held then
-    r, err, code = decode(table.concat(self.held) .. frame, self.opts)
+    r, _, code = decode(table.concat(self.held) .. frame, self.opts)
     if r then
       self.held, self.held_bytes = nil, 0
       return r

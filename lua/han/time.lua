@@ -147,8 +147,9 @@ function M.fields(s)
 end
 
 -- epoch(t [, zone [, local_time]]) -> UTC epoch (whole seconds) of a meter time table,
--- or nil when the date or the hour and minute are unspecified or out of range, or the
--- clock status flags the value invalid (bit 0). A deviation, when sent, gives UTC =
+-- or nil when the date or the hour and minute are unspecified or out of range (a year
+-- outside 1970..2100, hundredths above 99, a deviation beyond the ±720 minutes DLMS
+-- allows), or the clock status flags the value invalid (bit 0). A deviation, when sent, gives UTC =
 -- local + deviation, unless `local_time` says the meter's deviation field is not to be
 -- trusted (Aidon); otherwise the time is local time in `zone` (default Europe/Oslo),
 -- the clock-status bit 7 (summer time) choosing in the repeated hour of October (a
@@ -156,43 +157,26 @@ end
 local day_y, day_m, day_d, day_n   -- one-entry memo of the date's day number
 function M.epoch(t, zone, local_time)
   local y, mo, d, h, mi = t.year, t.month, t.day, t.hour, t.min
-  if not (y and mo and d and h and mi) or mo < 1 or mo > 12 or d < 1 or h > 23 or mi > 59
-    or d > month_days[mo] and d > M.month_length(y, mo) then
+  if not (y and mo and d and h and mi) or y < 1970 or y > 2100 or mo < 1 or mo > 12
+    or d < 1 or h > 23 or mi > 59 or d > month_days[mo] and d > M.month_length(y, mo) then
     return nil
   end
-  local s, status = t.sec or 0, t.status
-  if s > 59 or status and status % 2 == 1 then return nil end
+  local s, status, dev, hs = t.sec or 0, t.status, t.deviation, t.hundredths
+  if s > 59 or status and status % 2 == 1 or hs and hs > 99
+    or dev and (dev < -720 or dev > 720) then
+    return nil
+  end
   if y ~= day_y or mo ~= day_m or d ~= day_d then
     day_y, day_m, day_d, day_n = y, mo, d, M.days(y, mo, d)
   end
   local wall = day_n * 86400 + h * 3600 + mi * 60 + s
-  local dev = t.deviation
   if dev and not local_time then return wall + dev * 60 end
   return wall_to_utc(wall, y, M.zone(zone), status and status >= 0x80)
 end
 
--- The zone of zone numbers {offset, from, to, at, save} (han.decode's plan.zone), read as
--- the C core reads them (csrc/clock.c): the numbers up to the first that is not one;
--- summer time with all five and both months in 1..12; nil without an offset. One zone
--- table per numbers table, so that epoch() keeps its memo of the summer-time span.
-local numbered = setmetatable({}, { __mode = "k" })
-function M.zone_of_numbers(z)
-  local zone = numbered[z]
-  if zone == nil then
-    local nz = 0
-    while nz < 5 and type(z[nz + 1]) == "number" do nz = nz + 1 end
-    local from, to = z[2], z[3]
-    local summer = nz == 5 and from >= 1 and from <= 12 and to >= 1 and to <= 12
-    zone = nz > 0 and { offset = z[1],
-      dst = summer and { from = from, to = to, at = z[4], save = z[5] } or nil } or false
-    numbered[z] = zone
-  end
-  return zone or nil
-end
-
 -- The hour an hourly list closes, the one before its clock's (as an epoch): when the
 -- reading r has a meter_time, its time fields tf show minute 0, and r has one of the
--- fields in hourly (han.decode's plan.hourly, the energy registers). Such a list is
+-- fields in hourly (the catalogue's registers). Such a list is
 -- pushed in the first minute of the hour (Kamstrup at xx:00:05 and later, up to
 -- xx:00:55).
 function M.hour(r, tf, hourly)

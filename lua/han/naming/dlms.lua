@@ -252,13 +252,13 @@ local function compile(l)
       local scaler = "v[" .. s[3].leaf .. "]"
       c.line("ob[", c.const(e[1]), "] = scaled(", v, ", ", scaler, ")")
       if x then
-        c.line("r.", field, " = stream(", v, ", ", scaler, ", ",
-          s[4] and "v[" .. s[4].leaf .. "]" or "nil", ")")
+        c.number(field, "stream(" .. v .. ", " .. scaler .. ", "
+          .. (s[4] and "v[" .. s[4].leaf .. "]" or "nil") .. ")")
       end
     else
       c.line("ob[", c.const(e[1]), "] = ", v)
       if x then
-        if is_number(n) then c.line("r.", field, " = ", naming.scaled_expr(v, x)) end
+        if is_number(n) then c.number(field, naming.scaled_expr(v, x)) end
       elseif e[4] then
         c.line("clock = ", v)
       elseif field and is_string(n) then

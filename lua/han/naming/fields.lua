@@ -103,6 +103,12 @@ end
 M.registers = { "energy_import", "energy_export", "reactive_energy_import",
   "reactive_energy_export" }
 
+-- What a value of each numeric kind may be, in the reading's unit: a meter's number
+-- outside it (a NaN or an infinity, a negative register, a power beyond 10 MW) is no
+-- measurement, and the namer refuses it (r.errors says so) and keeps the rest.
+M.range = { power = { -1e7, 1e7 }, energy = { 0, 1e15 }, voltage = { 0, 1000 },
+  current = { -1e4, 1e4 }, factor = { -1e15, 1e15 } }
+
 -- The kinds opts.scale multiplies (power covers reactive power, energy the reactive
 -- registers and the tariff registers).
 M.scalable = { power = true, energy = true, current = true, voltage = true }

@@ -56,6 +56,14 @@ end
 -- reading's unit: Wh, VAh and varh become kWh, kVAh and kvarh.
 M.unit_exponent = { [30] = -3, [31] = -3, [32] = -3 }
 
+-- A number the namer refuses for `field` (outside its kind's range): r.errors[field]
+-- says why; the field stays absent.
+function M.refuse(r, field, v)
+  local errors = r.errors or {}
+  errors[field] = format("out of range: %.17g", v)
+  r.errors = errors
+end
+
 ------------------------------------------------------------------------------------
 -- Compiled layouts
 
@@ -64,6 +72,13 @@ M.unit_exponent = { [30] = -3, [31] = -3, [32] = -3 }
 function M.chunk()
   local c = { lines = {}, consts = {}, index = {} }
   function c.line(...) c.lines[#c.lines + 1] = concat({ ... }) end
+  -- r[field] = the number expr gives, when it is in the range of the field's kind.
+  function c.number(field, expr)
+    local range = fields.range[fields.kind[field]]
+    c.line("x = ", expr)
+    c.line(format("if x >= %.17g and x <= %.17g then r.%s = x else refuse(r, %q, x) end",
+      range[1], range[2], field, field))
+  end
   -- An expression that gives the constant v.
   function c.const(v)
     local i = c.index[v]
@@ -76,12 +91,12 @@ function M.chunk()
   -- The function made of the lines: `params` its parameters, `upvalues` named values it
   -- may use (name -> value).
   function c.compile(params, upvalues)
-    local names, values = { "K" }, { c.consts }
+    local names, values = { "K", "refuse" }, { c.consts, M.refuse }
     for name, v in pairs(upvalues) do
       names[#names + 1], values[#values + 1] = name, v
     end
     local src = "local " .. concat(names, ", ") .. " = ...\nreturn function(" .. params
-      .. ")\n" .. concat(c.lines, "\n") .. "\nend\n"
+      .. ")\nlocal x\n" .. concat(c.lines, "\n") .. "\nend\n"
     local fn = assert(load(src, "=han.naming"))
     return fn(unpack(values, 1, #names))
   end

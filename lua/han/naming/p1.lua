@@ -336,9 +336,9 @@ local function compile(key)
     if e.scale then
       local x = one == "n" and e.scale[o.unit or ""]
       if x == 0 then
-        c.line("r.", e.field, " = ", v)
+        c.number(e.field, v)
       elseif x then
-        c.line("r.", e.field, " = scaled(", v, ", ", format("%d", x), ")")
+        c.number(e.field, "scaled(" .. v .. ", " .. format("%d", x) .. ")")
       end
     elseif kind == "id" then
       if one == "s" then ids[#ids + 1] = { e.rank, #ids, v } end
