@@ -147,9 +147,8 @@ end
 -- "incomplete block transfer", and the frames are held and decoded again, joined, with
 -- the next. Returns the reading, or nil, message, code, or nil while holding.
 function Reader:decode(frame)
-  local r, err, code
   if self.held then
-    r, _, code = decode(table.concat(self.held) .. frame, self.opts)
+    local r, _, code = decode(table.concat(self.held) .. frame, self.opts)
     if r then
       self.held, self.held_bytes = nil, 0
       return r
@@ -157,7 +156,7 @@ function Reader:decode(frame)
     if code == "incomplete_block" then return self:hold(frame) end
     self:drop_held()              -- this frame does not go on with them: try it alone
   end
-  r, err, code = decode(frame, self.opts)
+  local r, err, code = decode(frame, self.opts)
   if code == "incomplete_block" then return self:hold(frame) end
   return r, err, code
 end
