@@ -72,7 +72,13 @@ function M.decode(data, opts)
     r, err, code = telegram(apdu, opts)
   else
     local v, key, header, src = core.values(apdu)
-    if not v then return nil, key, header end
+    if not v then
+      -- Text decrypted without a tag to check it: garbage means the key is wrong.
+      if security and security.encrypted and not security.authenticated then
+        return nil, "wrong decryption key (or damaged frame): " .. key, "wrong_key"
+      end
+      return nil, key, header
+    end
     r, err, code = dlms.name(v, key, header, src, opts)
   end
   if not r then return nil, err, code end

@@ -67,8 +67,9 @@ end
 ------------------------------------------------------------------------------------
 -- Compiled layouts
 
--- A chunk built as lines of Lua: `src` is the body of a function whose upvalues are
--- the constants it was given (numbered K[1], K[2] ...), never spliced into the text.
+-- A chunk built as lines of Lua: the body of a function whose upvalues are the
+-- constants it was given (K[1], K[2] ...); strings from the data only ever enter the
+-- text as quoted literals.
 function M.chunk()
   local c = { lines = {}, consts = {}, index = {} }
   function c.line(...) c.lines[#c.lines + 1] = concat({ ... }) end
@@ -79,8 +80,10 @@ function M.chunk()
     c.line(format("if x >= %.17g and x <= %.17g then r.%s = x else refuse(r, %q, x) end",
       range[1], range[2], field, field))
   end
-  -- An expression that gives the constant v.
+  -- An expression that gives the constant v: a string as a literal (%q quotes any
+  -- byte safely), anything else through K.
   function c.const(v)
+    if type(v) == "string" then return (format("%q", v):gsub("\r", "\\r")) end
     local i = c.index[v]
     if not i then
       i = #c.consts + 1
