@@ -13,7 +13,7 @@ WARN     = -std=c99 -pedantic -Wall -Wextra -Wshadow -Wcast-qual -Wstrict-protot
 ALL_CFLAGS = $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(LUA_INC)
 LDFLAGS_SO = -shared
 
-ENGINE  = csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
+ENGINE  = csrc/han.c csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
           csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c csrc/clock.c \
           csrc/records.c
 CORE    = $(ENGINE) csrc/han_core.c csrc/han_reading.c csrc/han_p1.c

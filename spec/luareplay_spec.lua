@@ -189,6 +189,6 @@ describe("han.luareplay", function()
     local bad_bcd = "\15\0\0\0\1\0" .. "\2\2" .. code .. "\13\175"
     local a, b = readings(bad_bcd, plan)
     assert.are.same(a, b)
-    assert.are.same({ nil, "bad BCD" }, { L.reading(bad_bcd, plan) })
+    assert.are.same({ nil, "bad BCD", "bad_bcd" }, { L.reading(bad_bcd, plan) })
   end)
 end)

@@ -26,10 +26,10 @@ describe("core.reading", function()
     error("no Kamstrup vector")
   end)
 
-  it("gives core.decode's error for a bad frame, and its own for bodies it cannot name",
+  it("gives core.notification's error for a bad frame, and its own for bodies it cannot name",
     function()
       local bad = H.frames()[1].raw:sub(1, -4) .. "\000\000\126"
-      assert.are.same({ core.decode(bad) }, { core.reading(bad, plan) })
+      assert.are.same({ core.notification(bad) }, { core.reading(bad, plan) })
       assert.are.same({ nil, "no values in the notification" },
         { core.reading(apdu("0100"), plan) })
       assert.are.same({ nil, "unknown list layout (2 values)" },
