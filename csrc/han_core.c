@@ -217,6 +217,34 @@ static int l_notification(lua_State *L)
     return 1;
 }
 
+/* values(s) -> v, key, time, src | nil, err, code */
+static int l_values(lua_State *L)
+{
+    size_t n, i, leaves = 0, key_len;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    struct han_body b;
+    uint8_t small[1024], *key = small;
+    int e;
+
+    lua_settop(L, 1);
+    if ((e = han_read_body(L, s, n, &b)) != 0) return e;
+    if (b.note.body_len > sizeof small) key = lua_newuserdata(L, b.note.body_len);
+    key_len = han_flat_key(&b.flat, key);
+    for (i = 0; i < b.flat.n; i++) leaves += b.flat.r[i].kind != HAN_V_LIST;
+    lua_createtable(L, (int)leaves, 0);
+    for (i = 0, leaves = 0; i < b.flat.n; i++) {
+        if (b.flat.r[i].kind == HAN_V_LIST) continue;
+        han_push_rec(L, &b.flat, &b.flat.r[i]);
+        lua_rawseti(L, -2, (int)++leaves);
+    }
+    lua_pushlstring(L, (const char *)key, key_len);
+    if (b.note.has_time) lua_pushlstring(L, (const char *)b.note.time_at, 12);
+    else lua_pushnil(L);
+    if (s[0] == HAN_FLAG) han_pushuint(L, b.frame.src);
+    else lua_pushnil(L);
+    return 4;
+}
+
 /* Keys and system titles: `len` raw bytes or 2 * len hex digits (either case) at idx
  * into out; misuse raises. */
 static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, size_t len)
@@ -508,7 +536,8 @@ static const luaL_Reg framer_methods[] = {
 };
 
 static const luaL_Reg core_functions[] = {
-    {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification}, {"framer", l_framer},
+    {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
+    {"values", l_values}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
     {"p1", han_l_p1}, {"reading", han_l_reading},
     {NULL, NULL}

@@ -343,6 +343,109 @@ describe("han.core (" .. H.backend .. " backend)", function()
     end)
   end)
 
+  describe("values", function()
+    -- The leaves of a core.notification body, depth first: a table with a first element,
+    -- or none at all, is a list (no vector sends a date-time with every field unspecified).
+    local function flatten(v, out)
+      out = out or {}
+      if type(v) == "table" and v ~= core.null and (v[1] ~= nil or next(v) == nil) then
+        for _, x in ipairs(v) do flatten(x, out) end
+      else
+        out[#out + 1] = v
+      end
+      return out
+    end
+
+    it("gives every vector's leaves, header date-time and source as core.notification reads them",
+      function()
+        local n = 0
+        for i, rec in ipairs(H.frames()) do
+          local d, derr, dcode = core.notification(rec.raw)
+          local v, key, time, src = core.values(rec.raw)
+          if d then
+            n = n + 1
+            assert.are.same(flatten(d.body), v, "vector " .. i)
+            assert.are.equal("string", type(key))
+            assert.are.equal(d.src, src)
+            if d.time then
+              local at = rec.raw:find(time, 1, true)
+              assert(at and at < 40, "vector " .. i)
+              assert.are.equal(d.time.year, time:byte(1) * 256 + time:byte(2))
+            else
+              assert.is_nil(time)
+            end
+          else
+            assert.are.same({ nil, derr, dcode }, { v, key, time }, "vector " .. i)
+          end
+        end
+        assert.are.equal(137, n)
+      end)
+
+    it("keys a body by its tags, counts, lengths and strings, not by its numbers", function()
+      local dt = "07E4031D0702000000FFC480"
+      local body = "0208 0906 0100010800FF 0600000005 090C" .. dt .. " 0A03414243 1101 00"
+        .. " 0402C0 0100"
+      local v, key = core.values(apdu(body))
+      assert.are.same({ "\1\0\1\8\0\255", 5, unhex(dt), "ABC", 1, core.null, "11" }, v)
+      assert.are.equal(7, #v)   -- eight elements, of which the empty array is no leaf
+      assert.are.equal(H.hex(unhex("0208 0906 0100010800FF 06 090C 0A03414243 11 00 04 0100")),
+        H.hex(key))
+      local other = body:gsub("0600000005", "06FFFFFFFF"):gsub("1101", "1163")
+        :gsub("0402C0", "040240"):gsub("E4031D", "E5041E")
+      local v2, key2 = core.values(apdu(other))
+      assert.are.equal(key, key2)
+      assert.are_not.same(v, v2)
+      -- a code, a text, a count or a length as sent changes it
+      for _, changed in ipairs({ (body:gsub("0100010800FF", "0100010801FF")),
+        (body:gsub("0A03414243", "0A03414244")), (body:gsub("0208", "0108")),
+        (body:gsub("0A03414243", "0A8103414243")), (body:gsub("1101", "0F01")) }) do
+        assert.is_table(core.values(apdu(changed)), changed)
+        assert.are_not.equal(key, select(2, core.values(apdu(changed))), changed)
+      end
+    end)
+
+    it("gives a scalar body as one leaf and keeps null positions", function()
+      assert.are.same({ { 7 }, unhex("11") }, { core.values(apdu("1107")) })
+      assert.are.same({ { core.null, 1, core.null }, unhex("0203 00 11 00") },
+        { core.values(apdu("0203 00 1101 00")) })
+      assert.are.same({ {}, unhex("0100") }, { core.values(apdu("0100")) })
+    end)
+
+    it("gives the header's date-time bytes, and no source without HDLC", function()
+      local dt = "07E3011D020B0005FF800000"
+      for _, h in ipairs({ "0C", "090C", "19" }) do
+        local _, _, time, src = core.values(unhex("0F40000000" .. h .. dt .. "1101"))
+        assert.are.equal(unhex(dt), time)
+        assert.is_nil(src)
+      end
+      local _, _, time, src = core.values(unhex("0F40000000 00 1101"))
+      assert.is_nil(time)
+      assert.is_nil(src)
+      local f = build_frame(unhex("E6E700 0F40000000 00 1101"), { src = "\008\131" })
+      assert.are.same({ { 1 }, unhex("11"), nil, 0x0883 }, { core.values(f) })
+    end)
+
+    it("gives core.notification's error for every cut, flip and malformed value", function()
+      local s = kamstrup()
+      for n = 0, #s - 1 do
+        assert.are.same({ core.notification(s:sub(1, n)) }, { core.values(s:sub(1, n)) })
+      end
+      local info = assert(core.frame(s)).info
+      for i = 1, #info do
+        local t = info:sub(1, i - 1) .. string.char((info:byte(i) + 1) % 256) .. info:sub(i + 1)
+        local a, b = { core.notification(t) }, { core.values(t) }
+        if a[1] then assert.is_table(b[1]) else assert.are.same(a, b, "byte " .. i) end
+      end
+      for _, body in ipairs({ ("0101"):rep(16) .. "1101", "0980", "0D4A", "07", "1101 11" }) do
+        local err = { core.notification(apdu(body)) }
+        assert.is_nil(err[1])
+        assert.are.same(err, { core.values(apdu(body)) })
+      end
+      assert.has_error(function() core.values() end)
+      assert.has_error(function() core.values({}) end)
+    end)
+  end)
+
   describe("A-XDR values", function()
     it("decodes each integer type at its limits", function()
       local cases = {

@@ -1,5 +1,6 @@
 -- The C core and the pure-Lua core side by side: every vector, every capture and
--- thousands of seeded mutations must give identical results, error strings included.
+-- thousands of seeded mutations must give identical results, error strings and codes
+-- included (core.values: the leaves with their null positions, the key, time and src).
 -- On LuaJIT core.reading has a third implementation, han.decode's with the C core (the C
 -- core's records named in Lua, lua/han/ffireading.lua): it must agree with both.
 local H = require("helpers")
@@ -74,7 +75,7 @@ end
 describe("C and Lua cores", function()
   it("agree on every vector", function()
     for i, rec in ipairs(H.frames()) do
-      for _, fn in ipairs({ "crc16", "frame", "notification", "reading" }) do
+      for _, fn in ipairs({ "crc16", "frame", "notification", "values", "reading" }) do
         local a, b, f = both(fn, rec.raw)
         assert.are.same(a, b, fn .. " of vector " .. i)
         assert.are.same(a, f, fn .. " of vector " .. i .. " through the FFI")
@@ -90,12 +91,12 @@ describe("C and Lua cores", function()
       local s = frames[rand(#frames)].raw
       s = mutate(s, rand)
       if k % 3 == 0 then s = mutate(s, rand) end
-      for _, fn in ipairs({ "frame", "notification", "reading" }) do
+      for _, fn in ipairs({ "frame", "notification", "values", "reading" }) do
         if not agree(fn, s) then differences = differences + 1 end
       end
       if k % 50 == 0 then
         local info = assert(C.frame(frames[rand(#frames)].raw)).info
-        for _, fn in ipairs({ "notification", "reading" }) do
+        for _, fn in ipairs({ "notification", "values", "reading" }) do
           if not agree(fn, info:sub(4 + rand(9))) then differences = differences + 1 end
         end
       end
@@ -138,7 +139,9 @@ describe("C and Lua cores", function()
       for k = 1, 4000 + #apdus do
         local s = apdus[(k - 1) % #apdus + 1]
         if k > #apdus then s = mutate(s, rand) end
-        if not agree("reading", s) then differences = differences + 1 end
+        for _, fn in ipairs({ "values", "reading" }) do
+          if not agree(fn, s) then differences = differences + 1 end
+        end
       end
       assert.are.equal(0, differences)
     end)

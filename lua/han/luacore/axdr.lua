@@ -151,11 +151,12 @@ end
 
 -- Records of one walk, reused: take() gives a free set, give() takes it back (a set
 -- left out, by an error raised while naming or a walk inside a walk, is made anew).
--- rec.null is the core's null, for han.luareading; rec.steps its notes (han.luareplay).
+-- rec.null is the core's null, for han.luareading; rec.steps its notes (han.luareplay);
+-- rec.parts the runs of a layout key (M.values).
 local spare
 function M.take()
   local rec = spare or { K = {}, V = {}, W = {}, T = {}, open = {}, left = {}, null = null,
-    steps = { n = 0, e = {}, how = {}, scaler = {}, unit = {} } }
+    steps = { n = 0, e = {}, how = {}, scaler = {}, unit = {} }, parts = {} }
   spare = nil
   return rec
 end
@@ -276,5 +277,43 @@ local function value(s, K, V, W, i, sentinel)
   return clock(byte(s, p, p + 3)), i + 1
 end
 M.value = value
+
+-- values(s, rec, count, last): the leaves of the `count` records of rec (a body ending
+-- at `last`) in one table, and the body's layout key (docs/core-api.md, core.values):
+-- the runs of key bytes, each cut where a value's bytes are left out, joined once.
+local concat = table.concat
+function M.values(s, rec, count, last)
+  local K, V, W, T, parts = rec.K, rec.V, rec.W, rec.T, rec.parts
+  local v = table_new and table_new(count, 0) or {}
+  local n, np = 0, 0
+  local from, to = T[1], T[1]   -- the run of key bytes so far: s[from .. to - 1]
+  for i = 1, count do
+    local k, at = K[i], T[i]
+    if at ~= to then
+      np = np + 1
+      parts[np] = sub(s, from, to - 1)
+      from = at
+    end
+    if k == "number" then
+      n = n + 1
+      v[n] = V[i]
+      to = at + 1
+    elseif k == "string" then
+      local q, len = V[i], W[i]
+      n = n + 1
+      v[n] = sub(s, q, q + len - 1)
+      if len == 12 and byte(s, at) == 0x09 then to = q else to = q + len end
+    elseif k == "list" then   -- its first element, or what follows an empty list
+      to = i < count and T[i + 1] or last + 1
+    else
+      n = n + 1
+      v[n] = value(s, K, V, W, i, null)
+      to = at + 1
+    end
+  end
+  np = np + 1
+  parts[np] = sub(s, from, to - 1)
+  return v, concat(parts, "", 1, np)
+end
 
 return M

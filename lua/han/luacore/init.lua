@@ -125,6 +125,22 @@ function M.notification(s)
   return r
 end
 
+local leaves = walk.values
+function M.values(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'values' (string expected)", 2) end
+  local first, last, at, _, src = locate(s)
+  if not first then return nil, last, at end
+  local rec = take()
+  local count, err, code = body(s, first, last, rec)
+  if not count then
+    give(rec, 0)
+    return nil, err, code
+  end
+  local v, key = leaves(s, rec, count, last)
+  give(rec, count)
+  return v, key, at and sub(s, at, at + 11) or nil, src
+end
+
 M.framer = require("han.luacore.framer").framer
 
 ------------------------------------------------------------------------------------
