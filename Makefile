@@ -13,10 +13,9 @@ WARN     = -std=c99 -pedantic -Wall -Wextra -Wshadow -Wcast-qual -Wstrict-protot
 ALL_CFLAGS = $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(LUA_INC)
 LDFLAGS_SO = -shared
 
-ENGINE  = csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
-          csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c csrc/clock.c \
-          csrc/records.c
-CORE    = $(ENGINE) csrc/han_core.c csrc/han_reading.c csrc/han_p1.c
+ENGINE  = csrc/han.c csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
+          csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c csrc/clock.c
+CORE    = $(ENGINE) csrc/han_core.c csrc/han_p1.c
 HEADERS = $(wildcard csrc/*.h)
 
 # Where each test runtime finds its own build of the C modules.
@@ -128,7 +127,7 @@ asan:
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS = decode framer unwrap p1
-fuzz_src_decode = fuzz/fuzz_decode.c csrc/records.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c
+fuzz_src_decode = fuzz/fuzz_decode.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c csrc/han.c
 fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/framing.c csrc/hdlc.c csrc/crc16.c \
                   csrc/crc16_arc.c
 fuzz_src_unwrap = fuzz/fuzz_unwrap.c csrc/unwrap.c csrc/aes.c csrc/axdr.c csrc/hdlc.c csrc/crc16.c

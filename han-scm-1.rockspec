@@ -19,9 +19,9 @@ build = {
   type = "builtin",
   modules = {
     ["han.core"] = {
-      sources = { "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c", "csrc/axdr.c",
-        "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c", "csrc/p1.c",
-        "csrc/clock.c", "csrc/records.c",
+      sources = { "csrc/han.c", "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c",
+        "csrc/axdr.c", "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c",
+        "csrc/p1.c", "csrc/clock.c", "csrc/records.c",
         "csrc/han_core.c", "csrc/han_reading.c", "csrc/han_p1.c" },
     },
     ["han"] = "lua/han/init.lua",
@@ -34,6 +34,7 @@ build = {
     ["han.luacore.unwrap"] = "lua/han/luacore/unwrap.lua",
     ["han.luacore.aes"] = "lua/han/luacore/aes.lua",
     ["han.luacore.p1"] = "lua/han/luacore/p1.lua",
+    ["han.luacore.errors"] = "lua/han/luacore/errors.lua",
     ["han.naming.p1"] = "lua/han/naming/p1.lua",
     ["han.decode"] = "lua/han/decode.lua",
     ["han.naming"] = "lua/han/naming/init.lua",

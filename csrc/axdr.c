@@ -2,11 +2,13 @@
  * docs/core-api.md. */
 #include "axdr.h"
 #include "han.h"
+#include "hdlc.h"
 
 #include <string.h>
 
 struct walk {
     const uint8_t *p, *end;
+    const uint8_t *at;   /* the tag of the value being read */
     struct han_flat *f;
     int errbyte;
 };
@@ -106,22 +108,24 @@ static double float64(const uint8_t *p)
     return d;
 }
 
-/* The next record, or NULL past the capacity (the count goes on: the size needed). */
-static struct han_rec *add(struct han_flat *f, int kind)
+/* The record of the value being read, or NULL past the capacity (the count goes on:
+ * the size needed). */
+static struct han_rec *add(struct walk *w, int kind)
 {
+    struct han_flat *f = w->f;
     struct han_rec *r = f->n < f->cap ? &f->r[f->n] : NULL;
     f->n++;
-    if (r) { r->kind = (uint8_t)kind; r->next = f->n; }
+    if (r) { r->kind = (uint8_t)kind; r->tag = *w->at; r->next = f->n; r->at = w->at; }
     return r;
 }
 
-static void add_time(struct han_flat *f, int tag, const struct han_time *t,
-                     const uint8_t *p)
+static void add_time(struct walk *w, const struct han_time *t, const uint8_t *p)
 {
-    struct han_rec *r = add(f, HAN_V_TIME);
+    struct han_flat *f = w->f;
+    struct han_rec *r = add(w, HAN_V_TIME);
     size_t i = f->nt++;
     if (i < f->tcap) f->t[i] = *t;
-    if (r) { r->tag = (uint8_t)tag; r->n = i; r->v.p = p; }
+    if (r) { r->n = i; r->v.p = p; }
 }
 
 static int value(struct walk *w, int depth)
@@ -136,16 +140,17 @@ static int value(struct walk *w, int depth)
 
     if (depth > HAN_MAX_DEPTH) return HAN_EDEPTH;
     if (w->p >= w->end) return HAN_EDATA;
+    w->at = w->p;
     tag = *w->p++;
     switch (tag) {
     case 0x00:
-        add(f, HAN_V_NULL);
+        add(w, HAN_V_NULL);
         return HAN_OK;
     case 0x01: case 0x02:
         if ((e = ber(w, &n)) != HAN_OK) return e;
         if (n > left(w)) return HAN_EDATA;     /* each element takes a byte at least */
         at = f->n;
-        if ((r = add(f, HAN_V_LIST)) != NULL) { r->tag = (uint8_t)tag; r->n = n; }
+        if ((r = add(w, HAN_V_LIST)) != NULL) { r->n = n; r->v.p = w->p; }
         while (n--)
             if ((e = value(w, depth + 1)) != HAN_OK) return e;
         if (at < f->cap) f->r[at].next = f->n;
@@ -154,13 +159,13 @@ static int value(struct walk *w, int depth)
         if ((e = ber(w, &n)) != HAN_OK) return e;
         size = n / 8 + (n % 8 != 0);
         if (size > left(w)) return HAN_EDATA;
-        if ((r = add(f, HAN_V_BITS)) != NULL) { r->v.p = w->p; r->n = n; }
+        if ((r = add(w, HAN_V_BITS)) != NULL) { r->v.p = w->p; r->n = n; }
         w->p += size;
         return HAN_OK;
     case 0x09: case 0x0A: case 0x0C:
         if ((e = ber(w, &n)) != HAN_OK) return e;
         if (n > left(w)) return HAN_EDATA;
-        if ((r = add(f, HAN_V_STR)) != NULL) { r->v.p = w->p; r->n = n; }
+        if ((r = add(w, HAN_V_STR)) != NULL) { r->v.p = w->p; r->n = n; }
         w->p += n;
         return HAN_OK;
     }
@@ -171,36 +176,36 @@ static int value(struct walk *w, int depth)
     w->p += size;
     switch (tag) {
     case 0x03:
-        if ((r = add(f, HAN_V_BOOL)) != NULL) r->v.b = *p != 0;
+        if ((r = add(w, HAN_V_BOOL)) != NULL) r->v.b = *p != 0;
         break;
     case 0x05: case 0x0F: case 0x10: case 0x14:
-        if ((r = add(f, HAN_V_SINT)) != NULL)
+        if ((r = add(w, HAN_V_SINT)) != NULL)
             r->v.i = tag == 0x05 ? (int32_t)(uint32_t)be(p, 4)
                    : tag == 0x0F ? (int8_t)*p
                    : tag == 0x10 ? (int16_t)(uint16_t)be(p, 2) : (int64_t)be(p, 8);
         break;
     case 0x06:   /* u32 and u16 first: most values of every list */
-        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = be32(p);
+        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = be32(p);
         break;
     case 0x12:
-        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = be16(p);
+        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = be16(p);
         break;
     case 0x11: case 0x15: case 0x16:
-        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = be(p, (int)size);
+        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = be(p, (int)size);
         break;
     case 0x0D:
         if ((*p >> 4) > 9 || (*p & 0xF) > 9) return HAN_EBCD;
-        if ((r = add(f, HAN_V_UINT)) != NULL) r->v.u = (uint64_t)((*p >> 4) * 10 + (*p & 0xF));
+        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = (uint64_t)((*p >> 4) * 10 + (*p & 0xF));
         break;
     case 0x17:
-        if ((r = add(f, HAN_V_REAL)) != NULL) r->v.d = float32(p);
+        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float32(p);
         break;
     case 0x18:
-        if ((r = add(f, HAN_V_REAL)) != NULL) r->v.d = float64(p);
+        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float64(p);
         break;
-    case 0x19: han_axdr_datetime(p, &t); add_time(f, tag, &t, p); break;
-    case 0x1A: date_part(p, &t); add_time(f, tag, &t, p); break;
-    default:   time_part(p, &t); add_time(f, tag, &t, p); break;   /* 0x1B */
+    case 0x19: han_axdr_datetime(p, &t); add_time(w, &t, p); break;
+    case 0x1A: date_part(p, &t); add_time(w, &t, p); break;
+    default:   time_part(p, &t); add_time(w, &t, p); break;   /* 0x1B */
     }
     return HAN_OK;
 }
@@ -218,6 +223,25 @@ int han_flat_record(const uint8_t *body, size_t len, struct han_flat *f, int *er
     *errbyte = w.errbyte;
     if (e == HAN_OK && w.p != w.end) return HAN_ETRAILING;
     return e;
+}
+
+/* Each record gives its tag, a list's count and a string's length as sent, and a
+ * string's bytes but those of a 12-byte octet-string (a date-time). */
+size_t han_flat_key(const struct han_flat *f, uint8_t *out)
+{
+    uint8_t *k = out;
+    size_t i;
+    for (i = 0; i < f->n; i++) {
+        const struct han_rec *r = &f->r[i];
+        const uint8_t *end = r->at + 1;
+        if (r->kind == HAN_V_LIST)
+            end = r->v.p;
+        else if (r->kind == HAN_V_STR)
+            end = r->v.p + (r->tag == 0x09 && r->n == 12 ? 0 : r->n);
+        memcpy(k, r->at, (size_t)(end - r->at));
+        k += end - r->at;
+    }
+    return (size_t)(k - out);
 }
 
 int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
@@ -260,4 +284,16 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
     out->body = a + p;
     out->body_len = n - p;
     return HAN_OK;
+}
+
+int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
+                        struct han_notification *note, int *byte)
+{
+    int e;
+    if (n > 0 && s[0] == HAN_FLAG) {
+        if ((e = han_hdlc_parse(s, n, f)) != HAN_OK) return e;
+        if (f->segmented) return HAN_ESEGMENTED;
+        return han_notification(f->info, f->info_len, note, byte);
+    }
+    return han_notification(s, n, note, byte);
 }

@@ -1,7 +1,7 @@
 /* A-XDR values and the DLMS data-notification around them. The walker validates as it
  * goes and records the values in one flat array, without Lua: the binding builds
- * core.decode's tables from it, and core.reading recognises a body's layout in it before
- * it builds a single table. */
+ * core.notification's tables and core.values' leaves and layout key from it, and
+ * core.reading recognises a body's layout in it before it builds a single table. */
 #ifndef HAN_AXDR_H
 #define HAN_AXDR_H
 #include <stddef.h>
@@ -25,7 +25,9 @@ struct han_rec {
     uint8_t kind, tag;
     size_t n;         /* LIST elements, STR bytes, BITS bits, TIME index in the times */
     size_t next;      /* index of the record after this value and its elements */
-    /* p: the bytes of a STR, BITS or TIME */
+    const uint8_t *at;   /* its tag */
+    /* p: the bytes of a STR, BITS or TIME; the first element of a LIST (or what follows
+     * an empty one) */
     union { int64_t i; uint64_t u; double d; const uint8_t *p; int b; } v;
 };
 
@@ -41,6 +43,11 @@ struct han_flat {
  * With HAN_OK, n > cap or nt > tcap says the arrays were too small: give n and nt and
  * record again. */
 int han_flat_record(const uint8_t *body, size_t len, struct han_flat *f, int *errbyte);
+
+/* The layout key (docs/core-api.md, core.values) of a body f holds every record of,
+ * into out, which has room for the body's length (the key takes some of its bytes, each
+ * once): its length. */
+size_t han_flat_key(const struct han_flat *f, uint8_t *out);
 
 /* A BER length at p[0..n): the length and the bytes it took, or HAN_EDATA/HAN_EBER. */
 int han_ber(const uint8_t *p, size_t n, uint32_t *len, size_t *used);
@@ -60,5 +67,12 @@ struct han_notification {
 };
 int han_notification(const uint8_t *apdu, size_t n, struct han_notification *out,
                      int *errbyte);
+
+/* The data-notification of an HDLC frame or an APDU s[0..n), as core.notification
+ * reads it: HAN_OK (f filled when s is a frame) or the error, *byte set for those
+ * naming one. */
+struct han_hdlc;
+int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
+                        struct han_notification *note, int *byte);
 
 #endif

@@ -30,7 +30,7 @@ void han_setkey(lua_State *L, int t, int key);
 /* Push t[key], raw; t is an absolute index. */
 void han_getkey(lua_State *L, int t, int key);
 
-/* nil and the message of a han_err: 2 results. */
+/* nil, the message and the code of a han_err: 3 results. */
 int han_push_error(lua_State *L, int err, int byte);
 
 /* The numbers {offset, from, to, at, save} of a zone table at idx (han.decode's
@@ -52,15 +52,12 @@ struct han_body {
     struct han_time times[HAN_TIMES];
 };
 
-/* Read the data-notification of s[0..n) into b: 0, or nil and the message pushed and
- * their count (2) returned. */
+/* Read the data-notification of s[0..n) into b: 0, or the error pushed (han_push_error)
+ * and its count returned. */
 int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b);
 
-/* Push a record as core.decode gives it: a list as an array table. */
+/* Push a record as core.notification gives it: a list as an array table. */
 void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v);
-
-/* core.reading(data, plan) */
-int han_l_reading(lua_State *L);
 
 /* core.p1(s [, names]) */
 int han_l_p1(lua_State *L);

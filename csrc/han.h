@@ -1,4 +1,4 @@
-/* han engine: the error codes and strings shared by every engine file.
+/* han engine: the errors shared by every engine file (their messages and codes in han.c).
  * No Lua here: the engine can be fuzzed and benchmarked on its own. */
 #ifndef HAN_H
 #define HAN_H
@@ -34,12 +34,17 @@ enum han_err {
     HAN_ENOKEY,       /* no key: the binding names the system title */
     HAN_ENOTITLE,     /* ciphered APDU 0x%02X needs keys.system_title */
     HAN_EAUTH,        /* authentication failed */
-    HAN_ENESTED       /* too many envelopes */
+    HAN_ENESTED,      /* too many envelopes */
+    HAN_ECOUNT        /* how many there are */
 };
 
-/* The message for an error; `byte` fills the "0x%02X" of those that name a byte.
- * May write into buf (at least 64 bytes); returns the message. */
+/* The message for an error (csrc/han.c); `byte` fills the "0x%02X" of those that name a
+ * byte. May write into buf (at least 64 bytes); returns the message. HAN_ENOKEY's ends
+ * with "system title ": the binding appends the title. */
 const char *han_strerror(int err, int byte, char *buf);
+
+/* The stable code of an error, for code to decide on (docs/core-api.md). */
+const char *han_errcode(int err);
 
 /* The value of a hex digit (either case), or -1: keys, system titles, P1 CRCs. */
 static inline int han_hexval(int c)

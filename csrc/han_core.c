@@ -1,4 +1,4 @@
-/* han.core: with han_reading.c and han_p1.c, the only files that speak Lua. It turns
+/* han.core: with han_p1.c, the only files that speak Lua. It turns
  * the engine's results (crc16.c, hdlc.c, axdr.c, framer.c, ...) into Lua values;
  * docs/core-api.md is the contract. */
 #include <stdlib.h>
@@ -13,7 +13,6 @@
 #include "unwrap.h"
 #include "han.h"
 #include "binding.h"
-#include "records.h"
 
 #define FRAMER_MT "han.framer"
 
@@ -22,7 +21,8 @@ int han_push_error(lua_State *L, int err, int byte)
     char buf[64];
     lua_pushnil(L);
     lua_pushstring(L, han_strerror(err, byte, buf));
-    return 2;
+    lua_pushstring(L, han_errcode(err));
+    return 3;
 }
 
 /* string.sub-style index into a string of length n, 1-based, clamped. */
@@ -144,7 +144,7 @@ void han_push_time(lua_State *L, int tag, const struct han_time *t)
     }
 }
 
-/* The Lua value of a record, as core.decode gives it (elements of a list after it). */
+/* The Lua value of a record, as core.notification gives it (elements of a list after it). */
 void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v)
 {
     switch (v->kind) {
@@ -189,7 +189,7 @@ int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b)
     return e == HAN_OK ? 0 : han_push_error(L, e, byte);
 }
 
-static int l_decode(lua_State *L)
+static int l_notification(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
@@ -199,7 +199,7 @@ static int l_decode(lua_State *L)
     lua_settop(L, 1);
     if ((k = han_read_body(L, s, n, &b)) != 0) return k;
 
-    luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 8, "han.core.decode");
+    luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 8, "han.core.notification");
     lua_createtable(L, 0, 6);
     if (s[0] == HAN_FLAG) {
         han_pushuint(L, b.frame.dest); lua_setfield(L, -2, "dest");
@@ -214,6 +214,34 @@ static int l_decode(lua_State *L)
     han_push_rec(L, &b.flat, b.flat.r);
     lua_setfield(L, -2, "body");
     return 1;
+}
+
+/* values(s) -> v, key, time, src | nil, err, code */
+static int l_values(lua_State *L)
+{
+    size_t n, i, leaves = 0, key_len;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    struct han_body b;
+    uint8_t small[1024], *key = small;
+    int e;
+
+    lua_settop(L, 1);
+    if ((e = han_read_body(L, s, n, &b)) != 0) return e;
+    if (b.note.body_len > sizeof small) key = lua_newuserdata(L, b.note.body_len);
+    key_len = han_flat_key(&b.flat, key);
+    for (i = 0; i < b.flat.n; i++) leaves += b.flat.r[i].kind != HAN_V_LIST;
+    lua_createtable(L, (int)leaves, 0);
+    for (i = 0, leaves = 0; i < b.flat.n; i++) {
+        if (b.flat.r[i].kind == HAN_V_LIST) continue;
+        han_push_rec(L, &b.flat, &b.flat.r[i]);
+        lua_rawseti(L, -2, (int)++leaves);
+    }
+    lua_pushlstring(L, (const char *)key, key_len);
+    if (b.note.has_time) lua_pushlstring(L, (const char *)b.note.time_at, 12);
+    else lua_pushnil(L);
+    if (s[0] == HAN_FLAG) han_pushuint(L, b.frame.src);
+    else lua_pushnil(L);
+    return 4;
 }
 
 /* Keys and system titles: `len` raw bytes or 2 * len hex digits (either case) at idx
@@ -268,7 +296,8 @@ static int l_gcm_encrypt(lua_State *L)
     return 2;
 }
 
-/* gcm_decrypt(key, iv, ciphertext, aad, tag) -> plaintext | nil, "authentication failed" */
+/* gcm_decrypt(key, iv, ciphertext, aad, tag) -> plaintext | nil, "authentication failed",
+ * "auth_failed" */
 static int l_gcm_decrypt(lua_State *L)
 {
     struct han_gcm g;
@@ -282,11 +311,7 @@ static int l_gcm_decrypt(lua_State *L)
     key_from(L, 1, "key", key);
     han_gcm_init(&g, key);
     han_gcm_tag(&g, iv, aad, aad_len, ct, n, full);
-    if (!han_ct_equal(full, tag, tag_len)) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "authentication failed");
-        return 2;
-    }
+    if (!han_ct_equal(full, tag, tag_len)) return han_push_error(L, HAN_EAUTH, 0);
     out = (uint8_t *)lua_newuserdata(L, n ? n : 1);
     han_gcm_ctr(&g, iv, ct, n, out);
     lua_pushlstring(L, (const char *)out, n);
@@ -328,7 +353,7 @@ static void push_hex(lua_State *L, const uint8_t *p, size_t n)
     lua_pushlstring(L, buf, 2 * i);
 }
 
-/* unwrap(data [, keys]) -> apdu [, security] | nil, err */
+/* unwrap(data [, keys]) -> apdu [, security] | nil, err, code */
 static int l_unwrap(lua_State *L)
 {
     size_t n;
@@ -340,12 +365,14 @@ static int l_unwrap(lua_State *L)
     keys_from(L, 2, &k);
     if (n > sizeof small) out = (uint8_t *)lua_newuserdata(L, n);
     e = han_unwrap(s, n, &k, out, &u, &byte);
-    if (e == HAN_ENOKEY) {
+    if (e == HAN_ENOKEY) {         /* the message names the system title */
+        char buf[64];
         lua_pushnil(L);
-        lua_pushliteral(L, "no decryption key (keys.key) for system title ");
+        lua_pushstring(L, han_strerror(e, 0, buf));
         push_hex(L, u.title, 8);
         lua_concat(L, 2);
-        return 2;
+        lua_pushstring(L, han_errcode(e));
+        return 3;
     }
     if (e != HAN_OK) return han_push_error(L, e, byte);
     lua_pushlstring(L, (const char *)u.apdu, u.apdu_len);
@@ -508,9 +535,10 @@ static const luaL_Reg framer_methods[] = {
 };
 
 static const luaL_Reg core_functions[] = {
-    {"crc16", l_crc16}, {"frame", l_frame}, {"decode", l_decode}, {"framer", l_framer},
+    {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
+    {"values", l_values}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
-    {"p1", han_l_p1}, {"reading", han_l_reading},
+    {"p1", han_l_p1}, 
     {NULL, NULL}
 };
 
@@ -532,7 +560,5 @@ int luaopen_han_core(lua_State *L)
     luaL_setfuncs(L, core_functions, 1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
-    lua_pushlightuserdata(L, (void *)(uintptr_t)&han_records_entry);
-    lua_setfield(L, -2, "records");
     return 1;
 }

@@ -580,7 +580,8 @@ int han_l_p1(lua_State *L)
         lua_settop(L, 3);                  /* drop what was built */
         lua_pushnil(L);
         lua_pushstring(L, han_p1_strerror(e, line, buf));
-        return 2;
+        lua_pushstring(L, han_p1_errcode(e));
+        return 3;
     }
     t = b.obis - 1;                        /* the result */
     if (b.names) {

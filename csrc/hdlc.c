@@ -4,9 +4,6 @@
 #include "crc16.h"
 #include "han.h"
 
-#include <stdio.h>
-#include <string.h>
-
 /* One address field at s[*p]: 1..4 bytes, the last with LSB 1, all before `limit`
  * (the first FCS byte). Returns HAN_OK, HAN_EADDR, or HAN_ETRUNC when the bytes seen
  * so far (n) end before the field does. */
@@ -85,26 +82,4 @@ int han_hdlc_check_head(const uint8_t *s, size_t n, size_t *need)
     *need = (size_t)len + 2;
     e = head(s, n, len, &f);
     return e == HAN_ETRUNC ? HAN_OK : e;
-}
-
-static const char *const messages[] = {
-    "ok", "no opening flag", "truncated", "bad format", "bad length", "no closing flag",
-    "bad address", "bad HCS", "bad FCS", "segmented frame", "bad LLC",
-    "unsupported APDU 0x%02X", "truncated data", "bad date-time", "nesting too deep",
-    "bad BER length", "bad BCD", "unknown data type 0x%02X", "trailing data",
-    "incomplete segments", "bad M-Bus frame", "bad M-Bus checksum",
-    "unsupported M-Bus CI 0x%02X", "bad block transfer", "incomplete block transfer",
-    "bad system title", "unsupported security control 0x%02X", "no decryption key",
-    "ciphered APDU 0x%02X needs keys.system_title", "authentication failed",
-    "too many envelopes"
-};
-
-const char *han_strerror(int err, int byte, char *buf)
-{
-    if (err < 0 || err >= (int)(sizeof messages / sizeof *messages)) return "error";
-    if (strstr(messages[err], "%02X")) {
-        snprintf(buf, 64, messages[err], (unsigned)byte & 0xFF);
-        return buf;
-    }
-    return messages[err];
 }

@@ -272,17 +272,32 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
     return HAN_P1_OK;
 }
 
-static const char *const MESSAGES[] = {
-    "ok", "no start of telegram", "no end of telegram", "bad CRC line", "bad CRC",
-    "line too long", "bad character", "bad identification", "too many lines"
+/* The message and the code of every han_p1_err, in the order of the enum. */
+static const struct { const char *message, *code; } errors[] = {
+    {"ok", "ok"},
+    {"no start of telegram", "no_start"},
+    {"no end of telegram", "no_end"},
+    {"bad CRC line", "bad_crc_line"},
+    {"bad CRC", "bad_crc"},
+    {"line too long", "line_too_long"},
+    {"bad character", "bad_character"},
+    {"bad identification", "bad_identification"},
+    {"too many lines", "too_many_lines"},
+    {"bad line %u", "bad_line"},
 };
+
+/* One entry per error: fails to compile when the enum and the table part ways. */
+typedef char han_p1_check_errors[(sizeof errors / sizeof errors[0] == HAN_P1_ECOUNT) ? 1 : -1];
 
 const char *han_p1_strerror(int err, unsigned line, char *buf)
 {
-    if (err == HAN_P1_ELINE) {
-        snprintf(buf, 32, "bad line %u", line);
-        return buf;
-    }
-    if (err < 0 || err >= (int)(sizeof MESSAGES / sizeof MESSAGES[0])) return "bad telegram";
-    return MESSAGES[err];
+    if (err < 0 || err >= HAN_P1_ECOUNT) return "error";
+    if (err != HAN_P1_ELINE) return errors[err].message;
+    snprintf(buf, 32, errors[err].message, line);
+    return buf;
+}
+
+const char *han_p1_errcode(int err)
+{
+    return err < 0 || err >= HAN_P1_ECOUNT ? "error" : errors[err].code;
 }

@@ -20,7 +20,8 @@ enum han_p1_err {
     HAN_P1_ECHAR,      /* bad character */
     HAN_P1_EIDENT,     /* bad identification */
     HAN_P1_ELINES,     /* too many lines */
-    HAN_P1_ELINE       /* bad line %u */
+    HAN_P1_ELINE,      /* bad line %u */
+    HAN_P1_ECOUNT      /* how many there are */
 };
 
 /* What is known once the end line, the CRC and the identification line are good. */
@@ -66,5 +67,8 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
 
 /* The message for an error, written into buf (at least 32 bytes). */
 const char *han_p1_strerror(int err, unsigned line, char *buf);
+
+/* The stable code of an error (docs/core-api.md). */
+const char *han_p1_errcode(int err);
 
 #endif

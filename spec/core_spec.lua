@@ -60,7 +60,7 @@ local function kamstrup() return H.frames()[1].raw end
 local function apdu(body_hex) return unhex("0F40000000 00" .. body_hex) end
 
 local function value(body_hex)
-  local n, err = core.decode(apdu(body_hex))
+  local n, err = core.notification(apdu(body_hex))
   if not n then return nil, err end
   return n.body
 end
@@ -165,9 +165,10 @@ describe("han.core (" .. H.backend .. " backend)", function()
 
     it("returns truncated for every prefix of a real frame", function()
       local s = kamstrup()
-      assert.are.same({ nil, "no opening flag" }, { core.frame("") })
+      assert.are.same({ nil, "no opening flag", "no_flag" }, { core.frame("") })
       for n = 1, #s - 1 do
-        assert.are.same({ nil, "truncated" }, { core.frame(s:sub(1, n)) }, "prefix " .. n)
+        assert.are.same({ nil, "truncated", "truncated" }, { core.frame(s:sub(1, n)) },
+          "prefix " .. n)
       end
     end)
 
@@ -181,7 +182,7 @@ describe("han.core (" .. H.backend .. " backend)", function()
             local t = s:sub(1, i - 1) .. string.char(v) .. s:sub(i + 1)
             local f, err = core.frame(t)
             assert(f == nil and type(err) == "string", "flip at byte " .. i)
-            local d, derr = core.decode(t)
+            local d, derr = core.notification(t)
             assert(d == nil and type(derr) == "string", "flip at byte " .. i)
           end
         end
@@ -191,19 +192,20 @@ describe("han.core (" .. H.backend .. " backend)", function()
     it("names each kind of damage", function()
       local s = kamstrup()
       local cases = {
-        { "no opening flag", "\000" .. s:sub(2) },
-        { "bad format", s:sub(1, 1) .. "\176" .. s:sub(3) },
-        { "bad length", "\126\160\005" .. s:sub(4) },
-        { "bad length", s .. "\126" },
-        { "truncated", s:sub(1, 1) .. "\160\227" .. s:sub(4) },
-        { "no closing flag", s:sub(1, -2) .. "\000" },
-        { "bad HCS", s:sub(1, 6) .. "\000" .. s:sub(8) },
-        { "bad FCS", s:sub(1, 50) .. "\000" .. s:sub(52) },
-        { "bad address", build_frame("\230\231\000", { dest = "\002\002\002\002\002" }) },
-        { "bad address", "\126\160\007\002\002\002\002\002\126" },
+        { "no opening flag", "no_flag", "\000" .. s:sub(2) },
+        { "bad format", "bad_format", s:sub(1, 1) .. "\176" .. s:sub(3) },
+        { "bad length", "bad_length", "\126\160\005" .. s:sub(4) },
+        { "bad length", "bad_length", s .. "\126" },
+        { "truncated", "truncated", s:sub(1, 1) .. "\160\227" .. s:sub(4) },
+        { "no closing flag", "no_closing_flag", s:sub(1, -2) .. "\000" },
+        { "bad HCS", "bad_hcs", s:sub(1, 6) .. "\000" .. s:sub(8) },
+        { "bad FCS", "bad_fcs", s:sub(1, 50) .. "\000" .. s:sub(52) },
+        { "bad address", "bad_address",
+          build_frame("\230\231\000", { dest = "\002\002\002\002\002" }) },
+        { "bad address", "bad_address", "\126\160\007\002\002\002\002\002\126" },
       }
       for _, c in ipairs(cases) do
-        assert.are.same({ nil, c[1] }, { core.frame(c[2]) })
+        assert.are.same({ nil, c[1], c[2] }, { core.frame(c[3]) })
       end
     end)
 
@@ -213,11 +215,11 @@ describe("han.core (" .. H.backend .. " backend)", function()
     end)
   end)
 
-  describe("decode", function()
+  describe("notification", function()
     it("decodes every vector that carries a data-notification", function()
       local n = 0
       for i, rec in ipairs(H.frames()) do
-        local d, err = core.decode(rec.raw)
+        local d, err = core.notification(rec.raw)
         if rec.reference ~= H.json_null then assert(d, "vector " .. i .. ": " .. tostring(err)) end
         if d then
           n = n + 1
@@ -231,7 +233,7 @@ describe("han.core (" .. H.backend .. " backend)", function()
     it("names what the four generic DLMS frames are", function()
       local errs = {}
       for _, rec in ipairs(H.frames()) do
-        local d, err = core.decode(rec.raw)
+        local d, err = core.notification(rec.raw)
         if not d then errs[rec.bytes] = err end
       end
       assert.are.same({
@@ -250,7 +252,7 @@ describe("han.core (" .. H.backend .. " backend)", function()
       for _, rec in ipairs(H.frames()) do
         local b = rec.raw
         if rec.source:find("^seed") and #b == 228 then
-          local d = assert(core.decode(b))
+          local d = assert(core.notification(b))
           local body = d.body
           assert.are.equal(b:sub(34, 47), body[1])
           assert.are.equal(b:sub(58, 73), body[3])
@@ -276,7 +278,7 @@ describe("han.core (" .. H.backend .. " backend)", function()
     end)
 
     it("gives the HDLC header fields and the header date-time", function()
-      local d = assert(core.decode(kamstrup()))
+      local d = assert(core.notification(kamstrup()))
       assert.are.equal(0x2B, d.dest)
       assert.are.equal(0x21, d.src)
       assert.are.equal(0x13, d.control)
@@ -288,9 +290,9 @@ describe("han.core (" .. H.backend .. " backend)", function()
 
     it("accepts the APDU without HDLC, with or without the LLC", function()
       local info = assert(core.frame(kamstrup())).info
-      local full = assert(core.decode(kamstrup()))
+      local full = assert(core.notification(kamstrup()))
       for _, s in ipairs({ info, info:sub(4) }) do
-        local d = assert(core.decode(s))
+        local d = assert(core.notification(s))
         assert.is_nil(d.dest)
         assert.is_nil(d.control)
         assert.are.same(full.body, d.body)
@@ -301,36 +303,146 @@ describe("han.core (" .. H.backend .. " backend)", function()
     it("reads the three header date-time encodings", function()
       local dt = "07E3011D020B0005FF800000"
       local body = "0201 1100"
-      assert.is_nil(assert(core.decode(unhex("0F40000000 00" .. body))).time)
+      assert.is_nil(assert(core.notification(unhex("0F40000000 00" .. body))).time)
       for _, h in ipairs({ "0C", "090C", "19" }) do
-        local d = assert(core.decode(unhex("0F40000000" .. h .. dt .. body)))
+        local d = assert(core.notification(unhex("0F40000000" .. h .. dt .. body)))
         assert.are.same({ year = 2019, month = 1, day = 29, wday = 2, hour = 11, min = 0,
           sec = 5, status = 0 }, d.time)
         assert.are.equal(0x40000000, d.invoke_id)
       end
-      assert.are.same({ nil, "bad date-time" },
-        { core.decode(unhex("0F4000000009" .. "0D" .. dt)) })
-      assert.are.same({ nil, "bad date-time" }, { core.decode(unhex("0F4000000007" .. body)) })
-      assert.are.same({ nil, "truncated data" }, { core.decode(unhex("0F400000000C07E3")) })
-      assert.are.same({ nil, "truncated data" }, { core.decode(unhex("0F4000000009")) })
+      local bad, short = { nil, "bad date-time", "bad_datetime" },
+        { nil, "truncated data", "truncated_data" }
+      assert.are.same(bad, { core.notification(unhex("0F4000000009" .. "0D" .. dt)) })
+      assert.are.same(bad, { core.notification(unhex("0F4000000007" .. body)) })
+      assert.are.same(short, { core.notification(unhex("0F400000000C07E3")) })
+      assert.are.same(short, { core.notification(unhex("0F4000000009")) })
     end)
 
     it("returns truncated data for every cut of a bare APDU", function()
       local a = assert(core.frame(kamstrup())).info:sub(4)
       for n = 1, #a - 1 do
-        assert.are.same({ nil, "truncated data" }, { core.decode(a:sub(1, n)) }, "cut " .. n)
+        assert.are.same({ nil, "truncated data", "truncated_data" },
+          { core.notification(a:sub(1, n)) }, "cut " .. n)
       end
     end)
 
     it("names APDU-level problems", function()
-      assert.are.same({ nil, "bad LLC" }, { core.decode(unhex("E6E70100")) })
-      assert.are.same({ nil, "bad LLC" }, { core.decode(unhex("E6")) })
-      assert.are.same({ nil, "truncated data" }, { core.decode(unhex("E6E700")) })
-      assert.are.same({ nil, "unsupported APDU 0xC0" }, { core.decode(unhex("C001")) })
-      assert.are.same({ nil, "trailing data" }, { core.decode(apdu("1101 11")) })
-      assert.are.same({ nil, "segmented frame" },
-        { core.decode(build_frame(unhex("E6E7000F00000000001101"), { segmented = true })) })
-      assert.are.same({ nil, "truncated" }, { core.decode("\126") })
+      local cases = {
+        { "bad LLC", "bad_llc", unhex("E6E70100") },
+        { "bad LLC", "bad_llc", unhex("E6") },
+        { "truncated data", "truncated_data", unhex("E6E700") },
+        { "unsupported APDU 0xC0", "unsupported_apdu", unhex("C001") },
+        { "trailing data", "trailing_data", apdu("1101 11") },
+        { "segmented frame", "segmented",
+          build_frame(unhex("E6E7000F00000000001101"), { segmented = true }) },
+        { "truncated", "truncated", "\126" },
+      }
+      for _, c in ipairs(cases) do
+        assert.are.same({ nil, c[1], c[2] }, { core.notification(c[3]) })
+      end
+    end)
+  end)
+
+  describe("values", function()
+    -- The leaves of a core.notification body, depth first: a table with a first element,
+    -- or none at all, is a list (no vector sends a date-time with every field unspecified).
+    local function flatten(v, out)
+      out = out or {}
+      if type(v) == "table" and v ~= core.null and (v[1] ~= nil or next(v) == nil) then
+        for _, x in ipairs(v) do flatten(x, out) end
+      else
+        out[#out + 1] = v
+      end
+      return out
+    end
+
+    it("gives every vector's leaves, header date-time and source as core.notification reads them",
+      function()
+        local n = 0
+        for i, rec in ipairs(H.frames()) do
+          local d, derr, dcode = core.notification(rec.raw)
+          local v, key, time, src = core.values(rec.raw)
+          if d then
+            n = n + 1
+            assert.are.same(flatten(d.body), v, "vector " .. i)
+            assert.are.equal("string", type(key))
+            assert.are.equal(d.src, src)
+            if d.time then
+              local at = rec.raw:find(time, 1, true)
+              assert(at and at < 40, "vector " .. i)
+              assert.are.equal(d.time.year, time:byte(1) * 256 + time:byte(2))
+            else
+              assert.is_nil(time)
+            end
+          else
+            assert.are.same({ nil, derr, dcode }, { v, key, time }, "vector " .. i)
+          end
+        end
+        assert.are.equal(137, n)
+      end)
+
+    it("keys a body by its tags, counts, lengths and strings, not by its numbers", function()
+      local dt = "07E4031D0702000000FFC480"
+      local body = "0208 0906 0100010800FF 0600000005 090C" .. dt .. " 0A03414243 1101 00"
+        .. " 0402C0 0100"
+      local v, key = core.values(apdu(body))
+      assert.are.same({ "\1\0\1\8\0\255", 5, unhex(dt), "ABC", 1, core.null, "11" }, v)
+      assert.are.equal(7, #v)   -- eight elements, of which the empty array is no leaf
+      assert.are.equal(H.hex(unhex("0208 0906 0100010800FF 06 090C 0A03414243 11 00 04 0100")),
+        H.hex(key))
+      local other = body:gsub("0600000005", "06FFFFFFFF"):gsub("1101", "1163")
+        :gsub("0402C0", "040240"):gsub("E4031D", "E5041E")
+      local v2, key2 = core.values(apdu(other))
+      assert.are.equal(key, key2)
+      assert.are_not.same(v, v2)
+      -- a code, a text, a count or a length as sent changes it
+      for _, changed in ipairs({ (body:gsub("0100010800FF", "0100010801FF")),
+        (body:gsub("0A03414243", "0A03414244")), (body:gsub("0208", "0108")),
+        (body:gsub("0A03414243", "0A8103414243")), (body:gsub("1101", "0F01")) }) do
+        assert.is_table(core.values(apdu(changed)), changed)
+        assert.are_not.equal(key, select(2, core.values(apdu(changed))), changed)
+      end
+    end)
+
+    it("gives a scalar body as one leaf and keeps null positions", function()
+      assert.are.same({ { 7 }, unhex("11") }, { core.values(apdu("1107")) })
+      assert.are.same({ { core.null, 1, core.null }, unhex("0203 00 11 00") },
+        { core.values(apdu("0203 00 1101 00")) })
+      assert.are.same({ {}, unhex("0100") }, { core.values(apdu("0100")) })
+    end)
+
+    it("gives the header's date-time bytes, and no source without HDLC", function()
+      local dt = "07E3011D020B0005FF800000"
+      for _, h in ipairs({ "0C", "090C", "19" }) do
+        local _, _, time, src = core.values(unhex("0F40000000" .. h .. dt .. "1101"))
+        assert.are.equal(unhex(dt), time)
+        assert.is_nil(src)
+      end
+      local _, _, time, src = core.values(unhex("0F40000000 00 1101"))
+      assert.is_nil(time)
+      assert.is_nil(src)
+      local f = build_frame(unhex("E6E700 0F40000000 00 1101"), { src = "\008\131" })
+      assert.are.same({ { 1 }, unhex("11"), nil, 0x0883 }, { core.values(f) })
+    end)
+
+    it("gives core.notification's error for every cut, flip and malformed value", function()
+      local s = kamstrup()
+      for n = 0, #s - 1 do
+        assert.are.same({ core.notification(s:sub(1, n)) }, { core.values(s:sub(1, n)) })
+      end
+      local info = assert(core.frame(s)).info
+      for i = 1, #info do
+        local t = info:sub(1, i - 1) .. string.char((info:byte(i) + 1) % 256) .. info:sub(i + 1)
+        local a, b = { core.notification(t) }, { core.values(t) }
+        if a[1] then assert.is_table(b[1]) else assert.are.same(a, b, "byte " .. i) end
+      end
+      for _, body in ipairs({ ("0101"):rep(16) .. "1101", "0980", "0D4A", "07", "1101 11" }) do
+        local err = { core.notification(apdu(body)) }
+        assert.is_nil(err[1])
+        assert.are.same(err, { core.values(apdu(body)) })
+      end
+      assert.has_error(function() core.values() end)
+      assert.has_error(function() core.values({}) end)
     end)
   end)
 
@@ -440,5 +552,106 @@ describe("han.core (" .. H.backend .. " backend)", function()
         end
       end
     end)
+  end)
+end)
+
+-- docs/core-api.md's table of errors: message (its placeholders 0xNN, a system title of
+-- X, a line number N) and code, row by row.
+local function documented_errors()
+  local rows = {}
+  for line in io.lines("docs/core-api.md") do
+    local message, code = line:match("^| `(.-)` | `([a-z_]+)` |$")
+    if message then rows[#rows + 1] = { message = message, code = code } end
+  end
+  return rows
+end
+
+-- The message of a row as a pattern that its placeholders match.
+local function message_pattern(message)
+  return "^" .. message:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
+    :gsub("0xNN", "0x%%x%%x"):gsub("X+$", function(x) return ("%x"):rep(#x) end)
+    :gsub(" N$", " %%d+") .. "$"
+end
+
+describe("han.core errors (" .. H.backend .. " backend)", function()
+  local s = kamstrup()
+  local function block(x, number, last)
+    return unhex(("E0%02X%04X0000"):format(last and 0x80 or 0, number)) .. string.char(#x) .. x
+  end
+  local nested = "\015\000\000\000\000\000\002\000"
+  for _ = 1, 9 do nested = block(nested, 1, true) end
+  local key = ("\000"):rep(16)
+  local function bad_tag()
+    local _, tag = core.gcm_encrypt(key, ("\000"):rep(12), "x")
+    return core.gcm_decrypt(key, ("\000"):rep(12), "x", "", tag:sub(2) .. tag:sub(1, 1))
+  end
+  local lines = { "/ABC5", "" }
+  for i = 1, 1025 do lines[#lines + 1] = ("1-0:%d.7.0(1)"):format(i) end
+
+  -- code -> the call that gives that error
+  local makes = {
+    no_flag = function() return core.frame("\000" .. s:sub(2)) end,
+    truncated = function() return core.frame(s:sub(1, 10)) end,
+    bad_format = function() return core.frame(s:sub(1, 1) .. "\176" .. s:sub(3)) end,
+    bad_length = function() return core.frame(s .. "\126") end,
+    no_closing_flag = function() return core.frame(s:sub(1, -2) .. "\000") end,
+    bad_address = function() return core.frame("\126\160\007\002\002\002\002\002\126") end,
+    bad_hcs = function() return core.frame(s:sub(1, 6) .. "\000" .. s:sub(8)) end,
+    bad_fcs = function() return core.frame(s:sub(1, 50) .. "\000" .. s:sub(52)) end,
+    segmented = function()
+      return core.notification(build_frame(unhex("E6E7000F00000000001101"), { segmented = true }))
+    end,
+    bad_llc = function() return core.notification(unhex("E6E70100")) end,
+    unsupported_apdu = function() return core.notification(unhex("C001")) end,
+    truncated_data = function() return core.notification(apdu("0905414243")) end,
+    bad_datetime = function() return core.notification(unhex("0F40000000071101")) end,
+    too_deep = function() return core.notification(apdu(("0101"):rep(16) .. "1101")) end,
+    bad_ber = function() return core.notification(apdu("0980")) end,
+    bad_bcd = function() return core.notification(apdu("0D4A")) end,
+    unknown_type = function() return core.notification(apdu("07")) end,
+    trailing_data = function() return core.notification(apdu("1101 11")) end,
+    incomplete_segments = function()
+      return core.unwrap(build_frame(unhex("E6E7000F00000000001101"), { segmented = true }))
+    end,
+    bad_mbus = function() return core.unwrap(unhex("68030369 53FF55 A7 16")) end,
+    bad_mbus_checksum = function() return core.unwrap(unhex("68030368 53FF55 00 16")) end,
+    unsupported_ci = function() return core.unwrap(unhex("68030368 53FF55 A7 16")) end,
+    bad_block = function() return core.unwrap(block("A", 1) .. block("B", 3, true)) end,
+    incomplete_block = function() return core.unwrap(block("A", 1)) end,
+    bad_system_title = function() return core.unwrap(unhex("DB07" .. ("00"):rep(20))) end,
+    unsupported_security = function()
+      return core.unwrap(unhex("DB08" .. ("00"):rep(8) .. "0532 00000001"), { key = key })
+    end,
+    no_key = function() return core.unwrap(unhex("DB08 0102030405060708 0520 00000001")) end,
+    no_system_title = function() return core.unwrap(unhex("C8 0520 00000001")) end,
+    auth_failed = bad_tag,
+    too_many_envelopes = function() return core.unwrap(nested) end,
+    no_start = function() return core.p1("") end,
+    no_end = function() return core.p1("/ABC5\r\n\r\n1-0:1.8.1(1)\r\n") end,
+    bad_crc_line = function() return core.p1("/ABC5\r\n\r\n1-0:1.8.1(1)\r\n!12G4\r\n") end,
+    bad_crc = function() return core.p1("/ABC5\r\n!0000\r\n") end,
+    line_too_long = function()
+      return core.p1("/ABC5\r\n\r\n0-0:96.13.0(" .. ("4"):rep(2036) .. ")\r\n!\r\n")
+    end,
+    bad_character = function() return core.p1("/ABC5\r\n\r\n1-0:1.8.1(1\0)\r\n!\r\n") end,
+    bad_identification = function() return core.p1("/AB5\r\n!\r\n") end,
+    too_many_lines = function() return core.p1(table.concat(lines, "\r\n") .. "\r\n!\r\n") end,
+    bad_line = function() return core.p1("/ABC5\r\n\r\nhello\r\n!\r\n") end,
+  }
+
+  it("gives each error of docs/core-api.md its message and its code", function()
+    local rows = documented_errors()
+    assert.is_true(#rows >= 39)
+    for _, row in ipairs(rows) do
+      local make = assert(makes[row.code], "no case for " .. row.code)
+      local r = { make() }
+      assert.are.equal(3, select("#", make()), row.code)
+      assert.is_nil(r[1], row.code)
+      assert.is_truthy(r[2]:find(message_pattern(row.message)),
+        row.code .. ": " .. tostring(r[2]))
+      assert.are.equal(row.code, r[3])
+      makes[row.code] = nil
+    end
+    assert.are.same({}, makes)   -- no case for a code the table leaves out
   end)
 end)

@@ -59,9 +59,8 @@ describe("core.gcm_encrypt / gcm_decrypt (" .. H.backend .. " backend)", functio
 
       it("rejects a flipped byte of the tag, the ciphertext, the AAD or the IV", function()
         local function rejects(iv, ct, aad, tag)
-          local pt, err = core.gcm_decrypt(c.key, iv, ct, aad, tag)
-          assert.is_nil(pt)
-          assert.are.equal("authentication failed", err)
+          assert.are.same({ nil, "authentication failed", "auth_failed" },
+            { core.gcm_decrypt(c.key, iv, ct, aad, tag) })
         end
         for _, i in ipairs({ 1, 12, 16 }) do rejects(c.iv, c.ct, c.aad, flip(c.tag, i)) end
         rejects(c.iv, c.ct, c.aad, flip(c.tag, 12):sub(1, 12))

@@ -24,14 +24,14 @@ end
 
 describe("values at and above 2^31 (" .. H.backend .. " backend)", function()
   it("decodes u32 and i32 extremes exactly", function()
-    local n = assert(core.decode(H.unhex("0F40000000 00 0204 0680000000 06FFFFFFFF "
+    local n = assert(core.notification(H.unhex("0F40000000 00 0204 0680000000 06FFFFFFFF "
       .. "0580000000 057FFFFFFF")))
     assert.are.same({ 2147483648, 4294967295, -2147483648, 2147483647 }, n.body)
     assert.are.equal(0x40000000, n.invoke_id)
   end)
 
   it("decodes 64-bit registers exactly up to 2^53", function()
-    local n = assert(core.decode(H.unhex("0F80000000 00 0203 15001FFFFFFFFFFFFF "
+    local n = assert(core.notification(H.unhex("0F80000000 00 0203 15001FFFFFFFFFFFFF "
       .. "14FFE0000000000001 150000000100000000")))
     assert.are.same({ 2 ^ 53 - 1, -(2 ^ 53) + 1, 2 ^ 32 }, n.body)
     assert.are.equal(2147483648, n.invoke_id)

@@ -43,7 +43,8 @@ describe("core.unwrap (" .. H.backend .. " backend)", function()
     for _, r in ipairs(records()) do
       if r.tag_ok == false then
         refused = refused + 1
-        assert.are.same({ nil, "authentication failed" }, { core.unwrap(unhex(r.hex), keys_of(r)) })
+        assert.are.same({ nil, "authentication failed", "auth_failed" },
+          { core.unwrap(unhex(r.hex), keys_of(r)) })
         local apdu, sec = core.unwrap(unhex(r.hex), keys_of(r, false))
         assert.are.equal(r.plaintext_apdu, hex(apdu), r.id)
         assert.is_false(sec.authenticated)
@@ -65,8 +66,8 @@ describe("core.unwrap (" .. H.backend .. " backend)", function()
             local fcs = core.crc16(t, 2, #t - 3)
             t = t:sub(1, -4) .. string.char(fcs % 256, math.floor(fcs / 256)) .. "\126"
           end
-          assert.are.same({ nil, "authentication failed" }, { core.unwrap(t, keys_of(r)) },
-            r.id .. " byte " .. i)
+          assert.are.same({ nil, "authentication failed", "auth_failed" },
+            { core.unwrap(t, keys_of(r)) }, r.id .. " byte " .. i)
         end
       end
     end
@@ -76,11 +77,12 @@ describe("core.unwrap (" .. H.backend .. " backend)", function()
     for _, r in ipairs(records()) do
       local k = keys_of(r)
       k.key = nil
-      assert.are.same({ nil, "no decryption key (keys.key) for system title " .. r.system_title },
+      assert.are.same({ nil, "no decryption key (keys.key) for system title " .. r.system_title,
+        "no_key" },
         { core.unwrap(unhex(r.hex), k) }, r.id)
     end
     local r = record("enc-spec-greenbook-glo-get-request-authenc")
-    assert.are.same({ nil, "ciphered APDU 0xC8 needs keys.system_title" },
+    assert.are.same({ nil, "ciphered APDU 0xC8 needs keys.system_title", "no_system_title" },
       { core.unwrap(unhex(r.hex), { key = r.encryption_key }) })
   end)
 
@@ -110,25 +112,29 @@ describe("core.unwrap (" .. H.backend .. " backend)", function()
   it("names damage to each envelope", function()
     local mbus = unhex(record("enc-at-evn-kaifa-ma309-mbus-doc").hex)
     local k = keys_of(record("enc-at-evn-kaifa-ma309-mbus-doc"))
-    assert.are.same({ nil, "bad M-Bus checksum" }, { core.unwrap(flip(mbus, 20), k) })
-    assert.are.same({ nil, "bad M-Bus frame" }, { core.unwrap(flip(mbus, 3), k) })
-    assert.are.same({ nil, "incomplete segments" }, { core.unwrap(mbus:sub(1, 256), k) })
-    assert.are.same({ nil, "unsupported M-Bus CI 0x55" },
+    assert.are.same({ nil, "bad M-Bus checksum", "bad_mbus_checksum" },
+      { core.unwrap(flip(mbus, 20), k) })
+    assert.are.same({ nil, "bad M-Bus frame", "bad_mbus" }, { core.unwrap(flip(mbus, 3), k) })
+    assert.are.same({ nil, "incomplete segments", "incomplete_segments" },
+      { core.unwrap(mbus:sub(1, 256), k) })
+    assert.are.same({ nil, "unsupported M-Bus CI 0x55", "unsupported_ci" },
       { core.unwrap("\104\003\003\104\083\255\085\167\022") })
     -- the Swiss block transfer: frames out of order, or the last one missing
     local gbt = record("enc-ch-landisgyr-e570-hdlc-gbt")
     local s = unhex(gbt.hex)
     local first, rest = s:sub(1, 138), s:sub(139)
     local swapped = first .. rest:sub(136, 270) .. rest:sub(1, 135) .. rest:sub(271)
-    assert.are.same({ nil, "bad block transfer" }, { core.unwrap(swapped, keys_of(gbt)) })
-    assert.are.same({ nil, "incomplete block transfer" },
+    assert.are.same({ nil, "bad block transfer", "bad_block" },
+      { core.unwrap(swapped, keys_of(gbt)) })
+    assert.are.same({ nil, "incomplete block transfer", "incomplete_block" },
       { core.unwrap(s:sub(1, 543), keys_of(gbt)) })
     -- security control with an unknown suite, or compression
     local bad_suite = unhex("DB08" .. ("00"):rep(8) .. "0532" .. "00000001")
-    assert.are.same({ nil, "unsupported security control 0x32" },
+    assert.are.same({ nil, "unsupported security control 0x32", "unsupported_security" },
       { core.unwrap(bad_suite, { key = ("0"):rep(32) }) })
-    assert.are.same({ nil, "bad system title" }, { core.unwrap(unhex("DB07" .. ("00"):rep(20))) })
-    assert.are.same({ nil, "truncated data" }, { core.unwrap("") })
+    assert.are.same({ nil, "bad system title", "bad_system_title" },
+      { core.unwrap(unhex("DB07" .. ("00"):rep(20))) })
+    assert.are.same({ nil, "truncated data", "truncated_data" }, { core.unwrap("") })
   end)
 
   it("passes plain APDUs and frames through", function()
@@ -145,7 +151,7 @@ describe("core.unwrap (" .. H.backend .. " backend)", function()
     local s = apdu
     for _ = 1, 8 do s = block(s) end
     assert.are.same({ apdu }, { core.unwrap(s) })
-    assert.are.same({ nil, "too many envelopes" }, { core.unwrap(block(s)) })
+    assert.are.same({ nil, "too many envelopes", "too_many_envelopes" }, { core.unwrap(block(s)) })
   end)
 end)
 
@@ -193,6 +199,13 @@ describe("han.decode of encrypted frames (" .. H.backend .. " backend)", functio
     local r = record("enc-synthetic-aidon-hdlc-authenc-athombv")
     local k = keys_of(r)
     k.key = ("00"):rep(16)
-    assert.are.same({ nil, "authentication failed" }, { han.decode(unhex(r.hex), k) })
+    assert.are.same({ nil, "authentication failed", "auth_failed" },
+      { han.decode(unhex(r.hex), k) })
+    -- without the authentication key the tag is not checked: the text is no APDU
+    k.auth_key = nil
+    local none, message, code = han.decode(unhex(r.hex), k)
+    assert.is_nil(none)
+    assert.are.equal("wrong_key", code)
+    assert.truthy(message:find("^wrong decryption key"), message)
   end)
 end)

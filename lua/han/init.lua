@@ -21,6 +21,7 @@ local lazy = {
   lm = { "han.outputs.lm", "new" },
   capacity = { "han.outputs.capacity", "new" },
   mqtt = { "han.outputs.mqtt", "new" },
+  fields = { "han.naming.fields", "fields" },
 }
 
 return setmetatable(han, {

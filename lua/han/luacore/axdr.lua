@@ -13,7 +13,8 @@
 --   "list"               V = number of elements, W = the record after the last element;
 --                        the elements are the records from i + 1 on
 -- and T[i] the position of its tag (han.luareplay finds the bytes of values by it).
-local byte, sub, format, floor = string.byte, string.sub, string.format, math.floor
+local byte, sub, floor = string.byte, string.sub, math.floor
+local fail = require("han.luacore.errors").fail
 
 local M = {}
 
@@ -122,14 +123,14 @@ local TIME = { [0x19] = true, [0x1A] = true, [0x1B] = true }
 
 local MAX_DEPTH = 16
 
--- A BER length at p: value and next position, or nil, err.
+-- A BER length at p: value and next position, or nil, err, code.
 local function ber(s, p, n)
-  if p > n then return nil, "truncated data" end
+  if p > n then return fail("truncated_data") end
   local k = byte(s, p)
   if k < 0x80 then return k, p + 1 end
-  if k == 0x80 or k > 0x84 then return nil, "bad BER length" end
+  if k == 0x80 or k > 0x84 then return fail("bad_ber") end
   k = k - 0x80
-  if n - p < k then return nil, "truncated data" end
+  if n - p < k then return fail("truncated_data") end
   local v = 0
   for q = p + 1, p + k do v = v * 256 + byte(s, q) end
   return v, p + 1 + k
@@ -137,24 +138,25 @@ end
 M.ber = ber
 
 -- The length after the tag at p (b1: the byte after it), when that many bytes follow,
--- and where they start; or nil, err.
+-- and where they start; or nil, err, code.
 local function length(s, p, n, b1)
-  local len, q = b1, p + 2
+  local len, q, code = b1, p + 2
   if p + 1 > n or len >= 0x80 then
-    len, q = ber(s, p + 1, n)
-    if not len then return nil, q end
+    len, q, code = ber(s, p + 1, n)
+    if not len then return nil, q, code end
   end
-  if len > n - q + 1 then return nil, "truncated data" end
+  if len > n - q + 1 then return fail("truncated_data") end
   return len, q
 end
 
 -- Records of one walk, reused: take() gives a free set, give() takes it back (a set
 -- left out, by an error raised while naming or a walk inside a walk, is made anew).
--- rec.null is the core's null, for han.luareading; rec.steps its notes (han.luareplay).
+-- rec.null is the core's null, for han.luareading; rec.steps its notes (han.luareplay);
+-- rec.parts the runs of a layout key (M.values).
 local spare
 function M.take()
   local rec = spare or { K = {}, V = {}, W = {}, T = {}, open = {}, left = {}, null = null,
-    steps = { n = 0, e = {}, how = {}, scaler = {}, unit = {} } }
+    steps = { n = 0, e = {}, how = {}, scaler = {}, unit = {} }, parts = {} }
   spare = nil
   return rec
 end
@@ -163,35 +165,35 @@ function M.give(rec, count)
 end
 
 -- Record the one value in s[p..n]: the number of records and the next position, or
--- nil, err. Iterative: open[d] is the record of the d-th open list, left[d] how many
+-- nil, err, code. Iterative: open[d] is the record of the d-th open list, left[d] how many
 -- elements its parent still had to come when it opened; rem counts the innermost's.
 function M.walk(s, p, n, rec)
   local K, V, W, T, open, left = rec.K, rec.V, rec.W, rec.T, rec.open, rec.left
   local i, d, rem = 0, 0, 1
   while true do
-    if d >= MAX_DEPTH then return nil, "nesting too deep" end
-    if p > n then return nil, "truncated data" end
+    if d >= MAX_DEPTH then return fail("too_deep") end
+    if p > n then return fail("truncated_data") end
     -- the tag and what may follow it, in one call: a BER length or a short number
     local tag, b1, b2, b3, b4 = byte(s, p, p + 4)
     local done = true   -- false when a list opens: its elements come next
     i = i + 1
     T[i] = p
     if tag == 0x09 or tag == 0x0A or tag == 0x0C then
-      local len, q = length(s, p, n, b1)
-      if not len then return nil, q end
+      local len, q, code = length(s, p, n, b1)
+      if not len then return nil, q, code end
       K[i], V[i], W[i] = "string", q, len
       p = q + len
     elseif tag == 0x06 then
-      if p + 4 > n then return nil, "truncated data" end
+      if p + 4 > n then return fail("truncated_data") end
       K[i], V[i] = "number", ((b1 * 256 + b2) * 256 + b3) * 256 + b4
       p = p + 5
     elseif tag == 0x12 then
-      if p + 2 > n then return nil, "truncated data" end
+      if p + 2 > n then return fail("truncated_data") end
       K[i], V[i] = "number", b1 * 256 + b2
       p = p + 3
     elseif tag == 0x02 or tag == 0x01 then
-      local len, q = length(s, p, n, b1)   -- each element takes a byte at least
-      if not len then return nil, q end
+      local len, q, code = length(s, p, n, b1)   -- each element takes a byte at least
+      if not len then return nil, q, code end
       K[i], V[i] = "list", len
       p = q
       if len > 0 then
@@ -205,24 +207,24 @@ function M.walk(s, p, n, rec)
       K[i] = "null"
       p = p + 1
     elseif tag == 0x04 then
-      local len, q = ber(s, p + 1, n)
-      if not len then return nil, q end
+      local len, q, code = ber(s, p + 1, n)
+      if not len then return nil, q, code end
       local size = floor(len / 8) + (len % 8 ~= 0 and 1 or 0)
-      if size > n - q + 1 then return nil, "truncated data" end
+      if size > n - q + 1 then return fail("truncated_data") end
       K[i], V[i], W[i] = "bits", q, len
       p = q + size
     else
       local size = FIXED[tag]
-      if not size then return nil, format("unknown data type 0x%02X", tag) end
+      if not size then return fail("unknown_type", tag) end
       p = p + 1
-      if size > n - p + 1 then return nil, "truncated data" end
+      if size > n - p + 1 then return fail("truncated_data") end
       if TIME[tag] then
         K[i], V[i], W[i] = "time", p, tag
       elseif tag == 0x03 then
         K[i], V[i] = "boolean", b1 ~= 0
       elseif tag == 0x0D then
         local hi, lo = floor(b1 / 16), b1 % 16
-        if hi > 9 or lo > 9 then return nil, "bad BCD" end
+        if hi > 9 or lo > 9 then return fail("bad_bcd") end
         K[i], V[i] = "number", hi * 10 + lo
       else
         K[i], V[i] = "number", number(s, p, tag)
@@ -275,5 +277,43 @@ local function value(s, K, V, W, i, sentinel)
   return clock(byte(s, p, p + 3)), i + 1
 end
 M.value = value
+
+-- values(s, rec, count, last): the leaves of the `count` records of rec (a body ending
+-- at `last`) in one table, and the body's layout key (docs/core-api.md, core.values):
+-- the runs of key bytes, each cut where a value's bytes are left out, joined once.
+local concat = table.concat
+function M.values(s, rec, count, last)
+  local K, V, W, T, parts = rec.K, rec.V, rec.W, rec.T, rec.parts
+  local v = table_new and table_new(count, 0) or {}
+  local n, np = 0, 0
+  local from, to = T[1], T[1]   -- the run of key bytes so far: s[from .. to - 1]
+  for i = 1, count do
+    local k, at = K[i], T[i]
+    if at ~= to then
+      np = np + 1
+      parts[np] = sub(s, from, to - 1)
+      from = at
+    end
+    if k == "number" then
+      n = n + 1
+      v[n] = V[i]
+      to = at + 1
+    elseif k == "string" then
+      local q, len = V[i], W[i]
+      n = n + 1
+      v[n] = sub(s, q, q + len - 1)
+      if len == 12 and byte(s, at) == 0x09 then to = q else to = q + len end
+    elseif k == "list" then   -- its first element, or what follows an empty list
+      to = i < count and T[i + 1] or last + 1
+    else
+      n = n + 1
+      v[n] = value(s, K, V, W, i, null)
+      to = at + 1
+    end
+  end
+  np = np + 1
+  parts[np] = sub(s, from, to - 1)
+  return v, concat(parts, "", 1, np)
+end
 
 return M

@@ -11,6 +11,7 @@ local byte, sub, format, floor = string.byte, string.sub,
   string.format, math.floor
 local crc16 = require("han.luacore.crc16")
 local hdlc = require("han.luacore.hdlc")
+local fail = require("han.luacore.errors").fail
 local crc_range, arc_range = crc16.x25, crc16.arc
 local parse_frame = hdlc.parse
 
@@ -37,7 +38,7 @@ end
 function M.frame(s)
   if type(s) ~= "string" then error("bad argument #1 to 'frame' (string expected)", 2) end
   local fmt, len, dest, src, control, first, last = parse_frame(s)
-  if not fmt then return nil, len end
+  if not fmt then return nil, len, dest end
   return { format = fmt, segmented = floor(fmt / 2048) % 2 == 1, length = len,
     dest = dest, src = src, control = control, info = sub(s, first, last) }
 end
@@ -51,68 +52,70 @@ local datetime, take, give, record, value = walk.datetime, walk.take, walk.give,
 M.null = walk.null
 
 -- The header of the notification in s[p..n] (LLC optional): the positions of the body,
--- of the header's date-time bytes (false when none) and of the APDU; or nil, err.
+-- of the header's date-time bytes (false when none) and of the APDU; or nil, err, code.
 local function header(s, p, n)
   if p <= n and byte(s, p) == 0xE6 then
-    if n - p + 1 < 3 then return nil, "bad LLC" end
+    if n - p + 1 < 3 then return fail("bad_llc") end
     local _, b2, b3 = byte(s, p, p + 2)
-    if (b2 ~= 0xE6 and b2 ~= 0xE7) or b3 ~= 0 then return nil, "bad LLC" end
+    if (b2 ~= 0xE6 and b2 ~= 0xE7) or b3 ~= 0 then return fail("bad_llc") end
     p = p + 3
   end
-  if p > n then return nil, "truncated data" end
+  if p > n then return fail("truncated_data") end
   local tag = byte(s, p)
-  if tag ~= 0x0F then return nil, format("unsupported APDU 0x%02X", tag) end
-  if n - p < 4 then return nil, "truncated data" end
+  if tag ~= 0x0F then return fail("unsupported_apdu", tag) end
+  if n - p < 4 then return fail("truncated_data") end
   local apdu = p
   p = p + 5
-  if p > n then return nil, "truncated data" end
+  if p > n then return fail("truncated_data") end
   local dt = byte(s, p)
   if dt == 0x00 then return p + 1, false, apdu end
   if dt == 0x0C or dt == 0x19 then
-    if n - p < 12 then return nil, "truncated data" end
+    if n - p < 12 then return fail("truncated_data") end
     return p + 13, p + 1, apdu
   elseif dt == 0x09 then
-    if p + 1 > n then return nil, "truncated data" end
-    if byte(s, p + 1) ~= 0x0C then return nil, "bad date-time" end
-    if n - p - 1 < 12 then return nil, "truncated data" end
+    if p + 1 > n then return fail("truncated_data") end
+    if byte(s, p + 1) ~= 0x0C then return fail("bad_datetime") end
+    if n - p - 1 < 12 then return fail("truncated_data") end
     return p + 14, p + 2, apdu
   end
-  return nil, "bad date-time"
+  return fail("bad_datetime")
 end
 
 -- The notification of s (a frame or an APDU): the first and last positions of its
 -- body, the header's date-time position, the HDLC frame's dest, src and control, the
--- APDU's position; or nil, err.
-local function notification(s)
+-- APDU's position; or nil, err, code.
+local function locate(s)
   local first, last, dest, src, control = 1, #s, nil, nil, nil
   if byte(s, 1) == 0x7E then
     local fmt, len
     fmt, len, dest, src, control, first, last = parse_frame(s)
-    if not fmt then return nil, len end
-    if floor(fmt / 2048) % 2 == 1 then return nil, "segmented frame" end
+    if not fmt then return nil, len, dest end
+    if floor(fmt / 2048) % 2 == 1 then return fail("segmented") end
   end
   local p, at, apdu = header(s, first, last)
-  if not p then return nil, at end
+  if not p then return nil, at, apdu end
   return p, last, at, dest, src, control, apdu
 end
 
--- The body s[p..last] recorded in rec: the number of records, or nil, err.
+-- The body s[p..last] recorded in rec: the number of records, or nil, err, code.
 local function body(s, p, last, rec)
-  local count, q = record(s, p, last, rec)
-  if not count then return nil, q end
-  if q <= last then return nil, "trailing data" end
+  local count, q, code = record(s, p, last, rec)
+  if not count then return nil, q, code end
+  if q <= last then return fail("trailing_data") end
   return count
 end
 
-function M.decode(s)
-  if type(s) ~= "string" then error("bad argument #1 to 'decode' (string expected)", 2) end
+function M.notification(s)
+  if type(s) ~= "string" then
+    error("bad argument #1 to 'notification' (string expected)", 2)
+  end
   local rec = take()
-  local first, last, at, dest, src, control, apdu = notification(s)
-  local count, err = nil, last
-  if first then count, err = body(s, first, last, rec) end
+  local first, last, at, dest, src, control, apdu = locate(s)
+  local count, err, code = nil, last, at
+  if first then count, err, code = body(s, first, last, rec) end
   if not count then
     give(rec, 0)
-    return nil, err
+    return nil, err, code
   end
   local a, b, c, d = byte(s, apdu + 1, apdu + 4)
   local r = { dest = dest, src = src, control = control,
@@ -120,6 +123,22 @@ function M.decode(s)
     body = (value(s, rec.K, rec.V, rec.W, 1, M.null)) }
   give(rec, count)
   return r
+end
+
+local leaves = walk.values
+function M.values(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'values' (string expected)", 2) end
+  local first, last, at, _, src = locate(s)
+  if not first then return nil, last, at end
+  local rec = take()
+  local count, err, code = body(s, first, last, rec)
+  if not count then
+    give(rec, 0)
+    return nil, err, code
+  end
+  local v, key = leaves(s, rec, count, last)
+  give(rec, count)
+  return v, key, at and sub(s, at, at + 11) or nil, src
 end
 
 M.framer = require("han.luacore.framer").framer
@@ -166,7 +185,7 @@ function M.gcm_decrypt(key, iv, ct, aad, tag)
   end
   if #tag < 1 or #tag > 16 then error("bad argument #5 (1 to 16 bytes expected)", 2) end
   if not gcm_module.equal(sub(g:tag(iv, aad, ct), 1, #tag), tag) then
-    return nil, "authentication failed"
+    return fail("auth_failed")
   end
   return g:ctr(iv, ct)
 end

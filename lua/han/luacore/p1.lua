@@ -1,8 +1,8 @@
 -- han.luacore.p1: core.p1 (docs/core-api.md) in pure Lua, the twin of csrc/p1.c that
 -- han.luacore exports. Same tables, same error strings, for every input.
-local byte, sub, find, match, format = string.byte, string.sub, string.find,
-  string.match, string.format
+local byte, sub, find, match = string.byte, string.sub, string.find, string.match
 local tonumber, type, error, floor = tonumber, type, error, math.floor
+local fail = require("han.luacore.errors").fail
 
 local M = {}
 
@@ -60,7 +60,6 @@ end
 ------------------------------------------------------------------------------------
 -- Telegrams
 
-local function bad_line(lineno) return nil, format("bad line %d", lineno) end
 
 -- What han.p1 names from one value, as csrc/han_p1.c does it, object by object as each
 -- ends (docs/core-api.md, core.p1 with names): into named, or the code into rest. The
@@ -133,9 +132,9 @@ local function store(obis, units, code, v, unit)
 end
 
 local function parse(s)
-  if byte(s, 1) ~= 47 then return nil, "no start of telegram" end   -- '/'
+  if byte(s, 1) ~= 47 then return fail("no_start") end   -- '/'
   local b = find(s, "\n!", 1, true)
-  if not b then return nil, "no end of telegram" end
+  if not b then return fail("no_end") end
   local q, last = b + 1, #s   -- q: the '!'; after it 0 or 4 hex digits, [CR] LF
   if last > q and byte(s, last) == 10 then
     last = last - 1
@@ -144,11 +143,11 @@ local function parse(s)
   local crc
   if last - q == 4 then
     local digits = sub(s, q + 1, last)
-    if find(digits, "[^0-9A-Fa-f]") then return nil, "bad CRC line" end
+    if find(digits, "[^0-9A-Fa-f]") then return fail("bad_crc_line") end
     crc = tonumber(digits, 16)
-    if crc ~= arc(s, 1, q) then return nil, "bad CRC" end
+    if crc ~= arc(s, 1, q) then return fail("bad_crc") end
   elseif last ~= q then
-    return nil, "bad CRC line"
+    return fail("bad_crc_line")
   end
 
   -- The first byte that is not printable, LF, or a CR before a LF.
@@ -165,32 +164,32 @@ local function parse(s)
     local ce = e - 1   -- the last byte of the line, CR LF removed
     if ce >= p and byte(s, ce) == 13 then ce = ce - 1 end
     lineno = lineno + 1
-    if ce - p + 1 > MAX_LINE then return nil, "line too long" end
-    if bad <= ce then return nil, "bad character" end
+    if ce - p + 1 > MAX_LINE then return fail("line_too_long") end
+    if bad <= ce then return fail("bad_character") end
     if lineno == 1 then
       if ce - p < 3 or not find(s, "^/[A-Za-z][A-Za-z][A-Za-z]", p) then
-        return nil, "bad identification"
+        return fail("bad_identification")
       end
       ident = sub(s, 2, ce)
     elseif lineno ~= 2 or ce >= p then   -- line 2 may be empty
       data = data + 1
-      if data > MAX_LINES then return nil, "too many lines" end
-      if ce < p then return bad_line(lineno) end
+      if data > MAX_LINES then return fail("too_many_lines") end
+      if ce < p then return fail("bad_line", lineno) end
       local g = p
       if byte(s, p) ~= 40 then   -- a code: a new object ('(' continues the last one)
         local k = find(s, "(", p, true)
-        if not k or k > ce then return bad_line(lineno) end
+        if not k or k > ce then return fail("bad_line", lineno) end
         local c = sub(s, p, k - 1)
-        if find(c, ")", 1, true) then return bad_line(lineno) end
+        if find(c, ")", 1, true) then return fail("bad_line", lineno) end
         if code then store(obis, units, code, list or val, unit) end
         code, id, count, val, list, unit = c, is_id(c), 0, nil, nil, nil
         g = k
       elseif not code then
-        return bad_line(lineno)
+        return fail("bad_line", lineno)
       end
       while g <= ce do
         local text, nxt = match(s, "^%(([^()]*)%)()", g)
-        if not text or nxt - 1 > ce then return bad_line(lineno) end
+        if not text or nxt - 1 > ce then return fail("bad_line", lineno) end
         local v, u = value(text, id)
         count = count + 1
         if count == 1 then val = v
@@ -215,14 +214,14 @@ function M.p1(s, with, z)
     named, rest, n_rest, id_rank, id_raw = {}, {}, 0, 5, nil
     p1.clear_channels()
   end
-  local t, err = parse(s)
+  local t, err, code = parse(s)
   if t and names then
     if id_raw then named.meter_id = p1.meter_id(id_raw) end
     p1.gas(named)
     t.named, t.rest = named, rest
   end
   names, zone, named, rest, id_raw = nil, nil, nil, nil, nil   -- nothing kept
-  return t, err
+  return t, err, code
 end
 
 -- new(arc) -> the p1 function, checking CRCs with `arc`.

@@ -1,6 +1,7 @@
 -- core.unwrap in pure Lua, for han.luacore: the same layers, checks and messages as
 -- csrc/unwrap.c (docs/core-api.md gives their order).
 local byte, sub, char, format = string.byte, string.sub, string.char, string.format
+local fail = require("han.luacore.errors").fail
 
 local M = {}
 
@@ -10,7 +11,7 @@ local function be32(s, p)
 end
 
 -- ber(s, p, n): the BER length at p (n = last position): length, next position |
--- nil, err; han.luacore's A-XDR reader, given to new().
+-- nil, err, code; han.luacore's A-XDR reader, given to new().
 local ber
 
 -- HDLC frames back to back: their information fields joined (frame = core.frame).
@@ -23,13 +24,13 @@ local function hdlc_series(s, frame)
       size = (f1 % 8) * 256 + f2 + 2
     end
     local last = (size > 0 and size <= n - p + 1) and p + size - 1 or n
-    local f, err = frame(sub(s, p, last))
-    if not f then return nil, err end
+    local f, err, code = frame(sub(s, p, last))
+    if not f then return nil, err, code end
     parts[#parts + 1] = f.info
     p = p + size - 1                                -- at the closing flag
     if p < n and byte(s, p + 1) == 0x7E then p = p + 1 end
     if p >= n then
-      if f.segmented then return nil, "incomplete segments" end
+      if f.segmented then return fail("incomplete_segments") end
       return table.concat(parts)
     end
   end
@@ -44,47 +45,47 @@ end
 local function mbus_series(s)
   local n, p, seq, parts = #s, 1, 0, {}
   while true do
-    if n - p + 1 < 4 then return nil, "truncated" end
+    if n - p + 1 < 4 then return fail("truncated") end
     local b1, len, l2, b4 = byte(s, p, p + 3)
-    if b1 ~= 0x68 or l2 ~= len or b4 ~= 0x68 or len < 3 then return nil, "bad M-Bus frame" end
-    if n - p + 1 < len + 6 then return nil, "truncated" end
+    if b1 ~= 0x68 or l2 ~= len or b4 ~= 0x68 or len < 3 then return fail("bad_mbus") end
+    if n - p + 1 < len + 6 then return fail("truncated") end
     local sum = 0
     for q = p + 4, p + 3 + len do sum = sum + byte(s, q) end
-    if sum % 256 ~= byte(s, p + 4 + len) then return nil, "bad M-Bus checksum" end
-    if byte(s, p + 5 + len) ~= 0x16 then return nil, "bad M-Bus frame" end
+    if sum % 256 ~= byte(s, p + 4 + len) then return fail("bad_mbus_checksum") end
+    if byte(s, p + 5 + len) ~= 0x16 then return fail("bad_mbus") end
     local ci = byte(s, p + 6)
     local hdr = mbus_header(ci)
-    if not hdr then return nil, format("unsupported M-Bus CI 0x%02X", ci) end
+    if not hdr then return fail("unsupported_ci", ci) end
     hdr = hdr + 2
-    if hdr > len or (ci <= 0x1F and ci % 16 ~= seq % 16) then return nil, "bad M-Bus frame" end
+    if hdr > len or (ci <= 0x1F and ci % 16 ~= seq % 16) then return fail("bad_mbus") end
     parts[#parts + 1] = sub(s, p + 4 + hdr, p + 3 + len)
     p = p + len + 6
     seq = seq + 1
     if ci > 0x1F or ci % 32 >= 16 then
-      if p <= n then return nil, "trailing data" end
+      if p <= n then return fail("trailing_data") end
       return table.concat(parts)
     end
-    if p > n then return nil, "incomplete segments" end
+    if p > n then return fail("incomplete_segments") end
   end
 end
 
 local function blocks(s)
   local n, p, number, parts = #s, 1, 0, {}
   while true do
-    if p > n then return nil, "incomplete block transfer" end
-    if byte(s, p) ~= 0xE0 then return nil, "bad block transfer" end
-    if n - p + 1 < 6 then return nil, "truncated data" end
+    if p > n then return fail("incomplete_block") end
+    if byte(s, p) ~= 0xE0 then return fail("bad_block") end
+    if n - p + 1 < 6 then return fail("truncated_data") end
     local ctl, b1, b2 = byte(s, p + 1, p + 3)
     local bn = b1 * 256 + b2
-    if p > 1 and bn ~= number + 1 then return nil, "bad block transfer" end
-    local len, q = ber(s, p + 6, n)
-    if not len then return nil, q end
-    if len > n - q + 1 then return nil, "truncated data" end
+    if p > 1 and bn ~= number + 1 then return fail("bad_block") end
+    local len, q, code = ber(s, p + 6, n)
+    if not len then return nil, q, code end
+    if len > n - q + 1 then return fail("truncated_data") end
     parts[#parts + 1] = sub(s, q, q + len - 1)
     number = bn
     p = q + len
     if ctl >= 0x80 then
-      if p <= n then return nil, "trailing data" end
+      if p <= n then return fail("trailing_data") end
       return table.concat(parts)
     end
   end
@@ -98,37 +99,37 @@ local function hex(s)
   return (s:gsub(".", function(c) return format("%02X", byte(c)) end))
 end
 
--- One ciphering layer: plaintext, security info | nil, err.
+-- One ciphering layer: plaintext, security info | nil, err, code.
 local function decipher(s, k, gcm)
   local n, tag, p, title = #s, byte(s, 1), 2
   if tag == 0xDB or tag == 0xDC then
-    if n < 2 then return nil, "truncated data" end
-    if byte(s, 2) ~= 8 then return nil, "bad system title" end
-    if n < 10 then return nil, "truncated data" end
+    if n < 2 then return fail("truncated_data") end
+    if byte(s, 2) ~= 8 then return fail("bad_system_title") end
+    if n < 10 then return fail("truncated_data") end
     title, p = sub(s, 3, 10), 11
   elseif k.system_title then
     title = k.system_title
   else
-    return nil, format("ciphered APDU 0x%02X needs keys.system_title", tag)
+    return fail("no_system_title", tag)
   end
-  local len, q = ber(s, p, n)
-  if not len then return nil, q end
-  if len > n - q + 1 or len < 5 then return nil, "truncated data" end
-  if len < n - q + 1 then return nil, "trailing data" end
+  local len, q, code = ber(s, p, n)
+  if not len then return nil, q, code end
+  if len > n - q + 1 or len < 5 then return fail("truncated_data") end
+  if len < n - q + 1 then return fail("trailing_data") end
   local sc = byte(s, q)
   local info = { encrypted = sc % 64 >= 32, authenticated = false, security_control = sc,
     frame_counter = be32(s, q + 1), system_title = title }
   if sc % 16 > 1 or sc >= 0x80 then
-    return nil, format("unsupported security control 0x%02X", sc)
+    return fail("unsupported_security", sc)
   end
   local body, sent = sub(s, q + 5), nil
   local auth = sc % 32 >= 16
   if auth then
-    if #body < 12 then return nil, "truncated data" end
+    if #body < 12 then return fail("truncated_data") end
     body, sent = sub(body, 1, -13), sub(body, -12)
   end
   if info.encrypted and not k.key then
-    return nil, "no decryption key (keys.key) for system title " .. hex(title)
+    return fail("no_key", hex(title))
   end
   local iv = title .. sub(s, q + 1, q + 4)
   local g = k.key and gcm.new(k.key)
@@ -136,10 +137,10 @@ local function decipher(s, k, gcm)
     local aad = char(sc) .. k.auth_key
     if info.encrypted then
       if not gcm.equal(sub(g:tag(iv, aad, body), 1, 12), sent) then
-        return nil, "authentication failed"
+        return fail("auth_failed")
       end
     elseif not gcm.equal(sub(g:tag(iv, aad .. body, ""), 1, 12), sent) then
-      return nil, "authentication failed"
+      return fail("auth_failed")
     end
     info.authenticated = true
   end
@@ -166,32 +167,32 @@ function M.new(core, ber_reader)
   return function(s, keys)
     if type(s) ~= "string" then error("bad argument #1 to 'unwrap' (string expected)", 2) end
     local k = raw_keys(keys)
-    local a, info, err = s, nil, nil
+    local a, info, err, code = s, nil, nil, nil
     local first = byte(s, 1)
-    if first == 0x7E then a, err = hdlc_series(s, core.frame)
-    elseif first == 0x68 then a, err = mbus_series(s) end
-    if not a then return nil, err end
+    if first == 0x7E then a, err, code = hdlc_series(s, core.frame)
+    elseif first == 0x68 then a, err, code = mbus_series(s) end
+    if not a then return nil, err, code end
     local layers = 0
     while true do
       if byte(a, 1) == 0xE6 then
         local _, b2, b3 = byte(a, 1, 3)
-        if #a < 3 or (b2 ~= 0xE6 and b2 ~= 0xE7) or b3 ~= 0 then return nil, "bad LLC" end
+        if #a < 3 or (b2 ~= 0xE6 and b2 ~= 0xE7) or b3 ~= 0 then return fail("bad_llc") end
         a = sub(a, 4)
       end
-      if a == "" then return nil, "truncated data" end
+      if a == "" then return fail("truncated_data") end
       local tag = byte(a, 1)
       if tag ~= 0xE0 and not ciphered[tag] then break end
-      if layers == MAX_ENVELOPES then return nil, "too many envelopes" end
+      if layers == MAX_ENVELOPES then return fail("too_many_envelopes") end
       layers = layers + 1
       if tag == 0xE0 then
-        a, err = blocks(a)
+        a, err, code = blocks(a)
       else
         gcm = gcm or require("han.luacore.aes")
         local i
-        a, i = decipher(a, k, gcm)
+        a, i, code = decipher(a, k, gcm)
         if a then info = i else err = i end
       end
-      if not a then return nil, err end
+      if not a then return nil, err, code end
     end
     return a, info
   end
