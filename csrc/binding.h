@@ -15,10 +15,7 @@ enum han_key {
     HAN_K_ENTRY, HAN_K_UNKNOWN, HAN_K_LISTS, HAN_K_BARE, HAN_K_SOURCES, HAN_K_MEMO,
     HAN_K_LAYOUTS, HAN_K_SHORT, HAN_K_ID,
     HAN_K_ZONE, HAN_K_LOCAL_TIME, HAN_K_METER_TIME, HAN_K_VENDOR, HAN_K_ZERO_ABSENT,
-    HAN_K_IDENT, HAN_K_CRC, HAN_K_UNITS, HAN_K_SCALE, HAN_K_FIELD, HAN_K_REST,
-    HAN_K_NO_UNIT, HAN_K_KIND, HAN_K_NAMED, HAN_K_HOURLY, HAN_K_TARIFF, HAN_K_RANK,
-    HAN_K_METER_ID, HAN_K_CHANNEL, HAN_K_VALUE, HAN_K_TIME, HAN_K_GAS_VOLUME, HAN_K_GAS_TIME,
-    HAN_K_COUNT, HAN_K_CACHES = HAN_K_COUNT
+    HAN_K_HOURLY, HAN_K_COUNT, HAN_K_CACHES = HAN_K_COUNT
 };
 
 /* Push the key table (luaopen_han_core). */
@@ -62,7 +59,7 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
 /* core.reading(data, plan) */
 int han_l_reading(lua_State *L);
 
-/* core.p1(s [, names]) */
+/* core.p1(s) */
 int han_l_p1(lua_State *L);
 
 #endif

@@ -79,9 +79,7 @@ static const char *const key_names[HAN_K_COUNT] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
     "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
     "sources", "memo", "layouts", "short", "id",
-    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units",
-    "scale", "field", "rest", "", "kind", "named", "hourly", "tariff", "rank", "meter_id",
-    "channel", "value", "time", "gas_volume", "gas_time"
+    "zone", "local_time", "meter_time", "vendor", "zero_absent", "hourly"
 };
 
 void han_push_keys(lua_State *L)
