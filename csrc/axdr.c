@@ -2,6 +2,7 @@
  * docs/core-api.md. */
 #include "axdr.h"
 #include "han.h"
+#include "hdlc.h"
 
 #include <string.h>
 
@@ -283,4 +284,16 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
     out->body = a + p;
     out->body_len = n - p;
     return HAN_OK;
+}
+
+int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
+                        struct han_notification *note, int *byte)
+{
+    int e;
+    if (n > 0 && s[0] == HAN_FLAG) {
+        if ((e = han_hdlc_parse(s, n, f)) != HAN_OK) return e;
+        if (f->segmented) return HAN_ESEGMENTED;
+        return han_notification(f->info, f->info_len, note, byte);
+    }
+    return han_notification(s, n, note, byte);
 }

@@ -2,18 +2,6 @@
 #include "records.h"
 #include "han.h"
 
-int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
-                        struct han_notification *note, int *byte)
-{
-    int e;
-    if (n > 0 && s[0] == HAN_FLAG) {
-        if ((e = han_hdlc_parse(s, n, f)) != HAN_OK) return e;
-        if (f->segmented) return HAN_ESEGMENTED;
-        return han_notification(f->info, f->info_len, note, byte);
-    }
-    return han_notification(s, n, note, byte);
-}
-
 #define RECORDS_MAX 256   /* a bigger body goes the C API's way (core.reading) */
 #define TIMES_MAX   16
 

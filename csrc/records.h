@@ -8,11 +8,6 @@
 #include "axdr.h"
 #include "hdlc.h"
 
-/* The data-notification of an HDLC frame or an APDU s[0..n), as core.decode reads it:
- * HAN_OK (f filled when s is a frame) or the error, *byte set for those naming one. */
-int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
-                        struct han_notification *note, int *byte);
-
 /* What han_records says besides the records. */
 struct han_records_info {
     int32_t at;       /* position (from 1) of the header's date-time bytes, 0: none */
