@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hdlc.h"
+
 #define HAN_MAX_DEPTH 16
 #define HAN_UNSPEC    (-0x7FFFFFFF - 1)   /* a date-time field the meter left unspecified */
 
@@ -69,9 +71,8 @@ int han_notification(const uint8_t *apdu, size_t n, struct han_notification *out
                      int *errbyte);
 
 /* The data-notification of an HDLC frame or an APDU s[0..n), as core.notification
- * reads it: HAN_OK (f filled when s is a frame) or the error, *byte set for those
- * naming one. */
-struct han_hdlc;
+ * reads it: HAN_OK (f filled when s is a frame) or the error, *byte set for those naming
+ * one. */
 int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
                         struct han_notification *note, int *byte);
 

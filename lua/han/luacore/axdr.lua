@@ -1,8 +1,8 @@
 -- han.luacore.axdr: the A-XDR rules of han.luacore (docs/core-api.md, "A-XDR values") in one
--- walk that records the values in flat arrays, as csrc/axdr.c does in C. core.decode
--- builds its tables from the records (M.value); core.reading names the values straight
--- from them (lua/han/luareading.lua), so that codes never become strings nor the body
--- tables.
+-- walk that records the values in flat arrays, as csrc/axdr.c does in C.
+-- core.notification builds its tables from the records (M.value), core.values its leaves
+-- and layout key (M.values); core.reading names the values straight from them
+-- (lua/han/luareading.lua), so that codes never become strings nor the body tables.
 --
 -- Record i of a walk: K[i] its kind, V[i] and W[i] what it holds:
 --   "number", "boolean"  V = the value
@@ -253,7 +253,7 @@ local function bits(s, p, nbits)
   return table.concat(out)
 end
 
--- value(s, K, V, W, i, sentinel): the Lua value of record i, as core.decode gives it
+-- value(s, K, V, W, i, sentinel): the Lua value of record i, as core.notification gives it
 -- (null-data as `sentinel`, the null of the core it is for), and the record after it.
 local function value(s, K, V, W, i, sentinel)
   local k = K[i]
