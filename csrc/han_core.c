@@ -74,10 +74,13 @@ static void push_bits(lua_State *L, const uint8_t *p, size_t nbits)
     luaL_pushresult(&buf);
 }
 
-static const char *const key_names[HAN_K_COUNT] = {
+static const char *const key_names[] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
     "status"
 };
+/* Compile-time check: one name per enum han_key. */
+typedef char han_check_key_names[
+    sizeof key_names / sizeof key_names[0] == HAN_K_COUNT ? 1 : -1];
 
 void han_push_keys(lua_State *L)
 {
@@ -193,15 +196,15 @@ static int l_values(lua_State *L)
     if ((e = han_read_body(L, s, n, &b)) != 0) return e;
     if (b.note.body_len > sizeof small) key = lua_newuserdata(L, b.note.body_len);
     key_len = han_flat_key(&b.flat, key);
-    for (i = 0; i < b.flat.n; i++) leaves += b.flat.r[i].kind != HAN_V_LIST;
+    for (i = 0; i < b.flat.n; i++) leaves += !han_rec_in_key(&b.flat.r[i]);
     lua_createtable(L, (int)leaves, 0);
     for (i = 0, leaves = 0; i < b.flat.n; i++) {
-        if (b.flat.r[i].kind == HAN_V_LIST) continue;
+        if (han_rec_in_key(&b.flat.r[i])) continue;
         han_push_rec(L, &b.flat, &b.flat.r[i]);
         lua_rawseti(L, -2, (int)++leaves);
     }
     lua_pushlstring(L, (const char *)key, key_len);
-    if (b.note.has_time) lua_pushlstring(L, (const char *)b.note.time_at, 12);
+    if (b.note.has_time) han_push_time(L, 0x19, &b.note.time);
     else lua_pushnil(L);
     if (s[0] == HAN_FLAG) han_pushuint(L, b.frame.src);
     else lua_pushnil(L);

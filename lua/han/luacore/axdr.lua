@@ -278,9 +278,10 @@ local function value(s, K, V, W, i, sentinel)
 end
 M.value = value
 
--- values(s, rec, count, last): the leaves of the `count` records of rec (a body ending
--- at `last`) in one table, and the body's layout key (docs/core-api.md, core.values):
--- the runs of key bytes, each cut where a value's bytes are left out, joined once.
+-- values(s, rec, count, last): the values of the `count` records of rec (a body ending
+-- at `last`) that the body's layout key leaves out, in one table, and the key
+-- (docs/core-api.md, core.values): the runs of key bytes, each cut where a value's
+-- bytes are left out, joined once.
 local concat = table.concat
 function M.values(s, rec, count, last)
   local K, V, W, T, parts = rec.K, rec.V, rec.W, rec.T, rec.parts
@@ -300,11 +301,17 @@ function M.values(s, rec, count, last)
       to = at + 1
     elseif k == "string" then
       local q, len = V[i], W[i]
-      n = n + 1
-      v[n] = sub(s, q, q + len - 1)
-      if len == 12 and byte(s, at) == 0x09 then to = q else to = q + len end
+      if len == 12 and byte(s, at) == 0x09 then   -- a date-time: a value
+        n = n + 1
+        v[n] = sub(s, q, q + len - 1)
+        to = q
+      else
+        to = q + len
+      end
     elseif k == "list" then   -- its first element, or what follows an empty list
       to = i < count and T[i + 1] or last + 1
+    elseif k == "null" then
+      to = at + 1
     else
       n = n + 1
       v[n] = value(s, K, V, W, i, null)

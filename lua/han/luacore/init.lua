@@ -138,7 +138,7 @@ function M.values(s)
   end
   local v, key = leaves(s, rec, count, last)
   give(rec, count)
-  return v, key, at and sub(s, at, at + 11) or nil, src
+  return v, key, at and datetime(s, at) or nil, src
 end
 
 M.framer = require("han.luacore.framer").framer
