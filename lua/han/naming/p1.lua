@@ -301,7 +301,12 @@ local function compile(key)
       v = "{ " .. table.concat(parts, ", ") .. " }"
     end
     local kind, obv = e.kind, v
-    if not one and (e.scale or kind == nil or kind == "list" or kind == "clock") then
+    if #o.kinds == 2 and o.kinds[1] == "t" and o.kinds[2] == "n" and kind ~= "type"
+      and kind ~= "id" and kind ~= "text" and kind ~= "tariff" then
+      -- (time)(number), as converted() makes it, without the list in between
+      v = format("{ value = v[%d], time = epoch(v[%d], zone) }", o.first + 1, o.first)
+      obv = v
+    elseif not one and (e.scale or kind == nil or kind == "list" or kind == "clock") then
       obv = "converted(" .. v .. ", " .. K(e) .. ", zone)"
     end
     if e.scale then
