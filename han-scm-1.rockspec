@@ -20,7 +20,7 @@ build = {
   modules = {
     ["han.core"] = {
       sources = { "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c", "csrc/axdr.c",
-        "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c", "csrc/p1.c",
+        "csrc/framer.c", "csrc/aes.c", "csrc/unwrap.c", "csrc/p1.c",
         "csrc/clock.c", "csrc/records.c",
         "csrc/han_core.c", "csrc/han_reading.c", "csrc/han_p1.c" },
     },
