@@ -200,22 +200,31 @@ static int letter(uint8_t c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-/* The complete "!" line b[ls..e]: "!" CR LF (no CRC), or "!" and four hex digits equal to
- * the CRC-16/ARC of b[0..ls], then CR LF. */
+/* The complete "!" line b[ls..e]: "!", 0 to 4 hex digits, CR LF. With digits, their value
+ * must equal the CRC-16/ARC of b[0..ls]. Without, the stream must not have shown a CRC
+ * before (one damaged "!" would make a CRC-carrying telegram pass unchecked) and the
+ * telegram must have a data line. */
 static int p1_end(struct han_framer *f, const uint8_t *b, size_t ls, size_t e,
                   uint64_t **counter)
 {
-    size_t i;
+    size_t digits, i;
     unsigned v = 0;
     *counter = &f->st.bad_fcs;
-    if (e == ls + 2) return b[ls + 1] == CR && b[e] == LF ? GOOD : LATE;
-    if (e != ls + 6 || b[ls + 5] != CR || b[e] != LF) return LATE;
-    for (i = 1; i <= 4; i++) {
+    if (e < ls + 2 || b[e] != LF || b[e - 1] != CR) return LATE;
+    digits = e - ls - 2;
+    for (i = 1; i <= digits; i++) {
         int d = han_hexval(b[ls + i]);
         if (d < 0) return LATE;
         v = v << 4 | (unsigned)d;
     }
-    return v == han_crc16_arc(b, ls + 1) ? GOOD : LATE;
+    if (digits == 0) {
+        if (f->p1_crc) return LATE;
+        if (!f->p1_data) *counter = &f->st.bad_length;
+        return f->p1_data ? GOOD : LATE;
+    }
+    if (v != han_crc16_arc(b, ls + 1)) return LATE;
+    f->p1_crc = 1;
+    return GOOD;
 }
 
 /* P1: "/" + a 3-letter maker code ... the LF after the line starting with "!". The look
@@ -256,6 +265,7 @@ static int p1_examine(struct han_framer *f, const uint8_t *b, size_t have, size_
         stop = ls + HAN_P1_LINE < HAN_P1_MAX ? ls + HAN_P1_LINE : HAN_P1_MAX;
         lf = memchr(b + k, LF, (have < stop ? have : stop) - k);
         if (lf) {
+            if (ls > 0 && b[ls] != CR && b[ls] != LF) f->p1_data = 1;
             k = f->line = (size_t)(lf - b) + 1;
         } else if (have > stop) {
             *n = stop + 1;
@@ -296,7 +306,7 @@ static void open_at(struct han_framer *f, int kind)
     f->kind = kind;
     f->need = f->line = 0;
     f->seen = 1;
-    f->head_done = 0;
+    f->head_done = f->p1_data = 0;
 }
 
 /* Where the next candidate starts in p[0..n), or n. */

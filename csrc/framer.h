@@ -40,6 +40,8 @@ struct han_framer {
     int held_cr;            /* a 0D waiting to see the next byte */
     int flag_counted;       /* HDLC: buf[0] is the previous good frame's closing flag */
     int head_done;          /* HDLC: the candidate's header is checked */
+    int p1_data;            /* P1: the candidate has a data line */
+    int p1_crc;             /* P1: a telegram with CRC digits came: no CRC-less one now */
     size_t need;            /* HDLC: whole size of the candidate, 0 until its format is in */
     size_t seen, line;      /* P1: bytes of the candidate looked at; its current line */
     uint64_t fed;           /* bytes that reached the hunt (after cr_lf) */

@@ -40,7 +40,7 @@ function M.framer(opts)
     cand = false,         -- a candidate is open at pending's first byte
     flag_counted = false,
     need = 0, head_done = false,
-    p1_seen = 1, p1_line = 0,
+    p1_seen = 1, p1_line = 0, p1_data = false, p1_crc = false,
     late_end = 0, inside = 0, jumped = false, chained = false,   -- see late()
     queue = {}, head = 0, tail = 0,
     seg = {}, seg_len = 0, seg_seq = 0,
@@ -176,14 +176,23 @@ local function next_lf(f, s, q)
   return at
 end
 
--- The complete "!" line s[at + ls .. at + e]: "!" CR LF (no CRC), or "!" and four hex
--- digits equal to the CRC-16/ARC of the telegram through the "!", then CR LF.
-local function p1_end(_, s, at, ls, e)
+-- The complete "!" line s[at + ls .. at + e]: "!", 0 to 4 hex digits, CR LF. With
+-- digits, their value must equal the CRC-16/ARC of the telegram through the "!".
+-- Without, the stream must not have shown a CRC before (one damaged "!" would make a
+-- CRC-carrying telegram pass unchecked) and the telegram must have a data line.
+local function p1_end(f, s, at, ls, e)
   local last = at + e
   local line = sub(s, at + ls, last)
-  if line == "!\r\n" then return "good", last end
-  local crc = match(line, "^!(%x%x%x%x)\r\n$")
-  if crc and tonumber(crc, 16) == arc_range(s, at, at + ls) then return "good", last end
+  if line == "!\r\n" then
+    if f.p1_crc then return "late", "bad_fcs", last end
+    if not f.p1_data then return "late", "bad_length", last end
+    return "good", last
+  end
+  local crc = match(line, "^!(%x%x?%x?%x?)\r\n$")
+  if crc and tonumber(crc, 16) == arc_range(s, at, at + ls) then
+    f.p1_crc = true
+    return "good", last
+  end
   return "late", "bad_fcs", last
 end
 
@@ -222,6 +231,7 @@ local function p1_examine(f, s, at, n)
     local lf = next_lf(f, s, at + k)
     lf = lf and lf - at
     if lf and lf < stop then
+      if ls > 0 and c ~= 13 and c ~= 10 then f.p1_data = true end
       k = lf + 1
       f.p1_line = k
     elseif have > stop then
@@ -259,7 +269,7 @@ end
 local function open(f, kind)
   f.chained, f.jumped = f.jumped, false
   f.cand, f.kind, f.need, f.head_done = true, kind, 0, false
-  f.p1_seen, f.p1_line = 1, 0
+  f.p1_seen, f.p1_line, f.p1_data = 1, 0, false
 end
 
 -- Examine pending until it needs more bytes. `at` walks through pending; pending is cut
