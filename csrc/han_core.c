@@ -297,7 +297,10 @@ static void keys_from(lua_State *L, int idx, struct han_keys *k)
     dst[0] = k->key; dst[1] = k->auth; dst[2] = k->title;
     memset(k, 0, sizeof *k);
     if (lua_isnoneornil(L, idx)) return;
-    luaL_checktype(L, idx, LUA_TTABLE);
+    /* named as the Lua core names it (a C function has no name of its own under pcall) */
+    if (!lua_istable(L, idx))
+        luaL_error(L, "bad argument #2 to 'unwrap' (table expected, got %s)",
+                   luaL_typename(L, idx));
     for (i = 0; i < 3; i++) {
         lua_getfield(L, idx, names[i]);
         if (!lua_isnil(L, -1)) {

@@ -178,7 +178,11 @@ local function gas_of(kind, v, unit, zone)
     local t = v[1]
     return v[#v], type(t) == "table" and epoch(t, zone) or nil, unit or v[#v - 1]
   end
-  if type(v) == "table" then return v.value, v.time, unit end
+  if type(v) == "table" then
+    -- a (time)(value) whose time does not parse ("150701190000x"): the value stands
+    if v.value == nil and v[3] == nil and type(v[2]) == "number" then return v[2], nil, unit end
+    return v.value, v.time, unit
+  end
   return v, nil, unit
 end
 
