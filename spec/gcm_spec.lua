@@ -1,5 +1,5 @@
 -- AES-128-GCM: core.gcm_encrypt / core.gcm_decrypt of the backend under test against the
--- published test cases and the encrypted vectors, and han.gcm (the pure-Lua engine)
+-- published test cases and the encrypted vectors, and han.luacore.aes (the pure-Lua engine)
 -- under each bit library a controller may have.
 local H = require("helpers")
 local core = H.core()
@@ -95,7 +95,7 @@ describe("core.gcm_encrypt / gcm_decrypt (" .. H.backend .. " backend)", functio
     assert.has_error(function() core.gcm_decrypt(nil, c.iv, c.ct, "", c.tag) end)
   end)
 
-  it("round-trips every length from 0 to 80 bytes and agrees with han.gcm", function()
+  it("round-trips every length from 0 to 80 bytes and agrees with han.luacore.aes", function()
     local gcm = require("han.luacore.aes")
     local rand = H.rng(7)
     local function bytes(n)
@@ -153,7 +153,7 @@ describe("core.gcm_encrypt / gcm_decrypt (" .. H.backend .. " backend)", functio
 end)
 
 ------------------------------------------------------------------------------------
--- han.gcm picks its xor once at load time. Load fresh copies as each runtime would see
+-- han.luacore.aes picks its xor once at load time. Load fresh copies as each runtime would see
 -- them and check they compute the published results.
 
 local fake_bitop, fake_bit32 = H.fake_bitop, H.fake_bit32
@@ -162,7 +162,7 @@ local function load_gcm(version, bit, bit32)
   return H.load_with_bits("lua/han/luacore/aes.lua", version, bit, bit32)
 end
 
-describe("han.gcm bit-library selection", function()
+describe("han.luacore.aes bit-library selection", function()
   local variants = {
     { "no bit library (plain Lua 5.1)", "Lua 5.1", nil, nil },
     { "LuaBitOp with signed results (LogicMachine)", "Lua 5.1", fake_bitop, nil },
@@ -178,7 +178,7 @@ describe("han.gcm bit-library selection", function()
     variants[#variants + 1] = { "LuaJIT's bit library", "Lua 5.1", require("bit"), nil }
   end
   for _, v in ipairs(variants) do
-    it("gives test cases 2-4 and agrees with han.gcm with " .. v[1], function()
+    it("gives test cases 2-4 and agrees with han.luacore.aes with " .. v[1], function()
       local gcm = load_gcm(v[2], v[3], v[4])
       for i = 2, 4 do
         local c = cases[i]

@@ -1,8 +1,7 @@
 -- han.luacore.axdr: the A-XDR rules of han.luacore (docs/core-api.md, "A-XDR values") in one
 -- walk that records the values in flat arrays, as csrc/axdr.c does in C.
--- core.notification builds its tables from the records (M.value), core.values its leaves
--- and layout key (M.values); core.reading names the values straight from them
--- (lua/han/luareading.lua), so that codes never become strings nor the body tables.
+-- core.notification builds its tables from the records (M.value), core.values its values
+-- and layout key (M.values).
 --
 -- Record i of a walk: K[i] its kind, V[i] and W[i] what it holds:
 --   "number", "boolean"  V = the value
@@ -12,7 +11,7 @@
 --   "time"               V = first position, W = tag (0x19 date-time, 0x1A date, 0x1B time)
 --   "list"               V = number of elements, W = the record after the last element;
 --                        the elements are the records from i + 1 on
--- and T[i] the position of its tag (han.luareplay finds the bytes of values by it).
+-- and T[i] the position of its tag (the layout key is cut there).
 local byte, sub, floor = string.byte, string.sub, math.floor
 local fail = require("han.luacore.errors").fail
 
@@ -150,13 +149,11 @@ local function length(s, p, n, b1)
 end
 
 -- Records of one walk, reused: take() gives a free set, give() takes it back (a set
--- left out, by an error raised while naming or a walk inside a walk, is made anew).
--- rec.null is the core's null, for han.luareading; rec.steps its notes (han.luareplay);
--- rec.parts the runs of a layout key (M.values).
+-- left out, by an error raised in between, is made anew). rec.parts: the runs of a
+-- layout key (M.values).
 local spare
 function M.take()
-  local rec = spare or { K = {}, V = {}, W = {}, T = {}, open = {}, left = {}, null = null,
-    steps = { n = 0, e = {}, how = {}, scaler = {}, unit = {} }, parts = {} }
+  local rec = spare or { K = {}, V = {}, W = {}, T = {}, open = {}, left = {}, parts = {} }
   spare = nil
   return rec
 end
