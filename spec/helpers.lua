@@ -139,6 +139,20 @@ function M.xor(a, b)
   return r
 end
 
+-- CRC-16/ARC (P1's CRC) bit by bit, with arithmetic: an independent check of the cores'.
+function M.arc(s)
+  local crc = 0
+  for i = 1, #s do
+    crc = M.xor(crc, s:byte(i))
+    for _ = 1, 8 do
+      local low = crc % 2
+      crc = math.floor(crc / 2)
+      if low == 1 then crc = M.xor(crc, 0xA001) end
+    end
+  end
+  return crc
+end
+
 -- A small deterministic generator, the same on every runtime: rand(n) is in 1..n.
 function M.rng(seed)
   local x = seed

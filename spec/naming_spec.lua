@@ -4,19 +4,7 @@
 local H = require("helpers")
 local han = require("han")
 
--- CRC-16/ARC bit by bit (P1's CRC), with arithmetic.
-local function arc(s)
-  local crc = 0
-  for i = 1, #s do
-    crc = H.xor(crc, s:byte(i))
-    for _ = 1, 8 do
-      local low = crc % 2
-      crc = math.floor(crc / 2)
-      if low == 1 then crc = H.xor(crc, 0xA001) end
-    end
-  end
-  return crc
-end
+local arc = H.arc
 
 -- A DSMR 5 telegram of these lines, with its CRC.
 local function telegram(lines)

@@ -9,19 +9,7 @@ local vectors = H.jsonl("p1.jsonl")
 local by_id = {}
 for _, r in ipairs(vectors) do by_id[r.id] = r end
 
--- CRC-16/ARC bit by bit, with arithmetic: the check against the vectors' crc_computed.
-local function arc(s)
-  local crc = 0
-  for i = 1, #s do
-    crc = H.xor(crc, s:byte(i))
-    for _ = 1, 8 do
-      local low = crc % 2
-      crc = math.floor(crc / 2)
-      if low == 1 then crc = H.xor(crc, 0xA001) end
-    end
-  end
-  return crc
-end
+local arc = H.arc
 
 -- The telegram with its CRC digits replaced (nil: none, as DSMR 2.2).
 local function with_crc(text, digits)
