@@ -54,8 +54,12 @@ function M.file_store(path)
     local tmp = path .. ".tmp"
     local f, err = io.open(tmp, "wb")
     if not f then return nil, err end
+    -- A full disk shows at any step (buffered data fails at flush or close): the old
+    -- file stays unless every step worked.
     local ok, werr = f:write(codec.encode(t))
-    f:close()
+    if ok then ok, werr = f:flush() end
+    local closed, cerr = f:close()
+    if ok and not closed then ok, werr = nil, cerr end
     if not ok then os.remove(tmp); return nil, werr end
     local renamed, rerr = os.rename(tmp, path)
     if not renamed then os.remove(tmp); return nil, rerr end
@@ -165,11 +169,11 @@ end
 function Capacity:save()
   if not self.store then return end
   local ok, err = self.store.save(self.state)
-  local msg = not ok and tostring(err) or nil
-  if msg and msg ~= self.save_error then   -- say it once, not every period
-    self.log("han.capacity: cannot save state (" .. msg .. "); peaks will not survive a restart")
+  if not ok and not self.save_failing then   -- say it once, not every period
+    self.log("han.capacity: cannot save state: " .. tostring(err)
+      .. "; peaks will not survive a restart")
   end
-  self.save_error = msg
+  self.save_failing = not ok
 end
 
 -- Local calendar of an epoch: "YYYY-MM", "YYYY-MM-DD", hour, weekday (1 = Monday).

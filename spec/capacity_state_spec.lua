@@ -1,0 +1,161 @@
+-- han.capacity's state file under failure: a full disk.
+local capacity = require("han.outputs.capacity")
+local time = require("han.time")
+local cjson = require("cjson.safe")
+
+local OSLO = time.zone("Europe/Oslo")
+local ENOSPC = "No space left on device"
+
+local function oslo(y, mo, d, h, mi)
+  return time.from_local(y, mo, d, h, mi or 0, 0, OSLO)
+end
+
+-- Push readings every `step` seconds from t0 (inclusive) to t1 (exclusive) at kW.
+local function run(cap, t0, t1, kw, step)
+  local rep
+  for t = t0, t1 - 1, step or 60 do
+    rep = cap:push({ meter_time = t, power_import = kw * 1000 })
+  end
+  return rep
+end
+
+local function sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("%s+$", ""))
+end
+
+local function execute(cmd)
+  local r = os.execute(cmd)
+  return r == true or r == 0
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function files(dir)
+  local out = {}
+  for name in sh("ls -A " .. dir):gmatch("[^\n]+") do out[#out + 1] = name end
+  table.sort(out)
+  return out
+end
+
+local function count(list, pattern)
+  local n = 0
+  for _, s in ipairs(list) do if s:find(pattern) then n = n + 1 end end
+  return n
+end
+
+-- The state file's peak values, in file order.
+local function saved_peaks(path)
+  local t = assert(cjson.decode(read(path) or ""))
+  local values = {}
+  for i, p in ipairs(t.peaks) do values[i] = type(p) == "table" and p.value or "hole" end
+  return values
+end
+
+-- io.open replaced so that files opened for writing fail at `step` as on a full disk:
+-- "write" fails with half the text on disk; "flush" fails and nothing reaches the disk
+-- (so close fails too); "close" fails after the data was flushed.
+local function fail_writes_at(step)
+  local real_open = io.open
+  io.open = function(path, mode) -- luacheck: ignore 122
+    local f, err, code = real_open(path, mode)
+    if not f or mode ~= "wb" then return f, err, code end
+    local pending = {}
+    local h = {}
+    local function flush()
+      if step == "flush" then return nil, ENOSPC, 28 end
+      f:write(table.concat(pending))
+      pending = {}
+      return f:flush()
+    end
+    function h.write(_, s)
+      if step == "write" then
+        f:write(s:sub(1, math.floor(#s / 2)))
+        return nil, ENOSPC, 28
+      end
+      pending[#pending + 1] = s
+      return h
+    end
+    function h.flush() return flush() end
+    function h.close()
+      local ok = flush()
+      f:close()
+      if not ok or step == "close" then return nil, ENOSPC, 28 end
+      return true
+    end
+    function h.seek(_, ...) return f:seek(...) end
+    return h
+  end
+  return function() io.open = real_open end -- luacheck: ignore 122
+end
+
+describe("han.capacity state file", function()
+  local dir, path, log, said
+  before_each(function()
+    dir = sh("mktemp -d")
+    path = dir .. "/state.json"
+    said = {}
+    log = function(msg) said[#said + 1] = msg end
+  end)
+  after_each(function() os.execute("rm -rf " .. dir) end)
+
+  -- A state with one January peak of 5 kW, saved; returns the capacity.
+  local function with_one_peak()
+    local cap = capacity.new({ state = path, log = log })
+    run(cap, oslo(2024, 1, 2, 8), oslo(2024, 1, 2, 9, 5), 5)
+    assert.are.same({ 5 }, saved_peaks(path))
+    return cap
+  end
+
+  for _, step in ipairs({ "write", "flush", "close" }) do
+    it("keeps the last good state when " .. step .. " fails (disk full)", function()
+      local cap = with_one_peak()
+      local good = read(path)
+      local restore = fail_writes_at(step)
+      local ok, err = pcall(function()
+        run(cap, oslo(2024, 1, 3, 8), oslo(2024, 1, 5, 9, 5), 7)   -- many saves
+      end)
+      restore()
+      assert(ok, err)
+      assert.are.equal(good, read(path))
+      assert.are.equal(0, count(files(dir), "tmp"))
+      assert.are.equal(1, count(said, "cannot save state: " .. ENOSPC))
+      run(cap, oslo(2024, 1, 5, 9, 5), oslo(2024, 1, 5, 10, 5), 0)    -- space again
+      assert.are.same({ 7, 7, 7 }, saved_peaks(path))
+    end)
+  end
+
+  it("keeps the last good state on a full tmpfs", function()
+    if sh("id -u") ~= "0" then
+      pending("mounting a tmpfs needs root (CI runs as root)")
+      return
+    end
+    assert.is_true(execute("mount -t tmpfs -o size=16k tmpfs " .. dir))
+    finally(function() execute("umount " .. dir) end)
+    local cap = with_one_peak()
+    local good = read(path)
+    local filler = assert(io.open(dir .. "/filler", "wb"))
+    local full = false
+    for _ = 1, 64 do                       -- 64 KiB: more than the filesystem holds
+      local wrote = filler:write(string.rep("x", 1024))
+      if not (wrote and filler:flush()) then full = true; break end
+    end
+    filler:close()
+    assert.is_true(full)
+    run(cap, oslo(2024, 1, 3, 8), oslo(2024, 1, 5, 9, 5), 7)
+    assert.are.equal(good, read(path))
+    assert.are.equal(0, count(files(dir), "tmp"))
+    assert.are.equal(1, count(said, "cannot save state: " .. ENOSPC))
+    os.remove(dir .. "/filler")
+    run(cap, oslo(2024, 1, 5, 9, 5), oslo(2024, 1, 5, 10, 5), 0)
+    assert.are.same({ 7, 7, 7 }, saved_peaks(path))
+  end)
+end)
