@@ -1,4 +1,4 @@
--- han.capacity's state file under failure: a full disk.
+-- han.capacity's state file under failure: a full disk, bad values.
 local capacity = require("han.outputs.capacity")
 local time = require("han.time")
 local cjson = require("cjson.safe")
@@ -50,6 +50,18 @@ local function count(list, pattern)
   local n = 0
   for _, s in ipairs(list) do if s:find(pattern) then n = n + 1 end end
   return n
+end
+
+local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- Every number in a decoded value, for checking that none is inf or NaN.
+local function numbers(v, out)
+  out = out or {}
+  if type(v) == "number" then out[#out + 1] = v
+  elseif type(v) == "table" then
+    for _, x in pairs(v) do numbers(x, out) end
+  end
+  return out
 end
 
 -- The state file's peak values, in file order.
@@ -158,4 +170,44 @@ describe("han.capacity state file", function()
     run(cap, oslo(2024, 1, 5, 9, 5), oslo(2024, 1, 5, 10, 5), 0)
     assert.are.same({ 7, 7, 7 }, saved_peaks(path))
   end)
+
+  it("refuses readings with non-finite or negative values; its state never holds them",
+    function()
+      local cap = capacity.new({ state = path, log = log })
+      local t0 = oslo(2024, 1, 2, 8)
+      local bad = {
+        { power_import = math.huge }, { power_import = -math.huge }, { power_import = 0 / 0 },
+        { power_import = -500 }, { power_import = 1e300 }, { energy_import = math.huge },
+        { energy_import = 0 / 0 }, { energy_import = -1 }, { meter_time = 0 / 0 },
+        { meter_time = math.huge }, { meter_time = 1e300 },
+      }
+      for i, r in ipairs(bad) do
+        -- a good reading, then a bad one, every ten seconds for 20 minutes
+        for t = t0 + (i - 1) * 1200, t0 + i * 1200 - 1, 20 do
+          cap:push({ meter_time = t, power_import = 2000 })
+          local reading = { meter_time = t + 10 }
+          for k, v in pairs(r) do reading[k] = v end
+          cap:push(reading)
+        end
+      end
+      -- Said once per field, not per reading.
+      assert.are.equal(3, count(said, "refused"))
+      for _, field in ipairs({ "power_import", "energy_import", "meter_time" }) do
+        assert.are.equal(1, count(said, "refused.*" .. field))
+      end
+      local rep = run(cap, t0 + 4 * 3600, t0 + 4 * 3600 + 200, 2)
+      for _, v in pairs(rep) do
+        if type(v) == "number" then assert.is_true(finite(v)) end
+      end
+      for _, v in ipairs(numbers(assert(cjson.decode(read(path) or "")))) do
+        assert.is_true(finite(v) and v >= 0)
+      end
+      assert.are.same({ 2 }, saved_peaks(path))
+      -- The store itself refuses what JSON cannot hold, before touching the disk.
+      local ok, err = capacity.file_store(path).save({ peaks = { 0 / 0 } })
+      assert.is_nil(ok)
+      assert.matches("cannot encode", err)
+      assert.are.same({ 2 }, saved_peaks(path))
+      assert.are.same({ "state.json" }, files(dir))
+    end)
 end)

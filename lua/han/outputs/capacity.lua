@@ -22,6 +22,8 @@ local BOUNDARY_WINDOW = 60   -- a register read this soon after the hour is the 
 local SETTLE = 120           -- how long a closed hour waits for its registers
 local MAX_GAP = 120          -- no estimate across a longer silence (seconds)
 local MAX_HOUR_KWH = 1000    -- a larger register step is a meter swap, not consumption
+local MAX_KW = 1e6           -- 1 GW is no HAN meter's: a bad value (and sums stay finite)
+local MAX_TIME = 253402300800   -- year 10000 (UTC): calendar fields stay integers
 local STATE_VERSION = 1
 
 -- JSON for the state file: cjson on desktops, LogicMachine's json elsewhere.
@@ -51,12 +53,14 @@ function M.file_store(path)
     return t
   end
   function store.save(t)
+    local text, eerr = codec.encode(t)
+    if type(text) ~= "string" then return nil, "cannot encode the state: " .. tostring(eerr) end
     local tmp = path .. ".tmp"
     local f, err = io.open(tmp, "wb")
     if not f then return nil, err end
     -- A full disk shows at any step (buffered data fails at flush or close): the old
     -- file stays unless every step worked.
-    local ok, werr = f:write(codec.encode(t))
+    local ok, werr = f:write(text)
     if ok then ok, werr = f:flush() end
     local closed, cerr = f:close()
     if ok and not closed then ok, werr = nil, cerr end
@@ -144,6 +148,7 @@ function M.new(opts)
     log = opts.log or default_log,
     clock = opts.clock or os.time,
     store = opts.store,
+    refused = {},           -- fields whose bad values were logged
   }, Capacity)
   if not self.store and opts.state then self.store = M.file_store(opts.state) end
   if not self.store and opts.storage then
@@ -300,16 +305,31 @@ function Capacity:registers(t, kwh, meter_id)
   return true
 end
 
+local function in_range(v, low, high)
+  return type(v) == "number" and v >= low and v < high   -- false for NaN
+end
+
 -- push(reading) -> the report (see report()); readings without import power or
--- registers only move the clock.
+-- registers only move the clock. A reading with a non-finite, negative or absurd time,
+-- power or register is refused whole, so the state never holds such a value.
 function Capacity:push(r)
   if type(r) ~= "table" then error("han.capacity: push expects a reading table", 2) end
   local t = r.meter_time or self.clock()
   local kw = type(r.power_import) == "number" and r.power_import / 1000 or nil
-  local changed = self:advance(t, kw)
-  if type(r.energy_import) == "number" and self:registers(t, r.energy_import, r.meter_id) then
-    changed = true
+  local kwh = type(r.energy_import) == "number" and r.energy_import or nil
+  local bad = (not in_range(t, 0, MAX_TIME) and "meter_time")
+    or (kw and not in_range(kw, 0, MAX_KW) and "power_import")
+    or (kwh and not in_range(kwh, 0, math.huge) and "energy_import")
+  if bad then
+    if not self.refused[bad] then   -- once per field: a meter may repeat it every reading
+      self.refused[bad] = true
+      self.log("han.capacity: refused a reading with " .. bad .. " = " .. tostring(r[bad])
+        .. " (not a finite value in range); said once")
+    end
+    return self:report()
   end
+  local changed = self:advance(t, kw)
+  if kwh and self:registers(t, kwh, r.meter_id) then changed = true end
   if changed then self:save() end
   return self:report()
 end
