@@ -1,4 +1,5 @@
--- han.capacity's state file under failure: a full disk, bad values.
+-- han.capacity's state file under failure: a full disk, bad values, an oversized or
+-- hand-edited file.
 local capacity = require("han.outputs.capacity")
 local time = require("han.time")
 local cjson = require("cjson.safe")
@@ -37,6 +38,12 @@ local function read(path)
   local s = f:read("*a")
   f:close()
   return s
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(s))
+  assert(f:close())
 end
 
 local function files(dir)
@@ -210,4 +217,68 @@ describe("han.capacity state file", function()
       assert.are.same({ 2 }, saved_peaks(path))
       assert.are.same({ "state.json" }, files(dir))
     end)
+
+  it("keeps the `count` highest of a longer or hand-edited peaks list", function()
+    -- Saved with count = 6, edited by hand: unsorted, a hole, a day twice, an infinity,
+    -- a running hour that does not add up.
+    write(path, '{"version":1,"rule":"norway","month":"2024-01","period":1704614400,'
+      .. '"energy":"lots","last_t":1704614400,"pending":{"start":"x"},'
+      .. '"register":{"at":1704614400,"value":-5},"peaks":['
+      .. '{"start":1704268800,"day":"2024-01-03","value":8},'
+      .. '{"start":1704182400,"day":"2024-01-02","value":9},null,'
+      .. '{"start":1704355200,"day":"2024-01-04","value":7},'
+      .. '{"start":1704186000,"day":"2024-01-02","value":8.5},'
+      .. '{"start":1704441600,"day":"2024-01-05","value":6},'
+      .. '{"start":1704528000,"day":"2024-01-06","value":Infinity}]}')
+    local cap = capacity.new({ state = path, log = log })
+    local rep = cap:report()
+    assert.are.same({ 9, 8, 7 }, { rep.capacity_peak_1, rep.capacity_peak_2, rep.capacity_peak_3 })
+    assert.is_nil(rep.capacity_peak_4)
+    assert.are.equal(8, rep.capacity_mean)
+    run(cap, oslo(2024, 1, 7, 11), oslo(2024, 1, 7, 12, 5), 8.5)
+    assert.are.same({ 9, 8.5, 8 }, saved_peaks(path))
+    rep = capacity.new({ state = path, log = log }):report()
+    assert.are.equal(8.5, rep.capacity_peak_2)
+    -- The hole and the infinity were said once; the file saved since has neither.
+    assert.are.equal(1, count(said, "dropped 2 corrupt"))
+    assert.are.equal(1, count(said, "corrupt"))
+  end)
+
+  it("refuses a state file above 1 MiB without reading it (a 58 MB state)", function()
+    local entry = '{"start":1704182400,"day":"2024-01-02","value":9.5}'
+    local block = string.rep(entry .. ",", 20000)               -- 1 MiB
+    local f = assert(io.open(path, "wb"))
+    f:write('{"version":1,"rule":"norway","month":"2024-01","peaks":[')
+    for _ = 1, 58 do f:write(block) end
+    f:write(entry, "]}")
+    assert.is_true(f:seek("end") > 58e6)
+    f:close()
+    collectgarbage("collect")
+    collectgarbage("stop")              -- whatever new() allocates stays counted
+    local kb, clock = collectgarbage("count"), os.clock()
+    local cap = capacity.new({ state = path, log = log })
+    local used_kb, cpu = collectgarbage("count") - kb, os.clock() - clock
+    collectgarbage("restart")
+    assert.is_true(used_kb < 1024, used_kb .. " KiB")
+    assert.is_true(cpu < 0.5, cpu .. " s")
+    assert.matches("too large", said[1])
+    assert.is_nil(cap:report().capacity_peak_1)
+  end)
+
+  it("loads a state file just under the limit in bounded time, trimmed", function()
+    local entries = {}
+    for i = 1, 18000 do
+      entries[i] = ('{"start":%d,"day":"2024-01-%02d","value":%d}')
+        :format(1704067200 + i * 3600, i % 28 + 1, i % 1000)
+    end
+    write(path, '{"version":1,"rule":"norway","month":"2024-01","peaks":['
+      .. table.concat(entries, ",") .. "]}")
+    assert.is_true(#read(path) < 1024 * 1024)
+    local clock = os.clock()
+    local rep = capacity.new({ state = path, log = log }):report()
+    assert.is_true(os.clock() - clock < 1)
+    assert.are.same({ 999, 999, 999 },
+      { rep.capacity_peak_1, rep.capacity_peak_2, rep.capacity_peak_3 })
+    assert.is_nil(rep.capacity_peak_4)
+  end)
 end)

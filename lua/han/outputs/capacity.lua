@@ -25,6 +25,11 @@ local MAX_HOUR_KWH = 1000    -- a larger register step is a meter swap, not cons
 local MAX_KW = 1e6           -- 1 GW is no HAN meter's: a bad value (and sums stay finite)
 local MAX_TIME = 253402300800   -- year 10000 (UTC): calendar fields stay integers
 local STATE_VERSION = 1
+local MAX_STATE_BYTES = 1024 * 1024   -- a state is a few KiB: a larger file is not one
+
+local function in_range(v, low, high)
+  return type(v) == "number" and v >= low and v < high   -- false for NaN
+end
 
 -- JSON for the state file: cjson on desktops, LogicMachine's json elsewhere.
 local function json_codec()
@@ -46,6 +51,14 @@ function M.file_store(path)
   function store.load()
     local f = io.open(path, "rb")
     if not f then return nil, "no state file " .. path end
+    -- The size first: decoding a huge file would take minutes and gigabytes.
+    local size = f:seek("end")
+    if not size or size > MAX_STATE_BYTES then
+      f:close()
+      return nil, "state file " .. path .. " is too large (" .. tostring(size)
+        .. " bytes, at most " .. MAX_STATE_BYTES .. ")"
+    end
+    f:seek("set")
     local text = f:read("*a")
     f:close()
     local ok, t = pcall(codec.decode, text)
@@ -101,20 +114,6 @@ local function fresh_state(rule_name)
   return { version = STATE_VERSION, rule = rule_name, peaks = {} }
 end
 
--- A loaded state is used only when its shape is right; anything else starts fresh.
-local function valid_state(t, rule_name)
-  if type(t) ~= "table" or t.version ~= STATE_VERSION or t.rule ~= rule_name
-    or type(t.peaks) ~= "table" then
-    return false
-  end
-  for _, p in ipairs(t.peaks) do
-    if type(p) ~= "table" or type(p.start) ~= "number" or type(p.value) ~= "number" then
-      return false
-    end
-  end
-  return true
-end
-
 -- new(opts): opts.rule ("norway" | "sweden" | "belgium" | a rule table), opts.count,
 -- opts.weekdays (Monday–Friday only), opts.hours = {from, to} (the local hours that
 -- count, e.g. {7, 21}: 07:00 to 20:59), opts.tiers (ascending kW thresholds), opts.zone,
@@ -164,10 +163,11 @@ function Capacity:load()
   local t, why = self.store.load()
   if t == nil then
     self.log("han.capacity: " .. why .. "; starting with no peaks")
-  elseif not valid_state(t, self.rule_name) then
+  elseif type(t) ~= "table" or t.version ~= STATE_VERSION or t.rule ~= self.rule_name
+    or type(t.peaks) ~= "table" then
     self.log("han.capacity: stored state is corrupt or for another rule; starting fresh")
   else
-    self.state = t
+    self:restore(t)
   end
 end
 
@@ -213,6 +213,51 @@ local function insert_peak(peaks, entry, count, distinct_days)
   if pos > count then return end
   table.insert(peaks, pos, entry)
   peaks[count + 1] = nil
+end
+
+local MONTH, DAY = "^%d%d%d%d%-%d%d$", "^%d%d%d%d%-%d%d%-%d%d$"
+
+-- Take a stored state over field by field, nothing unchecked: its peaks are ranked
+-- again and cut to `count` (which may have been lowered since, or the file edited by
+-- hand), and a running period that does not add up is left out.
+function Capacity:restore(t)
+  local st = self.state
+  if type(t.month) == "string" and t.month:find(MONTH) then st.month = t.month end
+  local corrupt = 0
+  for _, p in pairs(t.peaks) do
+    if type(p) == "table" and in_range(p.start, 0, MAX_TIME) and in_range(p.value, 0, MAX_KW)
+      and type(p.day) == "string" and p.day:find(DAY) then
+      insert_peak(st.peaks, { start = p.start, day = p.day, value = p.value }, self.count,
+        self.distinct_days)
+    else
+      corrupt = corrupt + 1
+    end
+  end
+  if corrupt > 0 then
+    self.log("han.capacity: dropped " .. corrupt .. " corrupt peak(s) of the stored state")
+  end
+  local prev = t.previous
+  if type(prev) == "table" and type(prev.month) == "string" and prev.month:find(MONTH) then
+    st.previous = { month = prev.month, mean = in_range(prev.mean, 0, MAX_KW) and prev.mean or nil }
+  end
+  if in_range(t.period, 0, MAX_TIME) and in_range(t.energy, 0, MAX_KW) then
+    st.period, st.energy = t.period, t.energy
+    if in_range(t.last_t, 0, MAX_TIME) then
+      st.last_t = t.last_t
+      if in_range(t.last_p, 0, MAX_KW) then st.last_p = t.last_p end
+    end
+    local pend = t.pending
+    if type(pend) == "table" and in_range(pend.start, 0, MAX_TIME)
+      and in_range(pend.energy, 0, MAX_KW) then
+      st.pending = { start = pend.start, energy = pend.energy }
+    end
+  end
+  local reg = t.register
+  if type(reg) == "table" and in_range(reg.at, 0, MAX_TIME)
+    and in_range(reg.value, 0, math.huge)
+    and (reg.meter == nil or type(reg.meter) == "string" or type(reg.meter) == "number") then
+    st.register = { at = reg.at, value = reg.value, meter = reg.meter }
+  end
 end
 
 local function mean(peaks)
@@ -303,10 +348,6 @@ function Capacity:registers(t, kwh, meter_id)
   end
   st.register = { at = boundary, value = kwh, meter = meter_id }
   return true
-end
-
-local function in_range(v, low, high)
-  return type(v) == "number" and v >= low and v < high   -- false for NaN
 end
 
 -- push(reading) -> the report (see report()); readings without import power or
