@@ -1,9 +1,10 @@
 -- han.capacity's state file under failure: a full disk, bad values, an oversized or
--- hand-edited file.
+-- hand-edited file, and two processes writing the same file.
 local capacity = require("han.outputs.capacity")
 local time = require("han.time")
 local cjson = require("cjson.safe")
 
+local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
 local OSLO = time.zone("Europe/Oslo")
 local ENOSPC = "No space left on device"
 
@@ -215,7 +216,7 @@ describe("han.capacity state file", function()
       assert.is_nil(ok)
       assert.matches("cannot encode", err)
       assert.are.same({ 2 }, saved_peaks(path))
-      assert.are.same({ "state.json" }, files(dir))
+      assert.are.same({ "state.json", "state.json.lock" }, files(dir))
     end)
 
   it("keeps the `count` highest of a longer or hand-edited peaks list", function()
@@ -280,5 +281,68 @@ describe("han.capacity state file", function()
     assert.are.same({ 999, 999, 999 },
       { rep.capacity_peak_1, rep.capacity_peak_2, rep.capacity_peak_3 })
     assert.is_nil(rep.capacity_peak_4)
+  end)
+
+  it("two processes on one file: a reader never sees it empty, the second is refused",
+    function()
+      local script, stop = dir .. "/writer.lua", dir .. "/stop"
+      -- Saves in a loop until told to stop; prints its pid, saves, refusals, last reason.
+      write(script, [[
+        local pid = io.open("/proc/self/stat"):read("*n")
+        local store = require("han.outputs.capacity").file_store(arg[1])
+        local t = { version = 1, rule = "norway", peaks = {} }
+        for i = 1, 50 do t.peaks[i] = { start = i, day = "2024-01-01", value = i } end
+        local saved, refused, why = 0, 0, ""
+        local deadline = os.time() + 30
+        while not io.open(arg[2]) and os.time() < deadline do
+          local ok, err = store.save(t)
+          if ok then saved = saved + 1 else refused = refused + 1; why = err end
+        end
+        io.write(pid, " ", saved, " ", refused, " ", why)
+      ]])
+      local writers = {}
+      for i = 1, 2 do
+        writers[i] = io.popen(LUA .. " " .. script .. " " .. path .. " " .. stop .. " 2>&1")
+      end
+      for _ = 1, 100 do
+        if read(path) then break end
+        execute("sleep 0.05")
+      end
+      local bad = 0
+      for _ = 1, 5000 do
+        if type(cjson.decode(read(path) or "")) ~= "table" then bad = bad + 1 end
+      end
+      write(stop, "")
+      local results = {}
+      for i = 1, 2 do
+        local out = writers[i]:read("*a")
+        writers[i]:close()
+        local pid, saved, refused, why = out:match("^(%d+) (%d+) (%d+) ?(.*)$")
+        assert(pid, out)
+        results[i] = { pid = pid, saved = tonumber(saved), refused = tonumber(refused),
+          why = why }
+      end
+      assert.are.equal(0, bad)
+      table.sort(results, function(a, b) return a.refused < b.refused end)
+      local winner, loser = results[1], results[2]
+      assert.are.equal(0, winner.refused)
+      assert.is_true(winner.saved > 10)
+      assert.is_true(loser.refused > 10)
+      assert.matches("in use by process " .. winner.pid, loser.why)
+      assert.are.same({ "state.json", "state.json.lock", "stop", "writer.lua" }, files(dir))
+    end)
+
+  it("takes over the lock of a process that is gone", function()
+    local dead = sh("sh -c 'echo $$'")           -- a pid no longer running
+    local me = io.open("/proc/self/stat"):read("*n")
+    for _, holder in ipairs({ dead .. " 1", me .. " 1" }) do  -- 1: not our start time
+      write(path .. ".lock", holder .. "\n")
+      local cap = capacity.new({ state = path, log = log })
+      run(cap, oslo(2024, 1, 2, 8), oslo(2024, 1, 2, 9, 5), 5)
+      assert.are.same({ 5 }, saved_peaks(path))
+      assert.matches("^" .. me .. " ", read(path .. ".lock"))
+      os.remove(path)
+    end
+    assert.are.equal(0, count(said, "cannot save"))
   end)
 end)
