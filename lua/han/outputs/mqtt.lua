@@ -47,8 +47,8 @@ local function finite(v)
 end
 
 -- check_prefix(prefix) -> true | nil, why: a topic prefix han can publish under. MQTT
--- refuses the wildcards # and + in a published topic and libmosquitto control
--- characters; a NUL would cut the topic short where it reaches C.
+-- allows no wildcard (# +) in a published topic, libmosquitto no control character,
+-- and a NUL would cut the topic short where it reaches C.
 function M.check_prefix(prefix)
   if type(prefix) ~= "string" or prefix == "" then return nil, "it must not be empty" end
   if prefix:find("[#+]") then return nil, "the wildcards # and + are for subscribing" end
