@@ -90,6 +90,15 @@ describe("han command", function()
     assert.matches("cannot read password file", err)
   end)
 
+  it("refuses topic prefixes MQTT cannot publish to, as a usage error", function()
+    for _, opt in ipairs({ "--prefix 'han/#'", "--prefix +", "--prefix ''",
+      "--discovery-prefix 'ha/#'" }) do
+      local code, _, err = han("mqtt /dev/null --broker 127.0.0.1:1 " .. opt)
+      assert.are.equal(2, code)
+      assert.matches("prefix", err)
+    end
+  end)
+
   it("reads live readings from a serial port", function()
     local pty = require("support.pty").new()
     pty:start()

@@ -264,6 +264,34 @@ describe("han.mqtt with a real broker", function()
     assert.matches("cannot read password file", err)
   end)
 
+  it("refuses topic prefixes MQTT cannot publish to, a NUL included", function()
+    for _, p in ipairs({ "han/#", "#", "a/+/b", "+", "", "han\0x", "han\nx",
+      string.rep("a", 1025) }) do
+      for _, key in ipairs({ "prefix", "discovery_prefix" }) do
+        local none, err = mqtt.new({ [key] = p, mosquitto = mosquitto })
+        assert.is_nil(none)
+        assert.matches("prefix", err)
+      end
+    end
+    assert.is_true(mqtt.check_prefix("home/han-1"))
+  end)
+
+  it("returns nil, reason for a message too large, and stays connected", function()
+    local b = new_bridge({ prefix = "big" })
+    assert.is_truthy(connect(b))
+    local ok, err = b:publish(reading({ meter_type = string.rep("x", 1024 * 1024) }))
+    assert.is_nil(ok)
+    assert.matches("too large", err)
+    ok, err = b:publish(reading({ meter_id = string.rep("m", 70000) }))
+    assert.is_nil(ok)
+    assert.matches("too long", err)
+    flush(b)
+    assert.are.equal("connected", b.state)
+    assert.are.same({}, said)
+    assert.is_true(b:publish(reading({ meter_id = "small" })))
+    assert.is_truthy(sub.last("big/small/state"))
+  end)
+
   it("refuses a CA file it cannot load", function()
     local none, err = mqtt.new({ tls_ca = dir .. "/no-ca.pem", mosquitto = mosquitto })
     assert.is_nil(none)

@@ -22,7 +22,14 @@ local BOUNDARY_WINDOW = 60   -- a register read this soon after the hour is the 
 local SETTLE = 120           -- how long a closed hour waits for its registers
 local MAX_GAP = 120          -- no estimate across a longer silence (seconds)
 local MAX_HOUR_KWH = 1000    -- a larger register step is a meter swap, not consumption
+local MAX_KW = 1e6           -- 1 GW is no HAN meter's: a bad value (and sums stay finite)
+local MAX_TIME = 253402300800   -- year 10000 (UTC): calendar fields stay integers
 local STATE_VERSION = 1
+local MAX_STATE_BYTES = 1024 * 1024   -- a state is a few KiB: a larger file is not one
+
+local function in_range(v, low, high)
+  return type(v) == "number" and v >= low and v < high   -- false for NaN
+end
 
 -- JSON for the state file: cjson on desktops, LogicMachine's json elsewhere.
 local function json_codec()
@@ -36,7 +43,78 @@ end
 ---------------------------------------------------------------------------------------
 -- State stores: load() -> table | nil, why; save(t) -> true | nil, err.
 
--- A JSON file, replaced atomically (temp file + rename) so a crash never leaves half.
+-- A process as /proc/<pid>/stat shows it (Linux): pid, state letter, start time in
+-- clock ticks since boot (a pid used again has another), or nil.
+local function process(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "rb")
+  if not f then return nil end
+  local line = f:read("*l")
+  f:close()
+  -- "pid (name) state ppid ...": the name may hold spaces and parentheses.
+  local id, rest = (line or ""):match("^(%d+) %(.*%) (.*)$")
+  if not id then return nil end
+  local fields = {}
+  for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
+  if not fields[20] then return nil end
+  return { pid = id, state = fields[1], start = fields[20] }    -- fields 3 and 22
+end
+
+-- This process, for temp names and the lock. Pure Lua has no getpid(): without /proc
+-- the id is made of the time and an address, and the lock cannot be checked.
+local me
+local function whoami()
+  if not me then
+    me = process("self")
+      or { id = os.time() .. "-" .. tostring({}):gsub("%W", ""):sub(-12) }
+    me.id = me.id or me.pid .. "-" .. me.start
+  end
+  return me
+end
+
+local temps = 0
+
+-- Replace the file at `path` by `text`: written to a temp file of its own (two writers
+-- never share one), then renamed over it, so a reader sees the old file or the new one.
+-- A full disk shows at any step (buffered data fails at flush or close): the old file
+-- stays unless every step worked. Pure Lua cannot fsync before the rename.
+local function replace(path, text)
+  temps = temps + 1
+  local tmp = path .. ".tmp." .. whoami().id .. "." .. temps
+  local f, err = io.open(tmp, "wb")
+  if not f then return nil, err end
+  local ok, werr = f:write(text)
+  if ok then ok, werr = f:flush() end
+  local closed, cerr = f:close()
+  if ok and not closed then ok, werr = nil, cerr end
+  if not ok then os.remove(tmp); return nil, werr end
+  local renamed, rerr = os.rename(tmp, path)
+  if not renamed then os.remove(tmp); return nil, rerr end
+  return true
+end
+
+-- One writer per state file: <path>.lock names it by pid and start time, and every
+-- save checks it. The lock of another live process refuses the save; a missing lock,
+-- or one of a process that is gone, is taken over. A file cannot be created
+-- exclusively in pure Lua, so two writers starting together may both take the lock:
+-- the one whose lock was replaced finds out at its next save.
+local function claim(lock, path)
+  local who = whoami()
+  if not who.pid then return true end
+  local f = io.open(lock, "rb")
+  if f then
+    local holder = f:read(64) or ""
+    f:close()
+    local pid, start = holder:match("^(%d+) (%d+)")
+    if pid == who.pid and start == who.start then return true end
+    local other = pid and process(pid)
+    if other and other.start == start and not other.state:find("[ZX]") then
+      return nil, path .. " is in use by process " .. pid .. " (one writer per state file)"
+    end
+  end
+  return replace(lock, who.pid .. " " .. who.start .. "\n")
+end
+
+-- A JSON file, replaced atomically, with one writer (see claim).
 function M.file_store(path)
   local codec = json_codec()
   if not codec then error("han.capacity: a state file needs lua-cjson (or json)", 2) end
@@ -44,6 +122,15 @@ function M.file_store(path)
   function store.load()
     local f = io.open(path, "rb")
     if not f then return nil, "no state file " .. path end
+    -- The size before reading: a state is a few KiB, and decoding a 58 MB file took
+    -- seconds and hundreds of MB.
+    local size = f:seek("end")
+    if not size or size > MAX_STATE_BYTES then
+      f:close()
+      return nil, "state file " .. path .. " is too large (" .. tostring(size)
+        .. " bytes, at most " .. MAX_STATE_BYTES .. ")"
+    end
+    f:seek("set")
     local text = f:read("*a")
     f:close()
     local ok, t = pcall(codec.decode, text)
@@ -51,15 +138,11 @@ function M.file_store(path)
     return t
   end
   function store.save(t)
-    local tmp = path .. ".tmp"
-    local f, err = io.open(tmp, "wb")
-    if not f then return nil, err end
-    local ok, werr = f:write(codec.encode(t))
-    f:close()
-    if not ok then os.remove(tmp); return nil, werr end
-    local renamed, rerr = os.rename(tmp, path)
-    if not renamed then os.remove(tmp); return nil, rerr end
-    return true
+    local text, eerr = codec.encode(t)
+    if type(text) ~= "string" then return nil, "cannot encode the state: " .. tostring(eerr) end
+    local mine, why = claim(path .. ".lock", path)
+    if not mine then return nil, why end
+    return replace(path, text)
   end
   return store
 end
@@ -91,20 +174,6 @@ end
 
 local function fresh_state(rule_name)
   return { version = STATE_VERSION, rule = rule_name, peaks = {} }
-end
-
--- A loaded state is used only when its shape is right; anything else starts fresh.
-local function valid_state(t, rule_name)
-  if type(t) ~= "table" or t.version ~= STATE_VERSION or t.rule ~= rule_name
-    or type(t.peaks) ~= "table" then
-    return false
-  end
-  for _, p in ipairs(t.peaks) do
-    if type(p) ~= "table" or type(p.start) ~= "number" or type(p.value) ~= "number" then
-      return false
-    end
-  end
-  return true
 end
 
 -- new(opts): opts.rule ("norway" | "sweden" | "belgium" | a rule table), opts.count,
@@ -140,6 +209,7 @@ function M.new(opts)
     log = opts.log or default_log,
     clock = opts.clock or os.time,
     store = opts.store,
+    refused = {},           -- fields whose bad values were logged
   }, Capacity)
   if not self.store and opts.state then self.store = M.file_store(opts.state) end
   if not self.store and opts.storage then
@@ -155,21 +225,22 @@ function Capacity:load()
   local t, why = self.store.load()
   if t == nil then
     self.log("han.capacity: " .. why .. "; starting with no peaks")
-  elseif not valid_state(t, self.rule_name) then
+  elseif type(t) ~= "table" or t.version ~= STATE_VERSION or t.rule ~= self.rule_name
+    or type(t.peaks) ~= "table" then
     self.log("han.capacity: stored state is corrupt or for another rule; starting fresh")
   else
-    self.state = t
+    self:restore(t)
   end
 end
 
 function Capacity:save()
   if not self.store then return end
   local ok, err = self.store.save(self.state)
-  local msg = not ok and tostring(err) or nil
-  if msg and msg ~= self.save_error then   -- say it once, not every period
-    self.log("han.capacity: cannot save state (" .. msg .. "); peaks will not survive a restart")
+  if not ok and not self.save_failing then   -- say it once, not every period
+    self.log("han.capacity: cannot save state: " .. tostring(err)
+      .. "; peaks will not survive a restart")
   end
-  self.save_error = msg
+  self.save_failing = not ok
 end
 
 -- Local calendar of an epoch: "YYYY-MM", "YYYY-MM-DD", hour, weekday (1 = Monday).
@@ -204,6 +275,51 @@ local function insert_peak(peaks, entry, count, distinct_days)
   if pos > count then return end
   table.insert(peaks, pos, entry)
   peaks[count + 1] = nil
+end
+
+local MONTH, DAY = "^%d%d%d%d%-%d%d$", "^%d%d%d%d%-%d%d%-%d%d$"
+
+-- Take a stored state over field by field, nothing unchecked: its peaks are ranked
+-- again and cut to `count` (which may have been lowered since, or the file edited by
+-- hand), and a running period that does not add up is left out.
+function Capacity:restore(t)
+  local st = self.state
+  if type(t.month) == "string" and t.month:find(MONTH) then st.month = t.month end
+  local corrupt = 0
+  for _, p in pairs(t.peaks) do
+    if type(p) == "table" and in_range(p.start, 0, MAX_TIME) and in_range(p.value, 0, MAX_KW)
+      and type(p.day) == "string" and p.day:find(DAY) then
+      insert_peak(st.peaks, { start = p.start, day = p.day, value = p.value }, self.count,
+        self.distinct_days)
+    else
+      corrupt = corrupt + 1
+    end
+  end
+  if corrupt > 0 then
+    self.log("han.capacity: dropped " .. corrupt .. " corrupt peak(s) of the stored state")
+  end
+  local prev = t.previous
+  if type(prev) == "table" and type(prev.month) == "string" and prev.month:find(MONTH) then
+    st.previous = { month = prev.month, mean = in_range(prev.mean, 0, MAX_KW) and prev.mean or nil }
+  end
+  if in_range(t.period, 0, MAX_TIME) and in_range(t.energy, 0, MAX_KW) then
+    st.period, st.energy = t.period, t.energy
+    if in_range(t.last_t, 0, MAX_TIME) then
+      st.last_t = t.last_t
+      if in_range(t.last_p, 0, MAX_KW) then st.last_p = t.last_p end
+    end
+    local pend = t.pending
+    if type(pend) == "table" and in_range(pend.start, 0, MAX_TIME)
+      and in_range(pend.energy, 0, MAX_KW) then
+      st.pending = { start = pend.start, energy = pend.energy }
+    end
+  end
+  local reg = t.register
+  if type(reg) == "table" and in_range(reg.at, 0, MAX_TIME)
+    and in_range(reg.value, 0, math.huge)
+    and (reg.meter == nil or type(reg.meter) == "string" or type(reg.meter) == "number") then
+    st.register = { at = reg.at, value = reg.value, meter = reg.meter }
+  end
 end
 
 local function mean(peaks)
@@ -297,15 +413,26 @@ function Capacity:registers(t, kwh, meter_id)
 end
 
 -- push(reading) -> the report (see report()); readings without import power or
--- registers only move the clock.
+-- registers only move the clock. A reading with a non-finite, negative or absurd time,
+-- power or register is refused whole, so the state never holds such a value.
 function Capacity:push(r)
   if type(r) ~= "table" then error("han.capacity: push expects a reading table", 2) end
   local t = r.meter_time or self.clock()
   local kw = type(r.power_import) == "number" and r.power_import / 1000 or nil
-  local changed = self:advance(t, kw)
-  if type(r.energy_import) == "number" and self:registers(t, r.energy_import, r.meter_id) then
-    changed = true
+  local kwh = type(r.energy_import) == "number" and r.energy_import or nil
+  local bad = (not in_range(t, 0, MAX_TIME) and "meter_time")
+    or (kw and not in_range(kw, 0, MAX_KW) and "power_import")
+    or (kwh and not in_range(kwh, 0, math.huge) and "energy_import")
+  if bad then
+    if not self.refused[bad] then   -- once per field: a meter may repeat it every reading
+      self.refused[bad] = true
+      self.log("han.capacity: refused a reading with " .. bad .. " = " .. tostring(r[bad])
+        .. " (not a finite value in range); said once")
+    end
+    return self:report()
   end
+  local changed = self:advance(t, kw)
+  if kwh and self:registers(t, kwh, r.meter_id) then changed = true end
   if changed then self:save() end
   return self:report()
 end

@@ -19,6 +19,12 @@ local MAX_METERS = 8        -- a line that keeps changing meter id cannot grow m
 -- 2.0.11 corrupts its stream when its own in-flight window (20) overflows without a
 -- network thread, so han never lets it fill.
 local MAX_UNACKED = 10
+local MAX_TOPIC = 65535      -- bytes: MQTT's limit
+-- A reading's state is a few KiB: a larger message is a caller's mistake, refused here
+-- before the client library (han.mosquitto raises past the protocol's 256 MiB).
+local MAX_PAYLOAD = 1024 * 1024
+-- Far longer than any real prefix, and short enough to leave the meter id and field room.
+local MAX_PREFIX = 1024
 
 local catalogue, REGISTERS = fields.fields, fields.registers
 
@@ -28,6 +34,17 @@ end
 
 local function finite(v)
   return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge
+end
+
+-- check_prefix(prefix) -> true | nil, why: a topic prefix han can publish under. MQTT
+-- allows no wildcard (# +) in a published topic, libmosquitto no control character,
+-- and a NUL would cut the topic short where it reaches C.
+function M.check_prefix(prefix)
+  if type(prefix) ~= "string" or prefix == "" then return nil, "it must not be empty" end
+  if prefix:find("[#+]") then return nil, "the wildcards # and + are for subscribing" end
+  if prefix:find("%c") then return nil, "no control characters (NUL, newline, ...)" end
+  if #prefix > MAX_PREFIX then return nil, "at most " .. MAX_PREFIX .. " bytes" end
+  return true
 end
 
 -- The secret from a file (first line) or an environment variable, never an argument.
@@ -60,10 +77,16 @@ Bridge.__index = Bridge
 -- password_file | $HAN_MQTT_PASSWORD, tls_ca, prefix ("han"), discovery_prefix
 -- ("homeassistant"), discovery (true), per_field (false), meter_id (for readings that
 -- carry none before one that does), retry_min / retry_max (seconds, 1 / 60), clock,
--- log, mosquitto (the client module). Returns the bridge, or nil, err (no library,
--- unreadable password file, TLS setup refused).
+-- log, mosquitto (the client module). Returns the bridge, or nil, err (a bad prefix, no
+-- library, unreadable password file, TLS setup refused).
 function M.new(opts)
   opts = opts or {}
+  local prefix = opts.prefix or "han"
+  local discovery_prefix = opts.discovery_prefix or "homeassistant"
+  local usable, why = M.check_prefix(prefix)
+  if not usable then return nil, "bad topic prefix: " .. why end
+  usable, why = M.check_prefix(discovery_prefix)
+  if not usable then return nil, "bad discovery prefix: " .. why end
   local mosq, err = opts.mosquitto, nil
   if not mosq then mosq, err = load_mosquitto() end
   if not mosq then return nil, err end
@@ -73,11 +96,10 @@ function M.new(opts)
     password, err = M.read_secret(opts.password_file, "HAN_MQTT_PASSWORD")
     if err then return nil, err end
   end
-  local prefix = opts.prefix or "han"
   local self = setmetatable({
     host = opts.host or "localhost", port = opts.port or 1883,
     keepalive = opts.keepalive or 60,
-    prefix = prefix, discovery_prefix = opts.discovery_prefix or "homeassistant",
+    prefix = prefix, discovery_prefix = discovery_prefix,
     discovery = opts.discovery ~= false, per_field = opts.per_field,
     status_topic = prefix .. "/status",
     retry_min = opts.retry_min or 1, retry_max = opts.retry_max or 60,
@@ -182,17 +204,27 @@ function Bridge:window()
   return self.state == "connected" and self.unacked_count < MAX_UNACKED
 end
 
+-- send(...) -> true | false, why. A topic or message MQTT cannot carry is refused here:
+-- the client library would raise, or fail the publish as if the broker had gone.
 function Bridge:send(topic, payload, qos, retain)
   qos = qos or 0
-  if self.state ~= "connected" or (qos > 0 and not self:window()) then
+  local why
+  if #topic > MAX_TOPIC then
+    why = "topic too long (" .. #topic .. " bytes, MQTT allows " .. MAX_TOPIC .. ")"
+  elseif #payload > MAX_PAYLOAD then
+    why = "message too large (" .. #payload .. " bytes, at most " .. MAX_PAYLOAD .. ")"
+  elseif self.state ~= "connected" or (qos > 0 and not self:window()) then
+    why = "not connected to the MQTT broker"
+  end
+  if why then
     self.stats.dropped = self.stats.dropped + 1
-    return false
+    return false, why
   end
   local mid, _, msg = self.client:publish(topic, payload, qos, retain or false)
   if not mid then
     self:lost(msg)
     self.stats.dropped = self.stats.dropped + 1
-    return false
+    return false, "not connected to the MQTT broker"
   end
   if qos > 0 then
     self.unacked[mid], self.unacked_count = true, self.unacked_count + 1
@@ -298,9 +330,8 @@ function Bridge:publish(r)
     meter.hourly = json.encode(registers)
     self:send(base .. "/hourly", meter.hourly, 1, true)
   end
-  if not self:send(base .. "/state", json.encode(meter.state)) then
-    return nil, "not connected to the MQTT broker"
-  end
+  local sent, why = self:send(base .. "/state", json.encode(meter.state))
+  if not sent then return nil, why end
   return true
 end
 
