@@ -12,8 +12,11 @@ description = {
   ]],
   license = "MIT",
 }
+-- argparse for the `han` command; MQTT needs libmosquitto (make builds han.mosquitto) or
+-- lua-mosquitto, tcp:// sources need luasocket: both optional, so not listed here.
 dependencies = {
   "lua >= 5.1, < 5.5",
+  "argparse",
 }
 build = {
   type = "builtin",
@@ -21,8 +24,7 @@ build = {
     ["han.core"] = {
       sources = { "csrc/han.c", "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c",
         "csrc/axdr.c", "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c",
-        "csrc/p1.c", "csrc/clock.c", "csrc/records.c",
-        "csrc/han_core.c", "csrc/han_reading.c", "csrc/han_p1.c" },
+        "csrc/p1.c", "csrc/clock.c", "csrc/han_core.c", "csrc/han_p1.c" },
     },
     ["han"] = "lua/han/init.lua",
     ["han.backend"] = "lua/han/backend.lua",
@@ -45,6 +47,7 @@ build = {
     ["han.outputs.hourly"] = "lua/han/outputs/hourly.lua",
     ["han.outputs.json"] = "lua/han/outputs/json.lua",
     ["han.reader"] = "lua/han/reader.lua",
+    ["han.tcp"] = "lua/han/tcp.lua",
     ["han.serial"] = "csrc/serial.c",
     ["han.outputs.lm"] = "lua/han/outputs/lm.lua",
     ["han.outputs.mqtt"] = "lua/han/outputs/mqtt.lua",

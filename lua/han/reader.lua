@@ -69,8 +69,9 @@ end
 local function check(opts)
   if type(opts) ~= "table" then misuse("table expected, got " .. type(opts)) end
   local port = opts.port
-  if type(port) ~= "string" and not (type(port) == "table" or type(port) == "userdata") then
-    misuse("opts.port: a device path, tcp://host:port or a port object is required")
+  if type(port) ~= "string" and type(port) ~= "table" and type(port) ~= "userdata"
+    and port ~= false then
+    misuse("opts.port: a device path, tcp://host:port, a port object or false is required")
   end
   if type(port) == "string" and port:find("^tcp:") and not port:find("^tcp://.+:%d+$") then
     misuse("opts.port: '" .. port .. "' is not tcp://host:port")
@@ -87,7 +88,8 @@ local function check(opts)
   end
   for _, name in ipairs({ "baudrate", "databits", "timeout", "auto_after", "report_every" }) do
     local v = opts[name]
-    if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge) then
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0 or v == math.huge
+      or (v == 0 and name ~= "report_every")) then
       misuse("opts." .. name .. ": a positive number expected, got " .. tostring(v))
     end
   end
@@ -121,7 +123,7 @@ end
 
 -- han.reader(opts):
 --   port      device path (opened with the serial module), tcp://host:port (LuaSocket),
---             or an object with read(n, t)
+--             an object with read(n, t), or false: bytes come only by reader:push()
 --   protocol  'hdlc' (default), 'mbus', 'p1', or 'auto': the first good frame at the
 --             configured speed decides
 --   baudrate  default 2400, 115200 for 'p1'; parity 'none' (default), 'even', 'odd' or
@@ -142,6 +144,7 @@ function M.new(opts)
     opts = opts,
     device = type(opts.port) == "string" and opts.port or nil,
     port = type(opts.port) ~= "string" and opts.port or nil,
+    pushed = opts.port == false,
     baudrate = opts.baudrate or (opts.protocol == "p1" and 115200 or 2400),
     databits = opts.databits or 8,
     duplex = opts.duplex or "full",
@@ -304,6 +307,19 @@ function Reader:decode(frame)
   return r, err, code
 end
 
+-- push(bytes): bytes read elsewhere (a capture file, a socket of the caller's) go
+-- through the same framer and checks; pop() then gives their readings.
+function Reader:push(data)
+  self.framer:push(data)
+  self:check_line()
+end
+
+-- pop() -> the next reading from the frames received so far, or nil; a frame that does
+-- not decode is counted and told to opts.report like in poll().
+function Reader:pop()
+  return self:next_reading()
+end
+
 -- The next reading from frames already received, or nil.
 function Reader:next_reading()
   while true do
@@ -336,7 +352,7 @@ end
 
 function Reader:poll_once()
   local r = self:next_reading()
-  if r then return r end
+  if r or self.pushed then return r end
   local left = self.budget
   if not self.port then
     if self.clock < self.retry_at then
