@@ -169,8 +169,8 @@ describe("han.mqtt with a real broker", function()
     assert.are.equal("W", c.unit_of_measurement)
     assert.are.equal("han_" .. id .. "_power_import", c.unique_id)
     assert.are.equal("han/" .. id .. "/state", c.state_topic)
-    assert.are.same({ { topic = "han/bridge/b1/status" }, { topic = "han/" .. id .. "/availability" } },
-      c.availability)
+    assert.are.same({ { topic = "han/bridge/b1/status" },
+      { topic = "han/" .. id .. "/availability" } }, c.availability)
     assert.are.equal("all", c.availability_mode)
     assert.are.same({ "han_" .. id }, c.device.identifiers)
     assert.are.equal("Kamstrup", c.device.manufacturer)
@@ -289,7 +289,8 @@ describe("han.mqtt with a real broker", function()
     assert.is_truthy(connect(b))
     assert.matches("connected", said[#said])
     -- The restarted broker kept nothing: the bridge announced itself again.
-    assert.is_true(sub.last("r/bridge/b1/status", function(m) return m.payload == "online" end).retain)
+    assert.is_true(sub.last("r/bridge/b1/status",
+      function(m) return m.payload == "online" end).retain)
     assert.is_true(sub.last("homeassistant/sensor/5706567274389702/power_import/config").retain)
     assert.is_true(sub.last("r/5706567274389702/hourly").retain)
   end)
@@ -297,6 +298,7 @@ describe("han.mqtt with a real broker", function()
   it("leaves the last will 'offline' when the bridge is killed", function()
     local script = dir .. "/bridge.lua"
     write(script, ([[
+      package.path = "lua/?.lua;lua/?/init.lua;" .. package.path   -- plain busted too
       local b = assert(require("han.outputs.mqtt").new({ host = "127.0.0.1", port = %d,
         user = %q, password = %q, prefix = "will", client_id = "w",
         mosquitto = require("han.mosquitto") }))
@@ -402,7 +404,8 @@ describe("han.mqtt with a real broker", function()
     flush(one)
     flush(two)
     one:close()
-    assert.is_truthy(sub.last("two/bridge/one/status", function(x) return x.payload == "offline" end))
+    assert.is_truthy(sub.last("two/bridge/one/status",
+      function(x) return x.payload == "offline" end))
     assert.are.equal("online", sub.last("two/bridge/other/status").payload)
   end)
 
