@@ -14,7 +14,7 @@ ALL_CFLAGS = $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(LUA_INC)
 LDFLAGS_SO = -shared
 
 ENGINE  = csrc/han.c csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
-          csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c csrc/clock.c
+          csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c
 CORE    = $(ENGINE) csrc/han_core.c csrc/han_p1.c
 HEADERS = $(wildcard csrc/*.h)
 

@@ -237,7 +237,7 @@ size_t han_flat_key(const struct han_flat *f, uint8_t *out)
         if (r->kind == HAN_V_LIST)
             end = r->v.p;
         else if (r->kind == HAN_V_STR)
-            end = r->v.p + (r->tag == 0x09 && r->n == 12 ? 0 : r->n);
+            end = r->v.p + (han_rec_in_key(r) ? r->n : 0);
         memcpy(k, r->at, (size_t)(end - r->at));
         k += end - r->at;
     }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hdlc.h"
+
 #define HAN_MAX_DEPTH 16
 #define HAN_UNSPEC    (-0x7FFFFFFF - 1)   /* a date-time field the meter left unspecified */
 
@@ -68,10 +70,18 @@ struct han_notification {
 int han_notification(const uint8_t *apdu, size_t n, struct han_notification *out,
                      int *errbyte);
 
+/* Whether the layout key (han_flat_key) holds all of a record: an array or structure,
+ * null-data, and a string but an octet-string of 12 bytes (a date-time). The others
+ * are the values that change from push to push. */
+static inline int han_rec_in_key(const struct han_rec *r)
+{
+    return r->kind == HAN_V_LIST || r->kind == HAN_V_NULL
+        || (r->kind == HAN_V_STR && !(r->tag == 0x09 && r->n == 12));
+}
+
 /* The data-notification of an HDLC frame or an APDU s[0..n), as core.notification
- * reads it: HAN_OK (f filled when s is a frame) or the error, *byte set for those
- * naming one. */
-struct han_hdlc;
+ * reads it: HAN_OK (f filled when s is a frame) or the error, *byte set for those naming
+ * one. */
 int han_notification_of(const uint8_t *s, size_t n, struct han_hdlc *f,
                         struct han_notification *note, int *byte);
 

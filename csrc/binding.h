@@ -1,41 +1,22 @@
-/* What the files of the han.core binding (han_core.c, han_reading.c, han_p1.c) share. */
+/* What the files of the han.core binding (han_core.c, han_p1.c) share. */
 #ifndef HAN_BINDING_H
 #define HAN_BINDING_H
 #include "compat.h"
 #include "axdr.h"
 #include "hdlc.h"
 
-/* Names the binding sets and reads often, interned once: upvalue 1 of every han.core
- * function is the table of them, so a field is set without hashing its name again.
- * At [HAN_K_CACHES] it holds core.reading's caches, by plan profile (weak keys). */
+/* The fields of a time table, interned once: upvalue 1 of every han.core function is
+ * the table of them, so a time is made without hashing its names again. */
 enum han_key {
     HAN_K_YEAR = 1, HAN_K_MONTH, HAN_K_DAY, HAN_K_WDAY, HAN_K_HOUR, HAN_K_MIN, HAN_K_SEC,
-    HAN_K_HUNDREDTHS, HAN_K_DEVIATION, HAN_K_STATUS,
-    HAN_K_OBIS, HAN_K_LIST, HAN_K_TIME_FIELDS,
-    HAN_K_ENTRY, HAN_K_UNKNOWN, HAN_K_LISTS, HAN_K_BARE, HAN_K_SOURCES, HAN_K_MEMO,
-    HAN_K_LAYOUTS, HAN_K_SHORT, HAN_K_ID,
-    HAN_K_ZONE, HAN_K_LOCAL_TIME, HAN_K_METER_TIME, HAN_K_VENDOR, HAN_K_ZERO_ABSENT,
-    HAN_K_IDENT, HAN_K_CRC, HAN_K_UNITS, HAN_K_SCALE, HAN_K_FIELD, HAN_K_REST,
-    HAN_K_NO_UNIT, HAN_K_KIND, HAN_K_NAMED, HAN_K_HOURLY, HAN_K_TARIFF, HAN_K_RANK,
-    HAN_K_METER_ID, HAN_K_CHANNEL, HAN_K_VALUE, HAN_K_TIME, HAN_K_GAS_VOLUME, HAN_K_GAS_TIME,
-    HAN_K_COUNT, HAN_K_CACHES = HAN_K_COUNT
+    HAN_K_HUNDREDTHS, HAN_K_DEVIATION, HAN_K_STATUS, HAN_K_COUNT
 };
 
 /* Push the key table (luaopen_han_core). */
 void han_push_keys(lua_State *L);
 
-/* t[key] = the value on top, popped; t is an absolute index. */
-void han_setkey(lua_State *L, int t, int key);
-
-/* Push t[key], raw; t is an absolute index. */
-void han_getkey(lua_State *L, int t, int key);
-
 /* nil, the message and the code of a han_err: 3 results. */
 int han_push_error(lua_State *L, int err, int byte);
-
-/* The numbers {offset, from, to, at, save} of a zone table at idx (han.decode's
- * plan.zone, for han_epoch): how many, 0 when idx holds no table. */
-int han_zone_numbers(lua_State *L, int idx, int64_t z[5]);
 
 /* A date-time (tag 0x19, or a header), date (0x1A) or time (0x1B) as a table. */
 void han_push_time(lua_State *L, int tag, const struct han_time *t);
@@ -59,7 +40,7 @@ int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b);
 /* Push a record as core.notification gives it: a list as an array table. */
 void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v);
 
-/* core.p1(s [, names]) */
+/* core.p1(s) */
 int han_l_p1(lua_State *L);
 
 #endif

@@ -74,14 +74,13 @@ static void push_bits(lua_State *L, const uint8_t *p, size_t nbits)
     luaL_pushresult(&buf);
 }
 
-static const char *const key_names[HAN_K_COUNT] = {
+static const char *const key_names[] = {
     NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
-    "status", "obis", "list", "time_fields", "entry", "unknown", "lists", "bare",
-    "sources", "memo", "layouts", "short", "id",
-    "zone", "local_time", "meter_time", "vendor", "zero_absent", "ident", "crc", "units",
-    "scale", "field", "rest", "", "kind", "named", "hourly", "tariff", "rank", "meter_id",
-    "channel", "value", "time", "gas_volume", "gas_time"
+    "status"
 };
+/* Compile-time check: one name per enum han_key. */
+typedef char han_check_key_names[
+    sizeof key_names / sizeof key_names[0] == HAN_K_COUNT ? 1 : -1];
 
 void han_push_keys(lua_State *L)
 {
@@ -91,38 +90,6 @@ void han_push_keys(lua_State *L)
         lua_pushstring(L, key_names[k]);
         lua_rawseti(L, -2, k);
     }
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_rawseti(L, -2, HAN_K_CACHES);
-}
-
-void han_setkey(lua_State *L, int t, int key)
-{
-    lua_rawgeti(L, lua_upvalueindex(1), key);
-    lua_insert(L, -2);
-    lua_rawset(L, t);
-}
-
-void han_getkey(lua_State *L, int t, int key)
-{
-    lua_rawgeti(L, lua_upvalueindex(1), key);
-    lua_rawget(L, t);
-}
-
-int han_zone_numbers(lua_State *L, int idx, int64_t z[5])
-{
-    int nz = 0;
-    if (!lua_istable(L, idx)) return 0;
-    for (; nz < 5; nz++) {
-        lua_rawgeti(L, idx, nz + 1);
-        if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 1); break; }
-        z[nz] = (int64_t)lua_tonumber(L, -1);
-        lua_pop(L, 1);
-    }
-    return nz;
 }
 
 /* tag 0x19 (or a header) date-time, 0x1A date, 0x1B time: the fields the meter
@@ -229,15 +196,15 @@ static int l_values(lua_State *L)
     if ((e = han_read_body(L, s, n, &b)) != 0) return e;
     if (b.note.body_len > sizeof small) key = lua_newuserdata(L, b.note.body_len);
     key_len = han_flat_key(&b.flat, key);
-    for (i = 0; i < b.flat.n; i++) leaves += b.flat.r[i].kind != HAN_V_LIST;
+    for (i = 0; i < b.flat.n; i++) leaves += !han_rec_in_key(&b.flat.r[i]);
     lua_createtable(L, (int)leaves, 0);
     for (i = 0, leaves = 0; i < b.flat.n; i++) {
-        if (b.flat.r[i].kind == HAN_V_LIST) continue;
+        if (han_rec_in_key(&b.flat.r[i])) continue;
         han_push_rec(L, &b.flat, &b.flat.r[i]);
         lua_rawseti(L, -2, (int)++leaves);
     }
     lua_pushlstring(L, (const char *)key, key_len);
-    if (b.note.has_time) lua_pushlstring(L, (const char *)b.note.time_at, 12);
+    if (b.note.has_time) han_push_time(L, 0x19, &b.note.time);
     else lua_pushnil(L);
     if (s[0] == HAN_FLAG) han_pushuint(L, b.frame.src);
     else lua_pushnil(L);

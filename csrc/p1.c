@@ -95,6 +95,12 @@ static int number(const uint8_t *g, size_t n, struct han_p1_value *v)
     return 1;
 }
 
+/* The status of a time's letter: 0x80 summer ('S', 's'), 0 winter ('W', 'w'), else -1. */
+static int season(uint8_t c)
+{
+    return c == 'S' || c == 's' ? 0x80 : c == 'W' || c == 'w' ? 0 : -1;
+}
+
 /* One group: a time (12 digits, S or W), a number, else the string as is. */
 static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
 {
@@ -105,7 +111,7 @@ static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
     v->unit = NULL;
     v->unit_len = 0;
     if (id) return;
-    if (n == 12 || (n == 13 && (g[12] == 'S' || g[12] == 'W'))) {
+    if (n == 12 || (n == 13 && season(g[12]) >= 0)) {
         for (i = 0; i < 12 && digit(g[i]); i++) {}
         if (i == 12) {
             v->kind = HAN_P1_TIME;
@@ -115,7 +121,7 @@ static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
             v->hour = two(g + 6);
             v->min = two(g + 8);
             v->sec = two(g + 10);
-            v->status = n == 12 ? -1 : g[12] == 'S' ? 0x80 : 0;
+            v->status = n == 12 ? -1 : season(g[12]);
             return;
         }
     }
@@ -127,8 +133,6 @@ struct walk {
     void *ud;
     unsigned line, data;
     int open, id;                      /* the object being read */
-    const char *unit;                  /* its last unit so far */
-    size_t unit_len;
 };
 
 /* Groups "(...)" from p to end, nothing between or after them: 1, else 0. */
@@ -141,10 +145,6 @@ static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
         q = memchr(p + 1, ')', (size_t)(end - p - 1));
         if (!q || memchr(p + 1, '(', (size_t)(q - p - 1))) return 0;
         group(p + 1, (size_t)(q - p - 1), w->id, &val);
-        if (val.unit) {
-            w->unit = val.unit;
-            w->unit_len = val.unit_len;
-        }
         w->v->value(w->ud, &val);
         p = q + 1;
     }
@@ -153,7 +153,7 @@ static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
 
 static void finish(struct walk *w)
 {
-    if (w->open) w->v->end(w->ud, w->unit, w->unit_len);
+    if (w->open) w->v->end(w->ud);
     w->open = 0;
 }
 
@@ -199,8 +199,6 @@ static int line(struct walk *w, const uint8_t *p, size_t len)
     finish(w);
     w->open = 1;
     w->id = is_id_code(cd, (size_t)(open - cd));
-    w->unit = NULL;
-    w->unit_len = 0;
     w->v->object(w->ud, (const char *)p, (size_t)(open - p));
     return groups(w, open, end) ? HAN_P1_OK : HAN_P1_ELINE;
 }
@@ -230,21 +228,20 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
         }
     if (!bang) return HAN_P1_EEND;
     q = (size_t)(bang - s);
-    end = n;   /* after the '!': 0 or 4 hex digits, then an optional LF or CR LF */
+    end = n;   /* after the '!': 0 to 4 hex digits, then an optional LF or CR LF */
     if (end > q + 1 && s[end - 1] == '\n') {
         end--;
         if (end > q + 1 && s[end - 1] == '\r') end--;
     }
     memset(&info, 0, sizeof info);
-    if (end - q - 1 == 4) {
+    if (end - q - 1 > 4) return HAN_P1_ECRCLINE;
+    if (end > q + 1) {   /* 1 to 4 digits: a heat-meter gateway sends "!B9F" for 0x0B9F */
         for (k = q + 1; k < end; k++) {
             if (han_hexval(s[k]) < 0) return HAN_P1_ECRCLINE;
             info.crc = info.crc * 16 + (unsigned)han_hexval(s[k]);
         }
         if (info.crc != han_crc16_arc(s, q + 1)) return HAN_P1_ECRC;
         info.has_crc = 1;
-    } else if (end != q + 1) {
-        return HAN_P1_ECRCLINE;
     }
 
     lf = memchr(s, '\n', q);   /* s[q - 1] is a LF */

@@ -46,16 +46,16 @@ struct han_p1_value {
     int64_t i;                  /* ... its value */
     double d;                   /* NUMBER: the nearest double (as Lua's tonumber) */
     int year, month, day, hour, min, sec;   /* TIME: year 2000 + YY */
-    int status;                 /* TIME: 0x80 'S', 0 'W', -1 no letter */
+    int status;                 /* TIME: 0x80 'S' or 's', 0 'W' or 'w', -1 no letter */
 };
 
 /* begin, then per object: object, value for each group (continuation lines included),
- * end with the unit of its last group that has one (NULL when none). */
+ * end. */
 struct han_p1_visitor {
     void (*begin)(void *ud, const struct han_p1_info *info);
     void (*object)(void *ud, const char *code, size_t n);
     void (*value)(void *ud, const struct han_p1_value *v);
-    void (*end)(void *ud, const char *unit, size_t unit_len);
+    void (*end)(void *ud);
 };
 
 /* Parse the telegram s[0..n), reporting to v as it goes: HAN_P1_OK, or a han_p1_err

@@ -72,11 +72,10 @@ static void v_value(void *ud, const struct han_p1_value *v)
     }
 }
 
-static void v_end(void *ud, const char *unit, size_t unit_len)
+static void v_end(void *ud)
 {
     struct check *c = ud;
-    if (!c->open || (unit && (unit_len < 1 || unit_len > HAN_P1_MAX_UNIT))) abort();
-    if (unit) text(c, unit, unit_len);
+    if (!c->open) abort();
     c->open = 0;
 }
 

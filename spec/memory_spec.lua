@@ -5,9 +5,11 @@ han.use_backend(H.backend)
 
 describe("memory (" .. H.backend .. " backend)", function()
   it("stays bounded over 100,000 decoded frames", function()
+    -- the frames of 24 vectors: fewer layouts than the namer keeps compiled, as a
+    -- resident script reading one meter meets (its bound is tested in naming_spec)
     local frames = {}
     for _, rec in ipairs(H.frames()) do
-      if rec.reference ~= H.json_null then frames[#frames + 1] = rec.raw end
+      if rec.reference ~= H.json_null and #frames < 24 then frames[#frames + 1] = rec.raw end
     end
     local framer = han.core.framer()
     local function work(n)

@@ -110,6 +110,21 @@ describe("han.naming (" .. H.backend .. " backend)", function()
     end
   end)
 
+  it("keeps a bounded number of layouts, however many a line brings", function()
+    -- a new layout per frame: a code that changes every time
+    local function churn(from, n)
+      for i = from, from + n - 1 do
+        han.decode(apdu(nil, "\2\4" .. code(1, 0, 1, 7, i % 256, math.floor(i / 256) % 256)
+          .. "\6\0\0\0\1" .. POWER .. "\6\0\0\0\2"))
+      end
+    end
+    churn(0, 300)
+    local base = H.heap()
+    churn(300, 3000)
+    local grown = H.heap() - base
+    assert.is_true(grown < 200, ("heap grew by %.1f KiB"):format(grown))
+  end)
+
   it("names a layout once and keeps reading later frames of it the same", function()
     local frames = H.frames()
     local first = {}

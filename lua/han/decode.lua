@@ -80,7 +80,7 @@ function M.decode(data, opts)
   if first == 0x2F then return telegram(data, opts) end
   if first == 0x7E or first == 0x0F or first == 0xE6 then
     local v, key, header, src = core.values(data)   -- a plain frame or APDU: one call
-    if v then return dlms.name(v, key, header, src, opts) end
+    if v then return dlms.name(v, key, header, src, opts, core.null) end
     if not ENVELOPED[header] then return nil, key, header end
   end
   local apdu, security, code = core.unwrap(data, opts)
@@ -107,7 +107,7 @@ function M.decode(data, opts)
       end
       return nil, key, header
     end
-    r, err, code = dlms.name(v, key, header, src, opts)
+    r, err, code = dlms.name(v, key, header, src, opts, core.null)
   end
   if not r then return nil, err, code end
   if security then

@@ -145,17 +145,22 @@ function M.to_local(epoch, zone)
 end
 
 -- A 12-byte COSEM date-time octet-string as a time table (core's shape), or nil.
-local function field(b) if b ~= 0xFF then return b end end
+local byte = string.byte
 function M.fields(s)
   if type(s) ~= "string" or #s ~= 12 then return nil end
-  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = s:byte(1, 12)
+  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, 1, 12)
   local year, dev = y1 * 256 + y2, d1 * 256 + d2
   if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
-  return {
-    year = year ~= 0xFFFF and year or nil, month = field(month), day = field(day),
-    wday = field(wday), hour = field(hour), min = field(min), sec = field(sec),
-    hundredths = field(hs), deviation = dev, status = field(status),
+  -- sized for the eight fields every meter sends; the two often left out are added
+  local t = {
+    year = year ~= 0xFFFF and year or nil, month = month ~= 0xFF and month or nil,
+    day = day ~= 0xFF and day or nil, wday = wday ~= 0xFF and wday or nil,
+    hour = hour ~= 0xFF and hour or nil, min = min ~= 0xFF and min or nil,
+    sec = sec ~= 0xFF and sec or nil, status = status ~= 0xFF and status or nil,
   }
+  if hs ~= 0xFF then t.hundredths = hs end
+  if dev then t.deviation = dev end
+  return t
 end
 
 -- epoch(t [, zone [, local_time]]) -> UTC epoch (whole seconds) of a meter time table,
@@ -166,7 +171,12 @@ end
 -- trusted (Aidon); otherwise the time is local time in `zone` (default Europe/Oslo),
 -- the clock-status bit 7 (summer time) choosing in the repeated hour of October (a
 -- meter that never sets it is read as standard time there).
-local day_y, day_m, day_d, day_n   -- one-entry memo of the date's day number
+-- Memo of the hours met in a zone: hour key -> epoch of the hour's start, or false for
+-- an hour with a clock change (its times each go the long way). Bounded: a meter's
+-- times fall in few hours.
+local hours, hours_n, hours_zone = {}, 0, nil
+local default_name = M.default_zone
+local default = M.zone(default_name)   -- the zone of no zone, while the default stays
 function M.epoch(t, zone, local_time)
   local y, mo, d, h, mi = t.year, t.month, t.day, t.hour, t.min
   if not (y and mo and d and h and mi) or y < 1970 or y > 2100 or mo < 1 or mo > 12
@@ -178,12 +188,25 @@ function M.epoch(t, zone, local_time)
     or dev and (dev < -720 or dev > 720) then
     return nil
   end
-  if y ~= day_y or mo ~= day_m or d ~= day_d then
-    day_y, day_m, day_d, day_n = y, mo, d, M.days(y, mo, d)
+  if dev and not local_time then
+    return M.days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s + dev * 60
   end
-  local wall = day_n * 86400 + h * 3600 + mi * 60 + s
-  if dev and not local_time then return wall + dev * 60 end
-  return wall_to_utc(wall, y, M.zone(zone), status and status >= 0x80)
+  if zone == nil and M.default_zone == default_name then zone = default
+  else zone = M.zone(zone) end
+  local dst = status and status >= 0x80
+  if zone ~= hours_zone or hours_n >= 64 then hours, hours_n, hours_zone = {}, 0, zone end
+  -- status says summer (true), winter (false), or nothing (nil): three hours apart
+  local key = (((y * 16 + mo) * 32 + d) * 32 + h) * 3 + (dst == nil and 0 or dst and 1 or 2)
+  local base = hours[key]
+  if base == nil then
+    local wall = M.days(y, mo, d) * 86400 + h * 3600
+    base = wall_to_utc(wall, y, zone, dst)
+    -- an hour with one UTC offset throughout: its last second is 3599 s on
+    if wall_to_utc(wall + 3599, y, zone, dst) ~= base + 3599 then base = false end
+    hours[key], hours_n = base, hours_n + 1
+  end
+  if base then return base + mi * 60 + s end
+  return wall_to_utc(M.days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s, y, zone, dst)
 end
 
 -- The hour an hourly list closes, the one before its clock's (as an epoch): when the

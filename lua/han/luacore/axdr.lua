@@ -1,8 +1,8 @@
 -- han.luacore.axdr: the A-XDR rules of han.luacore (docs/core-api.md, "A-XDR values") in one
--- walk that records the values in flat arrays, as csrc/axdr.c does in C. core.decode
--- builds its tables from the records (M.value); core.reading names the values straight
--- from them (lua/han/luareading.lua), so that codes never become strings nor the body
--- tables.
+-- walk that records the values in flat arrays, as csrc/axdr.c does in C.
+-- core.notification builds its tables from the records (M.value), core.values its leaves
+-- and layout key (M.values); core.reading names the values straight from them
+-- (lua/han/luareading.lua), so that codes never become strings nor the body tables.
 --
 -- Record i of a walk: K[i] its kind, V[i] and W[i] what it holds:
 --   "number", "boolean"  V = the value
@@ -253,7 +253,7 @@ local function bits(s, p, nbits)
   return table.concat(out)
 end
 
--- value(s, K, V, W, i, sentinel): the Lua value of record i, as core.decode gives it
+-- value(s, K, V, W, i, sentinel): the Lua value of record i, as core.notification gives it
 -- (null-data as `sentinel`, the null of the core it is for), and the record after it.
 local function value(s, K, V, W, i, sentinel)
   local k = K[i]
@@ -278,9 +278,10 @@ local function value(s, K, V, W, i, sentinel)
 end
 M.value = value
 
--- values(s, rec, count, last): the leaves of the `count` records of rec (a body ending
--- at `last`) in one table, and the body's layout key (docs/core-api.md, core.values):
--- the runs of key bytes, each cut where a value's bytes are left out, joined once.
+-- values(s, rec, count, last): the values of the `count` records of rec (a body ending
+-- at `last`) that the body's layout key leaves out, in one table, and the key
+-- (docs/core-api.md, core.values): the runs of key bytes, each cut where a value's
+-- bytes are left out, joined once.
 local concat = table.concat
 function M.values(s, rec, count, last)
   local K, V, W, T, parts = rec.K, rec.V, rec.W, rec.T, rec.parts
@@ -300,11 +301,17 @@ function M.values(s, rec, count, last)
       to = at + 1
     elseif k == "string" then
       local q, len = V[i], W[i]
-      n = n + 1
-      v[n] = sub(s, q, q + len - 1)
-      if len == 12 and byte(s, at) == 0x09 then to = q else to = q + len end
+      if len == 12 and byte(s, at) == 0x09 then   -- a date-time: a value
+        n = n + 1
+        v[n] = sub(s, q, q + len - 1)
+        to = q
+      else
+        to = q + len
+      end
     elseif k == "list" then   -- its first element, or what follows an empty list
       to = i < count and T[i + 1] or last + 1
+    elseif k == "null" then
+      to = at + 1
     else
       n = n + 1
       v[n] = value(s, K, V, W, i, null)

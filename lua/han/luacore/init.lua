@@ -1,7 +1,7 @@
 -- han.luacore: the han.core contract (docs/core-api.md) in pure Lua, for controllers
 -- where the C module cannot be installed. Same values, same error strings. One file per
 -- part of the engine, as in csrc/: crc16, hdlc, axdr (the A-XDR walk), framer, unwrap,
--- aes (AES-128-GCM), p1.
+-- aes (AES-128-GCM), p1, and errors (every error's message and code).
 --
 -- Numbers: on Lua 5.3/5.4 integer types come out as integers and floats as floats; a
 -- u64 above 2^63 - 1 is a float. On 5.1/5.2/LuaJIT every number is a double: 32-bit
@@ -138,7 +138,7 @@ function M.values(s)
   end
   local v, key = leaves(s, rec, count, last)
   give(rec, count)
-  return v, key, at and sub(s, at, at + 11) or nil, src
+  return v, key, at and datetime(s, at) or nil, src
 end
 
 M.framer = require("han.luacore.framer").framer

@@ -4,15 +4,16 @@
 local naming = require("han.naming")
 local fields = require("han.naming.fields")
 local profiles = require("han.naming.profiles")
+local time = require("han.time")
 
 local byte, sub, format = string.byte, string.sub, string.format
 
 local M = {}
 
 ------------------------------------------------------------------------------------
--- The layout key as a tree: node = {tag =, leaf = index in the values} for a leaf,
+-- The layout key as a tree: node = {tag =, leaf = index in the values} for a value,
 -- {tag =, count =, [1..count] = nodes} for an array or structure; a string whose bytes
--- the key keeps has them in node.bytes.
+-- the key keeps has them in node.bytes; null-data is {tag = 0}.
 
 local NUMBER = { [0x05] = true, [0x06] = true, [0x0D] = true, [0x0F] = true, [0x10] = true,
   [0x11] = true, [0x12] = true, [0x14] = true, [0x15] = true, [0x16] = true,
@@ -40,14 +41,17 @@ local function tree(key)
       for i = 1, n.count do n[i] = node() end
       return n
     end
-    leaves = leaves + 1
-    n.leaf = leaves
     if STRING[tag] then
       n.len, p = ber(key, p)
-      if not (tag == 0x09 and n.len == 12) then
+      if not (tag == 0x09 and n.len == 12) then   -- the key holds the string
         n.bytes = sub(key, p, p + n.len - 1)
         p = p + n.len
+        return n
       end
+    end
+    if tag ~= 0x00 then   -- null-data is all in the key; the rest is a value
+      leaves = leaves + 1
+      n.leaf = leaves
     end
     return n
   end
@@ -224,58 +228,99 @@ local function steps_of(body, src, v)
 end
 
 local naming_scaled, unit_exponent = naming.scaled, naming.unit_exponent
+local REGISTER = {}
+for _, f in ipairs(fields.registers) do REGISTER[f] = true end
 local function stream_scaled(v, scaler, unit)
   return naming_scaled(v, scaler + (unit_exponent[unit] or 0))
 end
 
--- The Lua expression of a node's value: a list is rebuilt as core.notification gives it.
-local function expr(n)
+-- The Lua expression of a node's value, as core.notification gives it (in chunk c).
+local function expr(c, n)
   if n.leaf then return "v[" .. n.leaf .. "]" end
+  if n.bytes then return c.const(n.bytes) end
+  if not n.count then return "null" end
   local parts = {}
-  for i = 1, n.count do parts[i] = expr(n[i]) end
+  for i = 1, n.count do parts[i] = expr(c, n[i]) end
   return "{ " .. table.concat(parts, ", ") .. " }"
 end
 
--- The function that names the values of a layout: (v, header, opts) -> reading.
+-- The function that names the values of a layout: (v, header, opts, null) -> reading.
 local function compile(l)
   local c = naming.chunk()
-  c.line("local ob = {}")
-  c.line("local r = { obis = ob, list = ", l.list ~= nil and c.const(l.list) or "nil", " }")
-  c.line("local clock")
+  if l.list ~= nil then c.field("list", c.const(l.list)) end
+  c.pre("local clock")
   for _, s in ipairs(l.steps) do
     local n, e = s[1], s[2]
-    local v, field, x = expr(n), e[2], e[3]
-    if s.guard then c.line("if v[", s.guard.leaf, "] == 2 then") end
+    local v, field, x, code = expr(c, n), e[2], e[3], e[1]
+    local value, number, clock
     if s.clock_only then
-      c.line("clock = ", v)
+      clock = v
     elseif s[3] then          -- the stream's scaler and unit
       local scaler = "v[" .. s[3].leaf .. "]"
-      c.line("ob[", c.const(e[1]), "] = scaled(", v, ", ", scaler, ")")
+      value = "scaled(" .. v .. ", " .. scaler .. ")"
       if x then
-        c.number(field, "stream(" .. v .. ", " .. scaler .. ", "
-          .. (s[4] and "v[" .. s[4].leaf .. "]" or "nil") .. ")")
+        number = "stream(" .. v .. ", " .. scaler .. ", "
+          .. (s[4] and "v[" .. s[4].leaf .. "]" or "nil") .. ")"
       end
     else
-      c.line("ob[", c.const(e[1]), "] = ", v)
+      value = v
       if x then
-        if is_number(n) then c.number(field, naming.scaled_expr(v, x)) end
+        if is_number(n) then number = naming.scaled_expr(v, x) end
       elseif e[4] then
-        c.line("clock = ", v)
+        clock = v
       elseif field and is_string(n) then
-        c.line("r.", field, " = ", v)
+        c.field(field, v)
       end
     end
-    if s.guard then c.line("end") end
+    if s.guard then           -- a push-object list: in turn, when its attribute is 2
+      c.line("if v[", s.guard.leaf, "] == 2 then")
+      if value then c.line("ob[", c.const(code), "] = ", value) end
+      if number then c.number_line(field, number) end
+      if clock then c.line("clock = ", clock) end
+      c.line("end")
+    else
+      if value then c.obis(code, value) end
+      if number then c.number(field, number) end
+      if clock then c.pre("clock = ", clock) end
+    end
   end
-  c.line("return finish(r, P, clock, header, opts)")
-  return c.compile("v, header, opts", { P = l.P or false, scaled = naming_scaled,
-    stream = stream_scaled, finish = naming.finish })
+  -- What every reading gets once its values are in: vendor, meter time, the hour an
+  -- hourly list closes, opts.scale.
+  local P, hourly, any_clock = l.P, false, false
+  for _, step in ipairs(l.steps) do
+    hourly = hourly or REGISTER[step[2][2]] or false
+    any_clock = any_clock or step[2][4] or false
+  end
+  c.field("time_fields", "nil")
+  c.field("meter_time", "nil")
+  if hourly then c.field("hour", "nil") end
+  if P then
+    if P.vendor then c.field("vendor", c.const(P.vendor)) end
+    for _, f in ipairs(P.zero_absent or {}) do
+      c.line("if r.", f, " == 0 then r.", f, " = nil end")
+    end
+  else
+    c.field("vendor", "nil")
+    c.line("if type(r.meter_type) == \"string\" then r.vendor = vendor_of(r.meter_type) end")
+  end
+  c.line("if opts and opts.scale then scale(r, opts.scale) end")
+  c.line(any_clock and "local tf = time_of(clock, header)" or "local tf = header")
+  c.line("if tf then")
+  c.line("  r.time_fields, r.meter_time = tf, epoch(tf, opts and opts.zone, ",
+    P and P.local_time and "true" or "nil", ")")
+  if hourly then c.line("  r.hour = hour(r, tf, registers)") end
+  c.line("end")
+  c.line("return r")
+  return c.compile("v, header, opts, null", { scaled = naming_scaled, stream = stream_scaled,
+    scale = naming.apply_scale, time_of = naming.time_of, epoch = time.epoch,
+    hour = time.hour, registers = fields.registers, vendor_of = profiles.vendor_of_type })
 end
 
--- name(v, key, header, src, opts) -> reading | nil, message, code: the reading of a
--- core.values result.
-function M.name(v, key, header, src, opts)
-  local l = naming.layout(key)
+-- name(v, key, header, src, opts, null) -> reading | nil, message, code: the reading
+-- of a core.values result (null: the core's null-data).
+local layouts = naming.layouts
+function M.name(v, key, header, src, opts, null)
+  local l = layouts[key]
   if not (l and (l.src == nil or l.src == src)
       and (l.id_leaf == nil or v[l.id_leaf] == l.list)) then
     local info, message, code = steps_of(tree(key), src, v)
@@ -284,7 +329,7 @@ function M.name(v, key, header, src, opts)
     naming.keep(key, l)
   end
   if l.message then return nil, l.message, l.code end
-  return l.fn(v, header, opts)
+  return l.fn(v, header, opts, null)
 end
 
 return M

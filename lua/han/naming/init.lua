@@ -9,7 +9,6 @@
 -- are kept is an implementation detail (at most MAX_LAYOUTS; all are dropped when
 -- full), not part of any contract.
 local fields = require("han.naming.fields")
-local profiles = require("han.naming.profiles")
 local time = require("han.time")
 
 local type, floor, format, concat = type, math.floor, string.format, table.concat
@@ -56,9 +55,10 @@ end
 -- reading's unit: Wh, VAh and varh become kWh, kVAh and kvarh.
 M.unit_exponent = { [30] = -3, [31] = -3, [32] = -3 }
 
--- A number the namer refuses for `field` (outside its kind's range): r.errors[field]
--- says why; the field stays absent.
+-- A number the namer refuses for `field` (outside its kind's range): the field goes,
+-- r.errors[field] says why.
 function M.refuse(r, field, v)
+  r[field] = nil
   local errors = r.errors or {}
   errors[field] = format("out of range: %.17g", v)
   r.errors = errors
@@ -67,18 +67,41 @@ end
 ------------------------------------------------------------------------------------
 -- Compiled layouts
 
--- A chunk built as lines of Lua: the body of a function whose upvalues are the
+-- A chunk that builds a reading: the body of a function whose upvalues are the
 -- constants it was given (K[1], K[2] ...); strings from the data only ever enter the
--- text as quoted literals.
+-- text as quoted literals. The reading's tables are each made by one constructor, so
+-- that Lua sizes them once:
+--   pre(...)            a statement before the tables are made
+--   obis(code, expr)    obis[code] = expr
+--   field(name, expr)   r[name] = expr
+--   number(name, expr)  r[name] = expr when in the range of the field's kind
+--   line(...)           a statement after (r and ob are the reading and its obis),
+--   number_line(name, expr) one that sets r[name] as number() does
+-- Of a field or code given twice, the later wins.
 function M.chunk()
-  local c = { lines = {}, consts = {}, index = {} }
+  local c = { pre_lines = {}, lines = {}, consts = {}, index = {},
+    ob = {}, ob_at = {}, r = {}, r_at = {}, numbers = {} }
+  local function put(list, at, k, expr)
+    if at[k] then list[at[k]] = false end
+    list[#list + 1] = { k, expr }
+    at[k] = #list
+  end
+  function c.pre(...) c.pre_lines[#c.pre_lines + 1] = concat({ ... }) end
   function c.line(...) c.lines[#c.lines + 1] = concat({ ... }) end
-  -- r[field] = the number expr gives, when it is in the range of the field's kind.
-  function c.number(field, expr)
-    local range = fields.range[fields.kind[field]]
-    c.line("x = ", expr)
-    c.line(format("if x >= %.17g and x <= %.17g then r.%s = x else refuse(r, %q, x) end",
-      range[1], range[2], field, field))
+  function c.obis(code, expr) put(c.ob, c.ob_at, code, expr) end
+  function c.field(name, expr)
+    put(c.r, c.r_at, name, expr)
+    c.numbers[name] = nil
+  end
+  function c.number(name, expr)
+    put(c.r, c.r_at, name, expr)
+    c.numbers[name] = fields.range[fields.kind[name]]
+  end
+  -- The statement that sets r[name] to the number expr gives, when in range.
+  function c.number_line(name, expr)
+    local range = fields.range[fields.kind[name]]
+    c.line(format("x = %s if x >= %.17g and x <= %.17g then r.%s = x else refuse(r, %q, x) end",
+      expr, range[1], range[2], name, name))
   end
   -- An expression that gives the constant v: a string as a literal (%q quotes any
   -- byte safely), anything else through K.
@@ -91,15 +114,33 @@ function M.chunk()
     end
     return "K[" .. i .. "]"
   end
-  -- The function made of the lines: `params` its parameters, `upvalues` named values it
-  -- may use (name -> value).
+  local function constructor(list, key)
+    local out = {}
+    for _, e in ipairs(list) do
+      if e then out[#out + 1] = format("  %s = %s,", key(e[1]), e[2]) end
+    end
+    return concat(out, "\n")
+  end
+  -- The function: `params` its parameters, `upvalues` named values it may use.
   function c.compile(params, upvalues)
     local names, values = { "K", "refuse" }, { c.consts, M.refuse }
     for name, v in pairs(upvalues) do
       names[#names + 1], values[#values + 1] = name, v
     end
-    local src = "local " .. concat(names, ", ") .. " = ...\nreturn function(" .. params
-      .. ")\nlocal x\n" .. concat(c.lines, "\n") .. "\nend\n"
+    local checks = {}
+    for _, e in ipairs(c.r) do
+      local range = e and c.numbers[e[1]]
+      if range then
+        checks[#checks + 1] = format(
+          "x = r.%s if not (x >= %.17g and x <= %.17g) then refuse(r, %q, x) end",
+          e[1], range[1], range[2], e[1])
+      end
+    end
+    local src = concat({ "local ", concat(names, ", "), " = ...\nreturn function(", params,
+      ")\nlocal x\n", concat(c.pre_lines, "\n"), "\nlocal ob = {\n",
+      constructor(c.ob, function(k) return "[" .. c.const(k) .. "]" end),
+      "\n}\nlocal r = { obis = ob,\n", constructor(c.r, function(k) return k end), "\n}\n",
+      concat(checks, "\n"), "\n", concat(c.lines, "\n"), "\nend\n" })
     local fn = assert(load(src, "=han.naming"))
     return fn(unpack(values, 1, #names))
   end
@@ -107,20 +148,22 @@ function M.chunk()
 end
 
 local MAX_LAYOUTS = 32
-local layouts, n_layouts = {}, 0
--- The compiled layout kept under `key` (a protocol's layout key), or nil.
-function M.layout(key) return layouts[key] end
+-- The compiled layouts kept, by layout key (emptied, in place, when full).
+M.layouts = {}
+local n_layouts = 0
 function M.keep(key, l)
-  if n_layouts >= MAX_LAYOUTS then layouts, n_layouts = {}, 0 end
-  layouts[key], n_layouts = l, n_layouts + 1
+  if n_layouts >= MAX_LAYOUTS then
+    for k in pairs(M.layouts) do M.layouts[k] = nil end
+    n_layouts = 0
+  end
+  M.layouts[key], n_layouts = l, n_layouts + 1
   return l
 end
 
 ------------------------------------------------------------------------------------
 -- What every reading gets once its values are in
 
-local epoch_of, hour_of, fields_of_time = time.epoch, time.hour, time.fields
-local registers = fields.registers
+local fields_of_time = time.fields
 
 -- opts.scale: multipliers by kind (current transformers, meters sending Wh where their
 -- list says 10 Wh), checked by han.decode.
@@ -134,32 +177,12 @@ function M.apply_scale(r, scale)
   end
 end
 
--- finish(r, P, clock, header, opts): a DLMS reading's list-independent fields. clock:
--- the clock register's value (12 bytes or a date-time table) or nil; header: the
--- notification's 12 date-time bytes or nil; P: the vendor profile or nil.
-function M.finish(r, P, clock, header, opts)
+-- The time fields of a reading: the clock register's value (12 bytes or a date-time
+-- table) when it is one, else the notification header's date-time, else nil.
+function M.time_of(clock, header)
   if type(clock) == "string" then clock = fields_of_time(clock) end
-  local tf = type(clock) == "table" and clock or header and fields_of_time(header) or nil
-  r.time_fields = tf
-  if P then
-    r.vendor = P.vendor
-    local zero_absent = P.zero_absent
-    if zero_absent then
-      for i = 1, #zero_absent do
-        local f = zero_absent[i]
-        if r[f] == 0 then r[f] = nil end
-      end
-    end
-  elseif type(r.meter_type) == "string" then
-    r.vendor = profiles.vendor_of_type(r.meter_type)
-  end
-  local scale, zone = opts and opts.scale, opts and opts.zone
-  if scale then M.apply_scale(r, scale) end
-  if tf then
-    r.meter_time = epoch_of(tf, zone, P and P.local_time)
-    r.hour = hour_of(r, tf, registers)
-  end
-  return r
+  if type(clock) == "table" then return clock end
+  return header
 end
 
 return M

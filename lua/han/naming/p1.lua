@@ -102,36 +102,7 @@ local function scaled(v, x)
   return r
 end
 
--- time.epoch of core.p1's time tables, memoized per hour: an hour has one UTC offset
--- (checked: its first and last second are 3599 s apart), so a time is its hour's
--- epoch plus minutes and seconds. The key packs the two-digit fields and S/W; any
--- other table goes to time.epoch. hours[key]: epoch, false (no such time) or true
--- (an hour with a clock change: every time to time.epoch).
-local STATUS_KEY = { [0] = 0, [0x80] = 1 }
-local hours, hours_n, hours_zone = {}, 0, nil
-local function stamp(t, zone)
-  local y, mo, d, h, mi, s, st = t.year, t.month, t.day, t.hour, t.min, t.sec, t.status
-  local sk = st == nil and 2 or STATUS_KEY[st]
-  if not (sk and y >= 2000 and y < 2100 and mo < 100 and d < 100 and h < 100 and mi < 60
-      and s < 60) then
-    return epoch(t, zone)
-  end
-  if zone ~= hours_zone or hours_n >= 256 then
-    hours, hours_n, hours_zone = {}, 0, zone
-  end
-  local key = ((((y - 2000) * 100 + mo) * 100 + d) * 100 + h) * 4 + sk
-  local base = hours[key]
-  if base == nil then
-    local first = epoch({ year = y, month = mo, day = d, hour = h, min = 0, sec = 0,
-      status = st }, zone)
-    local last = first and epoch({ year = y, month = mo, day = d, hour = h, min = 59,
-      sec = 59, status = st }, zone)
-    base = first ~= nil and (last ~= first + 3599 or first)
-    hours[key], hours_n = base, hours_n + 1
-  end
-  if base == true then return epoch(t, zone) end
-  return base and base + mi * 60 + s or nil
-end
+
 
 -- The power-failure log (count)(code)(time)(seconds)... as {time =, duration =}s.
 local function failures(v, zone)
@@ -139,7 +110,7 @@ local function failures(v, zone)
   local out = {}
   for i = 3, #v - 1, 2 do
     local t, s = v[i], v[i + 1]
-    out[#out + 1] = { time = type(t) == "table" and stamp(t, zone) or nil,
+    out[#out + 1] = { time = type(t) == "table" and epoch(t, zone) or nil,
       duration = type(s) == "number" and s or nil }
   end
   return out
@@ -152,8 +123,8 @@ local function peaks(v, zone)
   local out = {}
   for i = 4, #v - 2, 3 do
     local s, t, x = v[i], v[i + 1], v[i + 2]
-    out[#out + 1] = { start = type(s) == "table" and stamp(s, zone) or nil,
-      time = type(t) == "table" and stamp(t, zone) or nil,
+    out[#out + 1] = { start = type(s) == "table" and epoch(s, zone) or nil,
+      time = type(t) == "table" and epoch(t, zone) or nil,
       value = type(x) == "number" and x or nil }
   end
   return out
@@ -173,7 +144,7 @@ local function converted(v, e, zone)
     if out then return out end
   end
   if v[3] == nil and type(first) == "table" and type(v[2]) == "number" then
-    return { value = v[2], time = stamp(first, zone) }
+    return { value = v[2], time = epoch(first, zone) }
   end
   return v
 end
@@ -205,7 +176,7 @@ local function gas_of(kind, v, unit, zone)
   if kind == "profile" then   -- (time)(status)(period)(n)(code)(unit) then the value
     if type(v) ~= "table" or v[1] == nil then return end
     local t = v[1]
-    return v[#v], type(t) == "table" and stamp(t, zone) or nil, unit or v[#v - 1]
+    return v[#v], type(t) == "table" and epoch(t, zone) or nil, unit or v[#v - 1]
   end
   if type(v) == "table" then return v.value, v.time, unit end
   return v, nil, unit
@@ -309,16 +280,17 @@ local function compile(key)
   local ident, objs = objects(key)
   local c = naming.chunk()
   local K = c.const
-  c.line("local zone = opts and opts.zone")
-  c.line("local ob = {}")
+  c.pre("local zone = opts and opts.zone")
+  c.pre("clear()")
+  c.field("list", K("P1"))
   local maker = vendor(ident)
-  c.line("local r = { list = \"P1\", vendor = ", maker and K(maker) or "nil",
-    ", meter_type = ", K(ident), ", obis = ob, units = {")
+  if maker then c.field("vendor", K(maker)) end
+  c.field("meter_type", K(ident))
+  local units = {}
   for _, o in ipairs(objs) do
-    if o.unit then c.line("  [", K(o.code), "] = ", K(o.unit), ",") end
+    if o.unit then units[#units + 1] = "[" .. K(o.code) .. "] = " .. K(o.unit) end
   end
-  c.line("} }")
-  c.line("clear()")
+  c.field("units", "{ " .. table.concat(units, ", ") .. " }")
   local ids = {}
   for _, o in ipairs(objs) do
     local e, one = classify(o.code), #o.kinds == 1 and o.kinds[1]
@@ -328,8 +300,7 @@ local function compile(key)
       for i = 1, #o.kinds do parts[i] = "v[" .. (o.first + i - 1) .. "]" end
       v = "{ " .. table.concat(parts, ", ") .. " }"
     end
-    local code, kind = K(o.code), e.kind
-    local obv = v
+    local kind, obv = e.kind, v
     if not one and (e.scale or kind == nil or kind == "list" or kind == "clock") then
       obv = "converted(" .. v .. ", " .. K(e) .. ", zone)"
     end
@@ -343,15 +314,18 @@ local function compile(key)
     elseif kind == "id" then
       if one == "s" then ids[#ids + 1] = { e.rank, #ids, v } end
     elseif kind == "text" then
-      if one == "s" then c.line("r.", e.field, " = ", v) end
+      if one == "s" then c.field(e.field, v) end
     elseif kind == "tariff" then
-      c.line("r.tariff = tariff_of(", v, ")")
+      c.field("tariff", "tariff_of(" .. v .. ")")
     elseif kind == "clock" then
-      if one == "t" then c.line("r.time_fields, r.meter_time = ", v, ", stamp(", v, ", zone)") end
+      if one == "t" then
+        c.field("time_fields", v)
+        c.field("meter_time", "epoch(" .. v .. ", zone)")
+      end
     elseif kind == "type" or kind == "reading" or kind == "profile" then
       obv = "note(" .. K(e) .. ", " .. v .. ", " .. (o.unit and K(o.unit) or "nil") .. ", zone)"
     end
-    c.line("ob[", code, "] = ", obv)
+    c.obis(o.code, obv)
   end
   -- The meter id: the string of the lowest rank that is not empty.
   table.sort(ids, function(a, b) return a[1] < b[1] or a[1] == b[1] and a[2] < b[2] end)
@@ -365,7 +339,7 @@ local function compile(key)
   c.line("gas(r)")
   c.line("if opts and opts.scale then scale(r, opts.scale) end")
   c.line("return r")
-  return c.compile("v, opts", { converted = converted, scaled = scaled, stamp = stamp,
+  return c.compile("v, opts", { converted = converted, scaled = scaled, epoch = epoch,
     note = note_channel, clear = clear_channels, gas = gas, totals = totals,
     tariff_of = tariff_of, meter_id = meter_id, scale = naming.apply_scale })
 end
@@ -376,7 +350,7 @@ end
 function M.name(core, s, opts)
   local v, key, code = core.p1(s)
   if not v then return nil, key, code end
-  local l = naming.layout(key)
+  local l = naming.layouts[key]
   if not l then l = naming.keep(key, { fn = compile(key) }) end
   return l.fn(v, opts)
 end
