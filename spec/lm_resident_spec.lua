@@ -7,22 +7,26 @@ local fake_lm = require("support.fake_lm")
 local fake_serial = require("support.fake_serial")
 
 -- The controller's globals for one script; returns the run function and the log.
-local function resident(serial, env)
+local function resident(serial, env, path)
+  path = path or "examples/logicmachine-resident.lua"
   local logged = {}
   local user_han = setmetatable({
     reader = function(o) o.serial = serial; return han.reader(o) end,
   }, { __index = han })
+  -- The controller's globals, seen by the script and by han's modules (han.lm) alike.
+  local lm_globals = { grp = env.grp, storage = env.storage, dt = env.dt,
+    log = function(...) logged[#logged + 1] = { at = serial.line.now, ... } end }
+  for k, v in pairs(lm_globals) do _G[k] = v end
+  finally(function() for k in pairs(lm_globals) do _G[k] = nil end end)
   local g = setmetatable({
     require = function(name) return name == "user.han" and user_han or require(name) end,
-    grp = env.grp, storage = env.storage, dt = env.dt,
-    log = function(...) logged[#logged + 1] = { at = serial.line.now, ... } end,
   }, { __index = _G })
   local chunk
   if rawget(_G, "setfenv") then
-    chunk = assert(loadfile("examples/logicmachine-resident.lua"))
+    chunk = assert(loadfile(path))
     setfenv(chunk, g)
   else
-    chunk = assert(loadfile("examples/logicmachine-resident.lua", "t", g))
+    chunk = assert(loadfile(path, "t", g))
   end
   return function(seconds)
     while serial.line.now < seconds do chunk() end
@@ -30,16 +34,28 @@ local function resident(serial, env)
 end
 
 describe("examples/logicmachine-resident.lua (" .. H.backend .. " backend)", function()
-  it("logs an unplugged adapter once, then once an hour, not every second", function()
-    local serial = fake_serial.new({ stream = {}, fail_opens = math.huge })
-    local run, logged = resident(serial, fake_lm.new())
-    run(30)
-    assert.are.equal(1, #logged)
-    assert.matches("^han: /dev/ttyUSB0: cannot open /dev/ttyUSB0", logged[1][1])
-    run(2 * 3600 + 60)
-    assert.are.equal(3, #logged)            -- at 0 s, after an hour, after two
-    assert.matches("%(%d+ times in 36%d%d s%)$", logged[2][1])
-  end)
+  for _, path in ipairs({ "examples/logicmachine-resident.lua", "examples/lm-outputs.lua" }) do
+    it("logs an unplugged adapter once, then once an hour, not every second: " .. path,
+      function()
+        local serial = fake_serial.new({ stream = {}, fail_opens = math.huge })
+        local run, all = resident(serial, fake_lm.new(), path)
+        local function port_lines()       -- (han.capacity may log its fresh start)
+          local out = {}
+          for _, l in ipairs(all) do
+            if l[1]:find("^han: /dev/ttyUSB0") then out[#out + 1] = l end
+          end
+          return out
+        end
+        run(30)
+        local logged = port_lines()
+        assert.are.equal(1, #logged)
+        assert.matches("^han: /dev/ttyUSB0: cannot open /dev/ttyUSB0", logged[1][1])
+        run(2 * 3600 + 60)
+        logged = port_lines()
+        assert.are.equal(3, #logged)            -- at 0 s, after an hour, after two
+        assert.matches("%(%d+ times in 36%d%d s%)$", logged[2][1])
+      end)
+  end
 
   it("never passes nil to a group object: list 1 carries power_import alone", function()
     local data = H.read_file(H.vectors_dir .. "/streams/KFM_001-MA304H3E-4-ok.bin")
