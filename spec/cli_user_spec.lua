@@ -273,6 +273,23 @@ describe("han, a user's first hour:", function()
       assert.matches("connection to 127.0.0.1:" .. port .. " closed", read(proc.err))
     end)
 
+    it("gives han.reader and han watch a tcp:// source with the same reconnect", function()
+      local port = serve(STREAMS .. "KFM_001-MA304H3E-1-ok.bin")
+      local reader = han.reader({ port = "tcp://127.0.0.1:" .. port })
+      local got, stop = 0, clock() + 8
+      while got < 28 and clock() < stop do
+        if reader:poll() then got = got + 1 end
+      end
+      reader:close()
+      assert.are.equal(28, got)
+      assert.are.equal(1, reader:stats().reconnects)
+      local proc = start("watch tcp://127.0.0.1:" .. port)
+      finally(function() kill(proc) end)
+      assert.is_truthy(wait_for(function()
+        return read(proc.out):find("6970631400000066 power %d+ W frames")
+      end), read(proc.err))
+    end)
+
     it("says a refused connection with exit 3", function()
       local code, _, err = han_cmd("read tcp://127.0.0.1:1")
       assert.are.equal(3, code)
