@@ -14,7 +14,7 @@ ALL_CFLAGS = $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(LUA_INC)
 LDFLAGS_SO = -shared
 
 ENGINE  = csrc/han.c csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
-          csrc/framing.c csrc/aes.c csrc/unwrap.c csrc/p1.c
+          csrc/aes.c csrc/unwrap.c csrc/p1.c
 CORE    = $(ENGINE) csrc/han_core.c csrc/han_p1.c
 HEADERS = $(wildcard csrc/*.h)
 
@@ -128,8 +128,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS = decode framer unwrap p1
 fuzz_src_decode = fuzz/fuzz_decode.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c csrc/han.c
-fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/framing.c csrc/hdlc.c csrc/crc16.c \
-                  csrc/crc16_arc.c
+fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/hdlc.c csrc/crc16.c csrc/crc16_arc.c
 fuzz_src_unwrap = fuzz/fuzz_unwrap.c csrc/unwrap.c csrc/aes.c csrc/axdr.c csrc/hdlc.c csrc/crc16.c
 fuzz_src_p1 = fuzz/fuzz_p1.c csrc/p1.c csrc/crc16_arc.c
 

@@ -23,7 +23,7 @@ build = {
   modules = {
     ["han.core"] = {
       sources = { "csrc/han.c", "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c",
-        "csrc/axdr.c", "csrc/framer.c", "csrc/framing.c", "csrc/aes.c", "csrc/unwrap.c",
+        "csrc/axdr.c", "csrc/framer.c", "csrc/aes.c", "csrc/unwrap.c",
         "csrc/p1.c", "csrc/han_core.c", "csrc/han_p1.c" },
     },
     ["han"] = "lua/han/init.lua",

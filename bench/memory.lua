@@ -38,6 +38,7 @@ row("memory: require('han') + first decode, " .. which, first - before,
   ("require alone %.1f KiB; heap after 20,000 decodes %+.1f KiB%s"):format(loaded - before,
     steady - first, which == "lua" and "; " .. floor(first - before, 150) or ""))
 
+han.core.framer({ protocol = "hdlc" })   -- the framer's code, loaded with the first one
 local f0 = heap()
 local f = han.core.framer({ protocol = "hdlc" })
 local made = heap() - f0

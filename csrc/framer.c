@@ -1,32 +1,50 @@
-/* The streaming framer. A candidate lives in buf from its start byte on; when it
- * fails, the hunt resumes one byte after that start over the bytes already held. The
- * HDLC rules are here; framing.c has those of M-Bus and P1. */
+/* The streaming framer (docs/core-api.md, core.framer). The open candidate and the bytes
+ * that came after it wait in buf, where each candidate is judged by position as bytes
+ * arrive: a failed one gives its bytes back without copying, and the hunt for the next
+ * start byte is a memchr. No byte is looked at more than a bounded number of times:
+ * see late() for the one rule that keeps crafted streams linear. */
 #include "framer.h"
 #include "crc16.h"
+#include "hdlc.h"
 #include "han.h"
 
 #include <string.h>
 
-/* The byte that opens a candidate of each protocol (indexed by enum han_protocol). */
-static const uint8_t start_byte[] = { 0, HAN_FLAG, 0x68, '/' };
+#define MBUS_START 0x68
+#define MBUS_STOP  0x16
+#define CR 0x0D
+#define LF 0x0A
 
-void han_framer_init_protocol(struct han_framer *f, int cr_lf, int protocol)
+/* What a candidate is, after a look at the bytes in: MORE (undecided), FAIL (early: the
+ * hunt resumes one byte after its start), LATE (failed at its end or, P1, after its
+ * identification), SKIP (P1: cut short by the next telegram), GOOD. */
+enum { MORE, FAIL, LATE, SKIP, GOOD };
+
+/* The byte that opens a candidate of each protocol (indexed by enum han_protocol). */
+static const uint8_t start_byte[] = { 0, HAN_FLAG, MBUS_START, '/' };
+
+static int kind_of(uint8_t b)
 {
-    memset(&f->st, 0, sizeof f->st);
+    return b == HAN_FLAG ? HAN_HDLC : b == MBUS_START ? HAN_MBUS : b == '/' ? HAN_P1 : 0;
+}
+
+/* The longest candidate of a protocol ("auto": any). */
+static size_t longest(int protocol)
+{
+    return protocol == HAN_HDLC ? HAN_MAX_FRAME : protocol == HAN_MBUS ? 255 + 6
+                                                                       : HAN_MAX_CANDIDATE;
+}
+
+void han_framer_init(struct han_framer *f, int cr_lf, int protocol, han_alloc alloc,
+                     void *alloc_ud)
+{
+    memset(f, 0, sizeof *f);
     f->protocol = protocol;
     f->kind = HAN_HDLC;
     f->cr_lf = cr_lf;
-    f->held_cr = 0;
-    f->flag_counted = 0;
-    f->len = f->need = f->line = 0;
-    f->seg_len = f->seg_count = 0;
-    f->seg_seq = 0;
-    f->rep_len = f->rep_pos = 0;
-}
-
-void han_framer_init(struct han_framer *f, int cr_lf)
-{
-    han_framer_init_protocol(f, cr_lf, HAN_HDLC);
+    f->buf = f->seg = NULL;
+    f->alloc = alloc;
+    f->alloc_ud = alloc_ud;
 }
 
 size_t han_framer_buffered(const struct han_framer *f)
@@ -46,155 +64,418 @@ size_t han_framer_missing(const struct han_framer *f)
 void han_framer_reset(struct han_framer *f)
 {
     f->st.bytes_discarded += han_framer_buffered(f);   /* segments were framed already */
-    f->len = f->need = 0;
-    f->flag_counted = 0;
-    f->held_cr = 0;
+    f->len = 0;
+    f->open = f->flag_counted = f->held_cr = 0;
     f->seg_len = f->seg_count = 0;
 }
 
-/* Drop the candidate's first byte. */
-static void drop_first(struct han_framer *f)
+void han_framer_free(struct han_framer *f)
 {
-    if (!f->flag_counted) f->st.bytes_discarded++;
-    f->flag_counted = 0;
+    han_framer_reset(f);
+    if (f->buf) f->alloc(f->alloc_ud, f->buf, f->cap, 0);
+    if (f->seg) f->alloc(f->alloc_ud, f->seg, f->seg_cap, 0);
+    f->buf = f->seg = NULL;
+    f->cap = f->seg_cap = 0;
 }
 
-/* The candidate failed: the hunt resumes one byte after its start, so its other bytes
- * go back in front of whatever is still waiting to be replayed (iteration, not
- * recursion: hostile input cannot grow the stack). buf and the replay queue never hold
- * more than one candidate's worth together. */
-void han_framer_fail(struct han_framer *f, uint64_t *counter)
+/* Segments: appending that would take the buffer above HAN_MAX_SEGMENTS (or above what
+ * memory allows) drops it and this payload. The last one delivers the joined message. */
+static void join(struct han_framer *f, const uint8_t *p, size_t n, int last,
+                 han_deliver deliver, void *ud)
 {
-    size_t rest = f->len - 1, waiting = f->rep_len - f->rep_pos;
-    if (counter) (*counter)++;
-    drop_first(f);
-    memmove(f->rep + rest, f->rep + f->rep_pos, waiting);
-    memcpy(f->rep, f->buf + 1, rest);
-    f->rep_pos = 0;
-    f->rep_len = rest + waiting;
-    f->len = f->need = 0;
+    size_t want = f->seg_len + n;
+    if (want > f->seg_cap && want <= HAN_MAX_SEGMENTS) {
+        size_t cap = f->seg_cap ? 2 * f->seg_cap : 256;
+        uint8_t *s;
+        while (cap < want) cap *= 2;
+        if (cap > HAN_MAX_SEGMENTS) cap = HAN_MAX_SEGMENTS;
+        s = f->alloc(f->alloc_ud, f->seg, f->seg_cap, cap);
+        if (s) {
+            f->seg = s;
+            f->seg_cap = cap;
+        }
+    }
+    if (want > f->seg_cap) {
+        f->st.bad_length++;
+        f->seg_len = f->seg_count = 0;
+        return;
+    }
+    if (n) memcpy(f->seg + f->seg_len, p, n);
+    f->seg_len = want;
+    f->seg_count++;
+    if (last) {
+        f->st.segments_joined += f->seg_count;
+        deliver(ud, f->seg, f->seg_len);
+        f->seg_len = f->seg_count = 0;
+    }
 }
 
-void han_framer_good(struct han_framer *f, size_t n)
+/* HDLC: a frame with the segmentation bit set is kept; a frame without it ends the
+ * message, or is the message. */
+static void hdlc_deliver(struct han_framer *f, const uint8_t *b, size_t n,
+                         han_deliver deliver, void *ud)
 {
+    struct han_hdlc h;
+    han_hdlc_parse(b, n, &h);             /* already checked: cannot fail */
+    if (!h.segmented && !f->seg_count) deliver(ud, b, n);
+    else join(f, h.info, h.info_len, !h.segmented, deliver, ud);
+}
+
+/* M-Bus: whole, or its user data joined with the other DLMS transport segments (CI 00-1F:
+ * low nibble the sequence number, 0x10 the last segment). */
+static void mbus_deliver(struct han_framer *f, const uint8_t *b, size_t n,
+                         han_deliver deliver, void *ud)
+{
+    unsigned ci = b[6], seq = ci & 0x0F;
+    int last = (ci & 0x10) != 0;
+    if (ci > 0x1F) { deliver(ud, b, n); return; }     /* not segmented: unwrap's job */
+    if (f->seg_count && seq != ((f->seg_seq + 1) & 0x0F)) {
+        f->st.bad_length++;                           /* a segment was lost */
+        f->seg_len = f->seg_count = 0;
+    }
+    if (last && !f->seg_count) { deliver(ud, b, n); return; }   /* one-frame message */
+    f->seg_seq = seq;
+    join(f, b + 9, n - 11, last, deliver, ud);        /* after C A CI STSAP DTSAP */
+}
+
+/* HDLC, len = the format field's low 11 bits: len + 2 bytes. */
+static int hdlc_examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
+                        uint64_t **counter)
+{
+    size_t len;
+    if (have < 2) return MORE;
+    if (b[1] == HAN_FLAG) return FAIL;    /* a repeated flag */
+    if (have < 3) return MORE;
+    if (!f->head_done) {                  /* the header and HCS end by byte 14 */
+        switch (han_hdlc_check_head(b, have < 16 ? have : 16, &f->need)) {
+        case HAN_OK: break;
+        case HAN_EFORMAT: return FAIL;
+        case HAN_EHCS: *counter = &f->st.bad_hcs; return FAIL;
+        default: *counter = &f->st.bad_length; return FAIL;
+        }
+        if (have < 16 && have < f->need) return MORE;
+        f->head_done = 1;
+    }
+    if (have < f->need) return MORE;
+    *n = f->need;
+    *counter = &f->st.bad_length;
+    if (b[f->need - 1] != HAN_FLAG) return LATE;
+    len = f->need - 2;
+    if (((unsigned)b[len - 1] | ((unsigned)b[len] << 8)) != han_crc16(b + 1, len - 2)) {
+        *counter = &f->st.bad_fcs;
+        return LATE;
+    }
+    return GOOD;
+}
+
+/* M-Bus, 68 L L 68 C A CI data CS 16: L + 6 bytes, L counting C through the last data
+ * byte. The stop byte is checked before the sum, as HDLC's closing flag before its FCS. */
+static int mbus_examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
+                        uint64_t **counter)
+{
+    size_t L, i;
+    unsigned sum = 0;
+    if (have < 3) return MORE;
+    L = b[1];
+    if (b[2] != L) return FAIL;           /* a 68 that starts nothing */
+    if (have < 4) return MORE;
+    if (b[3] != MBUS_START) return FAIL;
+    *counter = &f->st.bad_length;
+    if (L < 3) return FAIL;
+    if (have < 7) return MORE;
+    if (b[6] <= 0x1F && L < 5) return FAIL;   /* a transport segment needs STSAP, DTSAP */
+    if (have < L + 6) return MORE;
+    *n = L + 6;
+    if (b[L + 5] != MBUS_STOP) return LATE;
+    for (i = 4; i < L + 4; i++) sum += b[i];
+    if ((sum & 0xFF) != b[L + 4]) {
+        *counter = &f->st.bad_fcs;
+        return LATE;
+    }
+    return GOOD;
+}
+
+static int letter(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* The complete "!" line b[ls..e]: "!", 0 to 4 hex digits, CR LF. With digits, their value
+ * must equal the CRC-16/ARC of b[0..ls]. Without, the stream must not have shown a CRC
+ * before (one damaged "!" would make a CRC-carrying telegram pass unchecked) and the
+ * telegram must have a data line. */
+static int p1_end(struct han_framer *f, const uint8_t *b, size_t ls, size_t e,
+                  uint64_t **counter)
+{
+    size_t digits, i;
+    unsigned v = 0;
+    *counter = &f->st.bad_fcs;
+    if (e < ls + 2 || b[e] != LF || b[e - 1] != CR) return LATE;
+    digits = e - ls - 2;
+    for (i = 1; i <= digits; i++) {
+        int d = han_hexval(b[ls + i]);
+        if (d < 0) return LATE;
+        v = v << 4 | (unsigned)d;
+    }
+    if (digits == 0) {
+        if (f->p1_crc) return LATE;
+        if (!f->p1_data) *counter = &f->st.bad_length;
+        return f->p1_data ? GOOD : LATE;
+    }
+    if (v != han_crc16_arc(b, ls + 1)) return LATE;
+    f->p1_crc = 1;
+    return GOOD;
+}
+
+/* P1: "/" + a 3-letter maker code ... the LF after the line starting with "!". The look
+ * resumes after the `seen` bytes already examined, line by line. */
+static int p1_examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
+                      uint64_t **counter)
+{
+    size_t k = f->seen;
+    for (; k < 4; k++) {                  /* else a stray "/" */
+        if (k >= have) {
+            f->seen = k;
+            return MORE;
+        }
+        if (!letter(b[k])) return FAIL;
+    }
+    *counter = &f->st.bad_length;
+    while (k < have) {
+        size_t ls = f->line, stop;
+        const uint8_t *lf;
+        if (k == ls && b[ls] == '/') {    /* a telegram starts: this one was cut short */
+            *n = ls;
+            return SKIP;
+        }
+        if (b[ls] == '!') {               /* complete at its LF or its 7th byte */
+            size_t lim = have < ls + 7 ? have : ls + 7, e = SIZE_MAX;
+            lf = memchr(b + ls + 1, LF, lim - ls - 1);
+            if (lf) e = (size_t)(lf - b);
+            else if (lim == ls + 7) e = ls + 6;
+            if (e < HAN_P1_MAX) {
+                *n = e + 1;
+                return p1_end(f, b, ls, e, counter);
+            }
+            if (have > HAN_P1_MAX) break;
+            f->seen = ls;                 /* looked at again whole */
+            return MORE;
+        }
+        /* an ordinary line runs to its LF, unless a bound is crossed first at `stop` */
+        stop = ls + HAN_P1_LINE < HAN_P1_MAX ? ls + HAN_P1_LINE : HAN_P1_MAX;
+        lf = memchr(b + k, LF, (have < stop ? have : stop) - k);
+        if (lf) {
+            if (ls > 0 && b[ls] != CR && b[ls] != LF) f->p1_data = 1;
+            k = f->line = (size_t)(lf - b) + 1;
+        } else if (have > stop) {
+            *n = stop + 1;
+            return LATE;
+        } else {
+            k = have;
+        }
+    }
+    if (k < have) {                       /* the telegram bound, inside the "!" line */
+        *n = HAN_P1_MAX + 1;
+        return LATE;
+    }
+    f->seen = k;
+    return MORE;
+}
+
+/* A late failure of the candidate at stream position `start` whose n bytes were looked
+ * at: the hunt resumes one byte after its start, unless the candidate is inside (it
+ * began before the last byte of the latest-ending late failure, or it is the first one
+ * opened after a jump) for the second time in a row: then it jumps, resuming at its own
+ * last byte. Crafted streams of overlapping candidates thus cost each byte a bounded
+ * number of looks, and a frame is missed only behind three overlapping broken ones
+ * (three frames cut short in a row). Returns how many bytes the hunt moves on. */
+static size_t late(struct han_framer *f, uint64_t start, size_t n)
+{
+    int in = start + 1 < f->late_end || f->chained;
+    f->inside = in ? (f->inside < 2 ? f->inside + 1 : 2) : 0;
+    if (start + n > f->late_end) f->late_end = start + n;
+    f->jumped = in && f->inside >= 2;
+    return f->jumped ? n - 1 : 1;
+}
+
+static void open_at(struct han_framer *f, int kind)
+{
+    f->chained = f->jumped;
+    f->jumped = 0;
+    f->open = 1;
+    f->kind = kind;
+    f->need = f->line = 0;
+    f->seen = 1;
+    f->head_done = f->p1_data = 0;
+}
+
+/* Where the next candidate starts in p[0..n), or n. */
+static size_t hunt(const struct han_framer *f, const uint8_t *p, size_t n)
+{
+    size_t i;
+    if (f->protocol != HAN_AUTO) {
+        const uint8_t *s = memchr(p, start_byte[f->protocol], n);
+        return s ? (size_t)(s - p) : n;
+    }
+    for (i = 0; i < n && !kind_of(p[i]); i++) continue;
+    return i;
+}
+
+static int examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
+                   uint64_t **counter)
+{
+    switch (f->kind) {
+    case HAN_MBUS: return mbus_examine(f, b, have, n, counter);
+    case HAN_P1: return p1_examine(f, b, have, n, counter);
+    default: return hdlc_examine(f, b, have, n, counter);
+    }
+}
+
+static void good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
+                 void *ud)
+{
+    switch (f->kind) {
+    case HAN_MBUS: mbus_deliver(f, b, n, deliver, ud); break;
+    case HAN_P1: deliver(ud, b, n); break;
+    default: hdlc_deliver(f, b, n, deliver, ud); break;
+    }
     f->st.frames_ok++;
     f->st.bytes_framed += n - (f->flag_counted ? 1 : 0);
     f->protocol = f->kind;                /* "auto" settles on the first good frame */
-    f->len = f->need = 0;
-    f->flag_counted = 0;
 }
 
-static void hdlc_good(struct han_framer *f, han_deliver deliver, void *ud)
+/* Judge the candidates in buf until one needs more bytes, then keep only its bytes. */
+static void scan(struct han_framer *f, han_deliver deliver, void *ud)
 {
-    struct han_hdlc h;
-    size_t n = f->len;
-    han_hdlc_parse(f->buf, n, &h);        /* already checked: cannot fail */
-    if (!h.segmented && !f->seg_count) {
-        deliver(ud, f->buf, n);
-    } else if (f->seg_len + h.info_len > HAN_MAX_SEGMENTS) {
-        f->st.bad_length++;
-        f->seg_len = f->seg_count = 0;
-    } else {
-        memcpy(f->seg + f->seg_len, h.info, h.info_len);
-        f->seg_len += h.info_len;
-        f->seg_count++;
-        if (!h.segmented) {
-            f->st.segments_joined += f->seg_count;
-            deliver(ud, f->seg, f->seg_len);
-            f->seg_len = f->seg_count = 0;
+    uint8_t *b = f->buf;
+    uint64_t base = f->fed - f->len;      /* the stream position of buf[0] */
+    size_t at = 0, n = 0, step;
+    for (;;) {
+        uint64_t *counter = NULL;
+        if (!f->open) {
+            step = hunt(f, b + at, f->len - at);
+            f->st.bytes_discarded += step;
+            at += step;
+            if (at == f->len) break;
+            open_at(f, f->protocol == HAN_AUTO ? kind_of(b[at]) : f->protocol);
+        }
+        switch (examine(f, b + at, f->len - at, &n, &counter)) {
+        case MORE:
+            goto done;
+        case SKIP:                        /* P1: the cut candidate's bytes go */
+            (*counter)++;
+            f->st.bytes_discarded += n;
+            at += n;
+            open_at(f, HAN_P1);
+            continue;
+        case GOOD:
+            good(f, b + at, n, deliver, ud);
+            if (f->kind == HAN_HDLC) {    /* the closing flag may open the next frame */
+                at += n - 1;
+                f->flag_counted = 1;
+                open_at(f, HAN_HDLC);
+            } else {
+                at += n;
+                f->open = 0;
+            }
+            continue;
+        case LATE:
+            step = late(f, base + at, n);
+            break;
+        default:
+            step = 1;
+            break;
+        }
+        if (counter) (*counter)++;
+        f->st.bytes_discarded += step - (f->flag_counted ? 1 : 0);
+        f->flag_counted = f->open = 0;
+        at += step;
+    }
+done:
+    if (at) {
+        memmove(b, b + at, f->len - at);
+        f->len -= at;
+    }
+}
+
+/* Free bytes at the end of buf, after growing it (doubling from 256 bytes, up to twice
+ * the longest candidate, so that bytes come in at least half a buffer at a time) when
+ * it is half full. */
+static size_t room(struct han_framer *f)
+{
+    size_t most = 2 * longest(f->protocol);
+    if (f->len * 2 >= f->cap && f->cap < most) {
+        size_t cap = f->cap ? 2 * f->cap : 256;
+        uint8_t *p;
+        if (cap > most) cap = most;
+        p = f->alloc(f->alloc_ud, f->buf, f->cap, cap);
+        if (p) {
+            f->buf = p;
+            f->cap = cap;
         }
     }
-    han_framer_good(f, n);
-    f->buf[0] = HAN_FLAG;                 /* the closing flag may open the next frame */
-    f->len = 1;
-    f->flag_counted = 1;
+    return f->cap - f->len;
 }
 
-/* Look at an HDLC candidate after a byte was added to it. */
-static void hdlc_examine(struct han_framer *f, han_deliver deliver, void *ud)
+/* Bytes after cr_lf: hunted for in place while no candidate is open, else added to buf
+ * and judged there. */
+static void feed(struct han_framer *f, const uint8_t *p, size_t n, han_deliver deliver,
+                 void *ud)
 {
-    size_t len;
-    unsigned fcs;
-    if (f->len == 2 && f->buf[1] == HAN_FLAG) {   /* a repeated flag */
-        drop_first(f);
-        f->len = 1;
-        return;
-    }
-    if (f->len < 3) return;
-    if (f->len <= 16) {                   /* the header and HCS end by byte 14 */
-        switch (han_hdlc_check_head(f->buf, f->len, &f->need)) {
-        case HAN_OK: break;
-        case HAN_EFORMAT: han_framer_fail(f, NULL); return;
-        case HAN_EHCS: han_framer_fail(f, &f->st.bad_hcs); return;
-        default: han_framer_fail(f, &f->st.bad_length); return;
+    while (n) {
+        size_t k;
+        if (!f->len) {
+            k = hunt(f, p, n);
+            f->st.bytes_discarded += k;
+            f->fed += k;
+            p += k;
+            n -= k;
+            if (!n) return;
         }
-    }
-    if (f->len < f->need) return;
-    if (f->buf[f->len - 1] != HAN_FLAG) { han_framer_fail(f, &f->st.bad_length); return; }
-    len = f->len - 2;
-    fcs = (unsigned)f->buf[len - 1] | ((unsigned)f->buf[len] << 8);
-    if (fcs != han_crc16(f->buf + 1, len - 2)) {
-        han_framer_fail(f, &f->st.bad_fcs);
-        return;
-    }
-    hdlc_good(f, deliver, ud);
-}
-
-/* The protocol a byte starts a candidate of while hunting, or 0. */
-static int starts(const struct han_framer *f, uint8_t b)
-{
-    int k;
-    if (f->protocol != HAN_AUTO) return b == start_byte[f->protocol] ? f->protocol : 0;
-    for (k = HAN_HDLC; k <= HAN_P1; k++)
-        if (b == start_byte[k]) return k;
-    return 0;
-}
-
-static void byte_in(struct han_framer *f, uint8_t b, han_deliver deliver, void *ud)
-{
-    if (f->len == 0) {
-        int kind = starts(f, b);
-        if (kind) {
-            f->buf[0] = b;
-            f->len = 1;
-            f->kind = kind;
-            f->flag_counted = 0;
-            f->line = 0;
-        } else {
-            f->st.bytes_discarded++;
+        k = room(f);
+        if (!k) {                         /* no memory: the candidate goes, as over a bound */
+            if (f->len) {
+                f->st.bad_length++;
+                f->st.bytes_discarded += f->len - (f->flag_counted ? 1 : 0);
+                f->len = 0;
+                f->open = f->flag_counted = 0;
+            } else {
+                f->st.bytes_discarded++;
+                f->fed++;
+                p++;
+                n--;
+            }
+            continue;
         }
-        return;
+        if (k > n) k = n;
+        memcpy(f->buf + f->len, p, k);
+        f->len += k;
+        f->fed += k;
+        p += k;
+        n -= k;
+        scan(f, deliver, ud);
     }
-    f->buf[f->len++] = b;
-    switch (f->kind) {
-    case HAN_MBUS: han_framer_mbus(f, deliver, ud); break;
-    case HAN_P1: han_framer_p1(f, deliver, ud); break;
-    default: hdlc_examine(f, deliver, ud); break;
-    }
-}
-
-/* One byte, then whatever a failure put back for replay. */
-static void feed(struct han_framer *f, uint8_t b, han_deliver deliver, void *ud)
-{
-    byte_in(f, b, deliver, ud);
-    while (f->rep_pos < f->rep_len) byte_in(f, f->rep[f->rep_pos++], deliver, ud);
 }
 
 void han_framer_push(struct han_framer *f, const uint8_t *p, size_t n,
                      han_deliver deliver, void *ud)
 {
-    size_t i;
     f->st.bytes_in += n;
-    for (i = 0; i < n; i++) {
-        uint8_t b = p[i];
-        if (f->cr_lf) {
-            if (f->held_cr) {
-                f->held_cr = 0;
-                if (b == 0x0A) f->st.bytes_discarded++;      /* the inserted 0D */
-                else feed(f, 0x0D, deliver, ud);
-            }
-            if (b == 0x0D) { f->held_cr = 1; continue; }
+    while (f->cr_lf && n) {
+        const uint8_t *cr;
+        size_t k;
+        if (f->held_cr) {
+            f->held_cr = 0;
+            if (*p == LF) f->st.bytes_discarded++;      /* the inserted 0D */
+            else feed(f, (const uint8_t *)"\r", 1, deliver, ud);
         }
-        feed(f, b, deliver, ud);
+        cr = memchr(p, CR, n);
+        k = cr ? (size_t)(cr - p) : n;
+        feed(f, p, k, deliver, ud);
+        if (!cr) return;
+        f->held_cr = 1;
+        p = cr + 1;
+        n -= k + 1;
     }
+    feed(f, p, n, deliver, ud);
 }

@@ -297,7 +297,10 @@ static void keys_from(lua_State *L, int idx, struct han_keys *k)
     dst[0] = k->key; dst[1] = k->auth; dst[2] = k->title;
     memset(k, 0, sizeof *k);
     if (lua_isnoneornil(L, idx)) return;
-    luaL_checktype(L, idx, LUA_TTABLE);
+    /* named as the Lua core names it (a C function has no name of its own under pcall) */
+    if (!lua_istable(L, idx))
+        luaL_error(L, "bad argument #2 to 'unwrap' (table expected, got %s)",
+                   luaL_typename(L, idx));
     for (i = 0; i < 3; i++) {
         lua_getfield(L, idx, names[i]);
         if (!lua_isnil(L, -1)) {
@@ -353,21 +356,52 @@ static int l_unwrap(lua_State *L)
     return 2;
 }
 
-/* The framer userdata: engine state plus a queue (a table in the registry) of frames
- * waiting to be popped, between head and tail. */
+/* The framer userdata: engine state plus two tables in the registry: the frames waiting
+ * to be popped, between head and tail, and the engine's buffers, as userdata keyed by
+ * their address (they count in the Lua heap and go with the framer). */
 typedef struct {
     struct han_framer f;
-    int queue;
+    int queue, bufs;
     lua_Integer head, tail;
     lua_State *L;
 } Framer;
 
 static Framer *check_framer(lua_State *L)
 {
-    return (Framer *)luaL_checkudata(L, 1, FRAMER_MT);
+    Framer *fr = (Framer *)luaL_checkudata(L, 1, FRAMER_MT);
+    if (fr->queue == LUA_NOREF) luaL_error(L, "han.framer used after collection");
+    return fr;
 }
 
-/* Engine callback: the queue table is on top of the stack during a push. */
+/* The buffers and queue tables, on top of the stack whenever the engine runs. */
+static void push_tables(lua_State *L, Framer *fr)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fr->bufs);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fr->queue);
+    fr->L = L;
+}
+
+/* Engine allocator (see push_tables). */
+static void *keep(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    lua_State *L = ((Framer *)ud)->L;
+    void *p = NULL;
+    if (nsize) {
+        p = lua_newuserdata(L, nsize);
+        if (ptr) memcpy(p, ptr, osize < nsize ? osize : nsize);
+        lua_pushlightuserdata(L, p);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    if (ptr) {
+        lua_pushlightuserdata(L, ptr);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+    }
+    return p;
+}
+
+/* Engine callback (see push_tables). */
 static void enqueue(void *ud, const uint8_t *p, size_t n)
 {
     Framer *fr = ud;
@@ -397,11 +431,13 @@ static int l_framer(lua_State *L)
         lua_pop(L, 2);
     }
     fr = (Framer *)lua_newuserdata(L, sizeof *fr);
-    fr->queue = LUA_NOREF;
-    han_framer_init_protocol(&fr->f, cr_lf, protocol);
+    fr->queue = fr->bufs = LUA_NOREF;
+    han_framer_init(&fr->f, cr_lf, protocol, keep, fr);
     fr->head = fr->tail = 0;
     luaL_getmetatable(L, FRAMER_MT);
     lua_setmetatable(L, -2);
+    lua_newtable(L);
+    fr->bufs = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     fr->queue = luaL_ref(L, LUA_REGISTRYINDEX);
     return 1;
@@ -412,10 +448,9 @@ static int f_push(lua_State *L)
     Framer *fr = check_framer(L);
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 2, &n);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, fr->queue);
-    fr->L = L;
+    push_tables(L, fr);
     han_framer_push(&fr->f, s, n, enqueue, fr);
-    lua_pop(L, 1);
+    lua_pop(L, 2);
     lua_pushinteger(L, (lua_Integer)(fr->tail - fr->head));
     return 1;
 }
@@ -431,7 +466,13 @@ static int f_pop(lua_State *L)
     lua_rawgeti(L, -1, (int)++fr->head);
     lua_pushnil(L);
     lua_rawseti(L, -3, (int)fr->head);
-    if (fr->head == fr->tail) fr->head = fr->tail = 0;   /* reuse the slots */
+    if (fr->head == fr->tail) {           /* reuse the slots, or drop a burst's */
+        if (fr->tail > 32) {
+            lua_newtable(L);
+            lua_rawseti(L, LUA_REGISTRYINDEX, fr->queue);
+        }
+        fr->head = fr->tail = 0;
+    }
     return 1;
 }
 
@@ -482,9 +523,13 @@ static int f_reset(lua_State *L)
 
 static int f_gc(lua_State *L)
 {
-    Framer *fr = check_framer(L);
+    Framer *fr = (Framer *)luaL_checkudata(L, 1, FRAMER_MT);
+    if (fr->queue == LUA_NOREF) return 0;
+    push_tables(L, fr);
+    han_framer_free(&fr->f);
     luaL_unref(L, LUA_REGISTRYINDEX, fr->queue);
-    fr->queue = LUA_NOREF;
+    luaL_unref(L, LUA_REGISTRYINDEX, fr->bufs);
+    fr->queue = fr->bufs = LUA_NOREF;
     return 0;
 }
 

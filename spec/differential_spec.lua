@@ -174,6 +174,19 @@ describe("C and Lua cores", function()
       assert(parsed > 300, "telegrams that parse: " .. parsed)
     end)
 
+  it("raise the same words for misused keys", function()
+    local frame = H.unhex("DB08")
+    for _, keys in ipairs({ 42, "key", true, { key = 5 }, { key = "00" },
+        { auth_key = ("0"):rep(31) }, { system_title = "ABC" } }) do
+      local okc, ec = pcall(C.unwrap, frame, keys)
+      local okl, el = pcall(L.unwrap, frame, keys)
+      assert.is_false(okc)
+      assert.is_false(okl)
+      assert.are.equal(ec, el)
+      assert.truthy(ec:find("^bad "), ec)
+    end
+  end)
+
   it("agree on every capture, in the same random chunking", function()
     local rand = rng(99)
     for _, st in ipairs(H.streams()) do

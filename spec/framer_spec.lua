@@ -187,6 +187,32 @@ describe("han.core framer (" .. H.backend .. " backend)", function()
     assert.are.equal(1, f:push(frames_of()[1]))
   end)
 
+  it("holds at most 8 KiB once it has framed real frames", function()
+    local parts = {}
+    for _, s in ipairs(H.streams()) do parts[#parts + 1] = H.read_file(s.path):sub(1, 30000) end
+    local data = table.concat(parts)
+    local function heap()
+      H.heap()                           -- a C framer collected is freed by the next cycle
+      return H.heap()
+    end
+    for _, size in ipairs({ 97, #data }) do
+      local function frame_all(f)
+        local n = 0
+        for i = 1, #data, size do
+          for _ in f:frames(data:sub(i, i + size - 1)) do n = n + 1 end
+        end
+        return n
+      end
+      frame_all(core.framer())           -- the runtime's own tables reach their size
+      local before = heap()
+      local f = core.framer()
+      assert.is_true(frame_all(f) > 1000)
+      local used = heap() - before
+      assert.is_true(used <= 8, ("%.1f KiB after pushes of %d bytes"):format(used, size))
+      f:reset()
+    end
+  end)
+
   it("never delivers a damaged frame as good", function()
     local list = frames_of()
     math.randomseed(42)

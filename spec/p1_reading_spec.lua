@@ -242,6 +242,21 @@ describe("P1 readings (" .. H.backend .. " backend)", function()
     assert.are.equal("CD", r.meter_id)
   end)
 
+  it("read a gas stamp in lower case, and keep the volume when its stamp does not parse",
+    function()
+    local lower = assert(han.decode(lines_of({ "0-1:24.1.0(003)",
+      "0-1:24.2.1(150701190000s)(00845.206*m3)" })))
+    local upper = assert(han.decode(lines_of({ "0-1:24.1.0(003)",
+      "0-1:24.2.1(150701190000S)(00845.206*m3)" })))
+    assert.are.equal(845.206, lower.gas_volume)
+    assert.are.equal(upper.gas_time, lower.gas_time)
+    assert.is_number(lower.gas_time)
+    local broken = assert(han.decode(lines_of({ "0-1:24.1.0(003)",
+      "0-1:24.2.1(1507011900X)(00845.206*m3)" })))
+    assert.are.equal(845.206, broken.gas_volume)
+    assert.is_nil(broken.gas_time)
+  end)
+
   it("name long telegrams and long codes", function()
     local lines = {}
     for i = 1, 150 do lines[i] = ("1-0:%d.7.0(%d.5*kW)"):format(i, i) end

@@ -97,6 +97,64 @@ describe("the framer on a noisy line (" .. H.backend .. " backend)", function()
     assert.is_true(most <= 2049)
   end)
 
+  -- Streams crafted so that each candidate is long and fails late, at its end: taken
+  -- again from each next start byte, they cost time quadratic in the candidate's length.
+  -- The patterns of bench/streams.lua (HDLC headers announcing 2047 bytes with a flag at
+  -- each end and a wrong FCS; M-Bus headers announcing 255 bytes; P1 lines of "/AAA"
+  -- running to the telegram bound) and variants that fail on the closing flag, on the
+  -- M-Bus sum, on a P1 CRC. Each must take at most a few times as long as real frames
+  -- of its protocol, which the framer checks byte for byte.
+  it("frames crafted streams about as fast as real ones", function()
+    local size = 300000
+    local function fill(s) return s:rep(math.ceil(size / #s)):sub(1, size) end
+    local function header(fmt)
+      local h = "\126" .. fmt .. "\3\3\19"
+      local c = core.crc16(h, 2)
+      return h .. string.char(c % 256, math.floor(c / 256))
+    end
+    local mbus, p1 = {}, {}
+    for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do
+      if rec.format == "mbus" then mbus[#mbus + 1] = H.unhex(rec.hex) end
+    end
+    for _, rec in ipairs(H.jsonl("p1.jsonl")) do
+      if rec.crc_ok == true then p1[#p1 + 1] = rec.text end
+    end
+    local cases = {
+      { "hdlc", table.concat(real_frames(), "", 1, 2000), header("\167\255"),
+        header("\167\254") },
+      { "mbus", table.concat(mbus), "\104\255\255\104", "\104\255\255\104\22\0\0\0" },
+      { "p1", table.concat(p1), "x" .. ("/AAA"):rep(500) .. "\r\n",
+        "x" .. ("/AAA"):rep(500) .. "\r\n!1234\r\n" },
+    }
+    -- the best of three runs, in 512-byte pushes
+    local function seconds(protocol, data)
+      local chunks = {}
+      for i = 1, #data, 512 do chunks[#chunks + 1] = data:sub(i, i + 511) end
+      local best, frames = math.huge, 0
+      for _ = 1, 3 do
+        local f = core.framer({ protocol = protocol })
+        local t0 = os.clock()
+        for _, chunk in ipairs(chunks) do
+          f:push(chunk)
+          while f:pop() do frames = frames + 1 end
+        end
+        best = math.min(best, os.clock() - t0)
+      end
+      return best, frames
+    end
+    for _, case in ipairs(cases) do
+      local protocol = case[1]
+      local real, frames = seconds(protocol, fill(case[2]))
+      assert.is_true(frames > 100)
+      for k = 3, 4 do
+        local crafted, none = seconds(protocol, fill(case[k]))
+        assert.are.equal(0, none)
+        assert.is_true(crafted <= 10 * real + 0.01, ("%s pattern %d: %.3f s, real frames %.3f s")
+          :format(protocol, k - 2, crafted, real))
+      end
+    end
+  end)
+
   it("keeps memory bounded however long the garbage", function()
     local rand = rng(7)
     local chunk = {}

@@ -141,7 +141,12 @@ function M.values(s)
   return v, key, at and datetime(s, at) or nil, src
 end
 
-M.framer = require("han.luacore.framer").framer
+-- core.framer and core.p1 load with their first use: a controller pays for the parts
+-- its meter needs.
+function M.framer(opts)
+  M.framer = require("han.luacore.framer").framer
+  return M.framer(opts)
+end
 
 ------------------------------------------------------------------------------------
 -- AES-128-GCM (lua/han/luacore/aes.lua does the arithmetic)
@@ -161,7 +166,7 @@ local function bytes_from(k, name, len)
       return (k:gsub("..", function(h) return string.char(tonumber(h, 16)) end))
     end
   end
-  error(format("bad %s (%d bytes or %d hex digits expected)", name, len, 2 * len), 3)
+  error(format("bad %s (%d bytes or %d hex digits expected)", name, len, 2 * len), 0)
 end
 M.bytes_from = bytes_from
 
@@ -197,6 +202,9 @@ function M.unwrap(s, keys)
   return unwrap(s, keys)
 end
 
-M.p1 = require("han.luacore.p1").new(arc_range)
+function M.p1(s)
+  M.p1 = require("han.luacore.p1").new(arc_range)
+  return M.p1(s)
+end
 
 return M

@@ -157,7 +157,9 @@ function M.new(core, ber_reader)
   local gcm
   local function raw_keys(keys)
     if keys == nil then return {} end
-    if type(keys) ~= "table" then error("bad argument #2 to 'unwrap' (table expected)", 3) end
+    if type(keys) ~= "table" then   -- the C core's words: no position (a C function has none)
+      error("bad argument #2 to 'unwrap' (table expected, got " .. type(keys) .. ")", 0)
+    end
     local k = {}
     for name, len in pairs({ key = 16, auth_key = 16, system_title = 8 }) do
       if keys[name] ~= nil then k[name] = core.bytes_from(keys[name], name, len) end

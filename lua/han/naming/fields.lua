@@ -19,67 +19,74 @@ local HA = {
   m3 = { "gas", "total_increasing" }, [""] = { nil, "measurement" },
 }
 
--- The rows: field, kind, unit, label, C.D.E codes; `only`: the one protocol whose codes
--- mean it (DSMR's version and tariff codes are other objects in DLMS lists). Made by a
--- function, so that they take no memory between the two times they are read.
-local function rows_of()
-local rows = {
-  { "list", "text", "", "List", { "0.2.129" } },
-  { "vendor", "text", "", "Vendor" },
-  { "meter_id", "id", "", "Meter id", { "96.1.0", "0.0.5", "42.0.0" } },
-  { "meter_type", "text", "", "Meter type", { "96.1.7", "96.1.1" } },
-  { "dsmr_version", "text", "", "DSMR version", { "0.2.8" }, only = "p1" },
-  { "meter_time", "clock", "", "Meter time", { "1.0.0" } },
-  { "tariff", "tariff", "", "Tariff", { "96.14.0" }, only = "p1" },
-  { "power_import", "power", "W", "Power import", { "1.7.0" } },
-  { "power_export", "power", "W", "Power export", { "2.7.0" } },
-  { "reactive_import", "power", "var", "Reactive power import", { "3.7.0" } },
-  { "reactive_export", "power", "var", "Reactive power export", { "4.7.0" } },
-  { "energy_import", "energy", "kWh", "Energy import", { "1.8.0" } },
-  { "energy_export", "energy", "kWh", "Energy export", { "2.8.0" } },
-  { "reactive_energy_import", "energy", "kvarh", "Reactive energy import", { "3.8.0" } },
-  { "reactive_energy_export", "energy", "kvarh", "Reactive energy export", { "4.8.0" } },
-  { "power_factor", "factor", "", "Power factor", { "13.7.0" } },
-  { "gas_volume", "volume", "m3", "Gas volume" },
-  { "gas_time", "time", "s", "Gas meter time" },
-  { "capacity_energy", "capacity", "kWh", "Energy this period" },
-  { "capacity_projected", "capacity", "kW", "Projected period power" },
-  { "capacity_mean", "capacity", "kW", "Capacity mean" },
-  { "capacity_projected_mean", "capacity", "kW", "Projected capacity mean" },
-  { "capacity_previous_mean", "capacity", "kW", "Last month's capacity mean" },
-  { "capacity_tier", "capacity", "", "Capacity tier" },
-  { "capacity_projected_tier", "capacity", "", "Projected capacity tier" },
-  { "capacity_tier_limit", "capacity", "kW", "Capacity tier limit" },
-  { "capacity_month", "capacity", "", "Capacity month" },
-}
--- Per phase: C of phase 1, 2, 3.
-local phases = {
-  { "current", "current", "A", "Current", { 31, 51, 71 } },
-  { "voltage", "voltage", "V", "Voltage", { 32, 52, 72 } },
-  { "power_import", "power", "W", "Power import", { 21, 41, 61 } },
-  { "power_export", "power", "W", "Power export", { 22, 42, 62 } },
-  { "reactive_import", "power", "var", "Reactive power import", { 23, 43, 63 } },
-  { "reactive_export", "power", "var", "Reactive power export", { 24, 44, 64 } },
-  { "power_factor", "factor", "", "Power factor", { 33, 53, 73 } },
-}
-for _, p in ipairs(phases) do
-  for i = 1, 3 do
-    rows[#rows + 1] = { p[1] .. "_l" .. i, p[2], p[3], p[4] .. " L" .. i,
-      { p[5][i] .. ".7.0" } }
-  end
-end
--- Tariff registers (P1's 1.8.1 .. 2.8.4).
-for _, t in ipairs({ { "energy_import", 1, "Energy import" },
-                      { "energy_export", 2, "Energy export" } }) do
-  for i = 1, 4 do
-    rows[#rows + 1] = { t[1] .. "_t" .. i, "energy", "kWh", t[3] .. " tariff " .. i,
-      { t[2] .. ".8." .. i } }
-  end
-end
-for i = 1, 3 do
-  rows[#rows + 1] = { "capacity_peak_" .. i, "capacity", "kW", "Capacity peak " .. i }
-end
-return rows
+-- The rows, one a line: field | kind | unit | label | C.D.E codes | the one protocol whose
+-- codes mean it (DSMR's version and tariff codes are other objects in DLMS lists). Text,
+-- read where needed: controllers count their heap.
+local ROWS = [[
+list                    | text     |       | List                       | 0.2.129             |
+vendor                  | text     |       | Vendor                     |                     |
+meter_id                | id       |       | Meter id                   | 96.1.0 0.0.5 42.0.0 |
+meter_type              | text     |       | Meter type                 | 96.1.7 96.1.1       |
+dsmr_version            | text     |       | DSMR version               | 0.2.8               | p1
+meter_time              | clock    |       | Meter time                 | 1.0.0               |
+tariff                  | tariff   |       | Tariff                     | 96.14.0             | p1
+power_import            | power    | W     | Power import               | 1.7.0               |
+power_export            | power    | W     | Power export               | 2.7.0               |
+reactive_import         | power    | var   | Reactive power import      | 3.7.0               |
+reactive_export         | power    | var   | Reactive power export      | 4.7.0               |
+energy_import           | energy   | kWh   | Energy import              | 1.8.0               |
+energy_export           | energy   | kWh   | Energy export              | 2.8.0               |
+reactive_energy_import  | energy   | kvarh | Reactive energy import     | 3.8.0               |
+reactive_energy_export  | energy   | kvarh | Reactive energy export     | 4.8.0               |
+power_factor            | factor   |       | Power factor               | 13.7.0              |
+gas_volume              | volume   | m3    | Gas volume                 |                     |
+gas_time                | time     | s     | Gas meter time             |                     |
+current_l1              | current  | A     | Current L1                 | 31.7.0              |
+current_l2              | current  | A     | Current L2                 | 51.7.0              |
+current_l3              | current  | A     | Current L3                 | 71.7.0              |
+voltage_l1              | voltage  | V     | Voltage L1                 | 32.7.0              |
+voltage_l2              | voltage  | V     | Voltage L2                 | 52.7.0              |
+voltage_l3              | voltage  | V     | Voltage L3                 | 72.7.0              |
+power_import_l1         | power    | W     | Power import L1            | 21.7.0              |
+power_import_l2         | power    | W     | Power import L2            | 41.7.0              |
+power_import_l3         | power    | W     | Power import L3            | 61.7.0              |
+power_export_l1         | power    | W     | Power export L1            | 22.7.0              |
+power_export_l2         | power    | W     | Power export L2            | 42.7.0              |
+power_export_l3         | power    | W     | Power export L3            | 62.7.0              |
+reactive_import_l1      | power    | var   | Reactive power import L1   | 23.7.0              |
+reactive_import_l2      | power    | var   | Reactive power import L2   | 43.7.0              |
+reactive_import_l3      | power    | var   | Reactive power import L3   | 63.7.0              |
+reactive_export_l1      | power    | var   | Reactive power export L1   | 24.7.0              |
+reactive_export_l2      | power    | var   | Reactive power export L2   | 44.7.0              |
+reactive_export_l3      | power    | var   | Reactive power export L3   | 64.7.0              |
+power_factor_l1         | factor   |       | Power factor L1            | 33.7.0              |
+power_factor_l2         | factor   |       | Power factor L2            | 53.7.0              |
+power_factor_l3         | factor   |       | Power factor L3            | 73.7.0              |
+energy_import_t1        | energy   | kWh   | Energy import tariff 1     | 1.8.1               |
+energy_import_t2        | energy   | kWh   | Energy import tariff 2     | 1.8.2               |
+energy_import_t3        | energy   | kWh   | Energy import tariff 3     | 1.8.3               |
+energy_import_t4        | energy   | kWh   | Energy import tariff 4     | 1.8.4               |
+energy_export_t1        | energy   | kWh   | Energy export tariff 1     | 2.8.1               |
+energy_export_t2        | energy   | kWh   | Energy export tariff 2     | 2.8.2               |
+energy_export_t3        | energy   | kWh   | Energy export tariff 3     | 2.8.3               |
+energy_export_t4        | energy   | kWh   | Energy export tariff 4     | 2.8.4               |
+capacity_energy         | capacity | kWh   | Energy this period         |                     |
+capacity_projected      | capacity | kW    | Projected period power     |                     |
+capacity_mean           | capacity | kW    | Capacity mean              |                     |
+capacity_projected_mean | capacity | kW    | Projected capacity mean    |                     |
+capacity_previous_mean  | capacity | kW    | Last month's capacity mean |                     |
+capacity_tier           | capacity |       | Capacity tier              |                     |
+capacity_projected_tier | capacity |       | Projected capacity tier    |                     |
+capacity_tier_limit     | capacity | kW    | Capacity tier limit        |                     |
+capacity_month          | capacity |       | Capacity month             |                     |
+capacity_peak_1         | capacity | kW    | Capacity peak 1            |                     |
+capacity_peak_2         | capacity | kW    | Capacity peak 2            |                     |
+capacity_peak_3         | capacity | kW    | Capacity peak 3            |                     |
+]]
+
+-- Each row as (field, kind, unit, label, codes, only), codes a string of C.D.E.
+local function rows()
+  return ROWS:gmatch("([%w_]+) *| *(%w+) *| *(%w*) *| *([^|]-) *| *([%d. ]-) *| *(%w*)\n")
 end
 
 -- The tariff registers, and the totals they add up to when a meter sends none.
@@ -93,10 +100,9 @@ M.tariffs = {
 -- What the namer reads at every start, kept small (controllers count their heap):
 -- C.D.E -> field, field -> kind, field -> the one protocol whose codes mean it.
 M.by_cde, M.kind, M.only = {}, {}, {}
-for _, row in ipairs(rows_of()) do
-  local field = row[1]
-  M.kind[field], M.only[field] = row[2], row.only
-  for _, cde in ipairs(row[5] or {}) do M.by_cde[cde] = field end
+for field, kind, _, _, codes, only in rows() do
+  M.kind[field], M.only[field] = kind, only ~= "" and only or nil
+  for cde in codes:gmatch("[%d.]+") do M.by_cde[cde] = field end
 end
 
 -- The four registers an hourly list closes an hour with (han.hourly, han.mqtt).
@@ -124,12 +130,13 @@ local STRING = { text = true, id = true }
 local made = {}
 made.fields = function()
   local t = {}
-  for _, row in ipairs(rows_of()) do
-    local field, kind, unit = row[1], row[2], row[3]
+  for field, kind, unit, label, codes, only in rows() do
     local ha = HA[unit] or HA[""]
     local string_valued = STRING[kind] or field == "capacity_month"
-    t[field] = { field = field, kind = kind, unit = unit, label = row[4],
-      obis = row[5] or {}, only = row.only,
+    local obis = {}
+    for cde in codes:gmatch("[%d.]+") do obis[#obis + 1] = cde end
+    t[field] = { field = field, kind = kind, unit = unit, label = label, obis = obis,
+      only = only ~= "" and only or nil,
       ha_class = not string_valued and ha[1] or nil,
       ha_state = not string_valued and kind ~= "time" and ha[2] or nil,
       datatype = (kind == "clock" or kind == "time") and nil or string_valued and "string"
@@ -139,10 +146,10 @@ made.fields = function()
 end
 made.of_kind = function()
   local t = {}
-  for _, row in ipairs(rows_of()) do
-    local list = t[row[2]] or {}
-    list[#list + 1] = row[1]
-    t[row[2]] = list
+  for field, kind in rows() do
+    local list = t[kind] or {}
+    list[#list + 1] = field
+    t[kind] = list
   end
   return t
 end

@@ -178,7 +178,11 @@ local function gas_of(kind, v, unit, zone)
     local t = v[1]
     return v[#v], type(t) == "table" and epoch(t, zone) or nil, unit or v[#v - 1]
   end
-  if type(v) == "table" then return v.value, v.time, unit end
+  if type(v) == "table" then
+    -- a (time)(value) whose time does not parse ("150701190000x"): the value stands
+    if v.value == nil and v[3] == nil and type(v[2]) == "number" then return v[2], nil, unit end
+    return v.value, v.time, unit
+  end
   return v, nil, unit
 end
 
@@ -301,7 +305,12 @@ local function compile(key)
       v = "{ " .. table.concat(parts, ", ") .. " }"
     end
     local kind, obv = e.kind, v
-    if not one and (e.scale or kind == nil or kind == "list" or kind == "clock") then
+    if #o.kinds == 2 and o.kinds[1] == "t" and o.kinds[2] == "n" and kind ~= "type"
+      and kind ~= "id" and kind ~= "text" and kind ~= "tariff" then
+      -- (time)(number), as converted() makes it, without the list in between
+      v = format("{ value = v[%d], time = epoch(v[%d], zone) }", o.first + 1, o.first)
+      obv = v
+    elseif not one and (e.scale or kind == nil or kind == "list" or kind == "clock") then
       obv = "converted(" .. v .. ", " .. K(e) .. ", zone)"
     end
     if e.scale then
