@@ -61,11 +61,11 @@ $(BUILD)/%/bench_capi.so: bench/capi.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -fPIC $(CFLAGS) $(call inc_of,$*) $(LDFLAGS_SO) -o $@ bench/capi.c
 
-# The main job on the bundled sample captures: one JSON line per reading.
+# The main job on the bundled sample captures: one JSON line per reading, as
+# `han decode` prints them (it is `han decode`), the framer's counters on stderr.
 demo: han/core.so
-	LUA_CPATH='./?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' $(LUA) examples/replay.lua \
-	    examples/capture/kaifa-ma304h3e.bin examples/capture/aidon-6515.bin \
-	    examples/capture/kamstrup-6841.bin
+	$(LUA) bin/han decode examples/capture/kaifa-ma304h3e.bin \
+	    examples/capture/aidon-6515.bin examples/capture/kamstrup-6841.bin
 
 lint:
 	luacheck $(wildcard lua spec examples bench tools bin/han)

@@ -12,8 +12,11 @@ description = {
   ]],
   license = "MIT",
 }
+-- argparse for the `han` command; MQTT needs libmosquitto (make builds han.mosquitto) or
+-- lua-mosquitto, tcp:// sources need luasocket: both optional, so not listed here.
 dependencies = {
   "lua >= 5.1, < 5.5",
+  "argparse",
 }
 build = {
   type = "builtin",
@@ -44,6 +47,7 @@ build = {
     ["han.outputs.hourly"] = "lua/han/outputs/hourly.lua",
     ["han.outputs.json"] = "lua/han/outputs/json.lua",
     ["han.reader"] = "lua/han/reader.lua",
+    ["han.tcp"] = "lua/han/tcp.lua",
     ["han.serial"] = "csrc/serial.c",
     ["han.outputs.lm"] = "lua/han/outputs/lm.lua",
     ["han.outputs.mqtt"] = "lua/han/outputs/mqtt.lua",

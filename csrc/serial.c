@@ -1,11 +1,14 @@
 /* han.serial: a raw POSIX serial port with the API of LogicMachine's `serial` module
  * (open, read(n, timeout), write, flush, close), so controller scripts run unchanged on
- * a Raspberry Pi or a desktop. termios for the line, poll() for timeouts. */
+ * a Raspberry Pi or a desktop. termios for the line, poll() for timeouts. For commands,
+ * catch_signals() turns SIGINT and SIGTERM into a flag that reads and sleeps return on,
+ * so one Ctrl-C ends a command cleanly instead of raising inside a read. */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
@@ -15,6 +18,14 @@
 
 #define PORT_MT "han.serial.port"
 #define MAX_READ 65536
+
+/* The signal caught since catch_signals(), 0 for none. */
+static volatile sig_atomic_t caught = 0;
+
+static void on_signal(int sig)
+{
+    caught = sig;
+}
 
 typedef struct {
     int fd;
@@ -134,7 +145,8 @@ static Port *check_open(lua_State *L)
 }
 
 /* port:read(n [, timeout]) -> bytes (maybe fewer than n on timeout) | nil, "timeout" |
- * nil, err. Without a timeout it waits for all n bytes. */
+ * nil, err. Without a timeout it waits for all n bytes. A caught signal ends the wait:
+ * the bytes so far, or nil, "interrupted". */
 static int p_read(lua_State *L)
 {
     Port *p = check_open(L);
@@ -145,7 +157,7 @@ static int p_read(lua_State *L)
     luaL_argcheck(L, want >= 1 && want <= MAX_READ, 2, "count out of range");
     n = (size_t)want;
     deadline = now() + timeout;
-    while (got < n) {
+    while (got < n && !caught) {
         struct pollfd pfd;
         int wait_ms = -1, r;
         ssize_t k;
@@ -159,7 +171,7 @@ static int p_read(lua_State *L)
         pfd.revents = 0;
         r = poll(&pfd, 1, wait_ms);
         if (r < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR) continue;      /* the loop ends if it was a caught signal */
             return fail(L, "read error on", p->name, errno);
         }
         if (r == 0) break;
@@ -172,7 +184,8 @@ static int p_read(lua_State *L)
     }
     if (got == 0) {
         lua_pushnil(L);
-        lua_pushliteral(L, "timeout");
+        if (caught) lua_pushliteral(L, "interrupted");
+        else lua_pushliteral(L, "timeout");
         return 2;
     }
     lua_pushlstring(L, buf, got);
@@ -239,8 +252,31 @@ static int l_sleep(lua_State *L)
     if (s <= 0) return 0;
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    while (!caught && nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     return 0;
+}
+
+/* serial.catch_signals(): from now on SIGINT and SIGTERM only set the flag that
+ * serial.signal() reads (no SA_RESTART: a blocked read or sleep returns at once). */
+static int l_catch_signals(lua_State *L)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    (void)L;
+    return 0;
+}
+
+/* serial.signal() -> "INT" | "TERM" | nil: the signal caught since catch_signals(). */
+static int l_signal(lua_State *L)
+{
+    if (caught == SIGINT) lua_pushliteral(L, "INT");
+    else if (caught == SIGTERM) lua_pushliteral(L, "TERM");
+    else lua_pushnil(L);
+    return 1;
 }
 
 static const luaL_Reg port_methods[] = {
@@ -249,7 +285,8 @@ static const luaL_Reg port_methods[] = {
 };
 
 static const luaL_Reg serial_functions[] = {
-    {"open", l_open}, {"clock", l_clock}, {"sleep", l_sleep}, {NULL, NULL}
+    {"open", l_open}, {"clock", l_clock}, {"sleep", l_sleep},
+    {"catch_signals", l_catch_signals}, {"signal", l_signal}, {NULL, NULL}
 };
 
 __attribute__((visibility("default"))) int luaopen_han_serial(lua_State *L);

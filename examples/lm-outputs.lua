@@ -3,7 +3,9 @@
 -- Paste han (dist/han.lua) as the user library `han` first.
 -- luacheck: globals outputs capacity
 han = han or require('user.han')
-reader = reader or han.reader({ port = '/dev/ttyUSB0', baudrate = 2400 })
+reader = reader or han.reader({ port = '/dev/ttyUSB0', baudrate = 2400,
+  -- problems logged when they start, then once an hour while they last
+  report = function(message) log('han: ' .. message) end, report_every = 3600 })
 capacity = capacity or han.capacity({ rule = 'norway', tiers = { 2, 5, 10, 15, 20 },
   storage = storage })                              -- peaks survive a reboot
 outputs = outputs or han.lm({

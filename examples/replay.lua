@@ -1,12 +1,14 @@
 -- Decode a capture file (raw bytes as they came off the meter's port) and print one
--- JSON line per reading, then a summary of the framer's counters on stderr.
+-- JSON line per reading, then a summary of the framer's counters on stderr: the loop a
+-- program needs for a capture (push chunks into a framer, decode each frame it pops),
+-- never han.decode of the whole file. `han decode` prints the same lines.
 -- Usage: lua examples/replay.lua FILE [FILE ...]
 local han = require("han")
 local json = require("han.outputs.json")
 
 for _, path in ipairs(arg) do
   local f = assert(io.open(path, "rb"))
-  local framer = han.core.framer()
+  local framer = han.core.framer({ protocol = "auto" })   -- HDLC, M-Bus or P1
   local readings, bad = 0, 0
   while true do
     local chunk = f:read(4096)
@@ -15,8 +17,7 @@ for _, path in ipairs(arg) do
       local r, err = han.decode(frame)
       if r then
         readings = readings + 1
-        r.time_fields = nil
-        io.write(json.encode(r), "\n")
+        io.write(json.reading(r), "\n")
       else
         bad = bad + 1
         io.stderr:write(path, ": ", err, "\n")

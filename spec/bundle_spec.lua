@@ -48,6 +48,20 @@ end
 describe("dist/han.lua", function()
   local bundled
 
+  it("is made by one command on any machine with Lua: no make, no shell tools", function()
+    local lua = jit and "luajit" or "lua" .. _VERSION:sub(5)
+    local p = io.popen("command -v " .. lua)
+    local interpreter = p:read("*l")
+    p:close()
+    local out = os.tmpname()
+    local ok = os.execute("env -i PATH=/nonexistent " .. interpreter .. " tools/bundle.lua "
+      .. out .. " >/dev/null 2>&1")
+    assert.is_true(ok == true or ok == 0)
+    local made = H.read_file(out)
+    os.remove(out)
+    assert.are.equal(H.read_file("dist/han.lua"), made)
+  end)
+
   setup(function() bundled = load_bundle() end)
 
   it("loads with empty package.path and package.cpath and runs on the Lua core", function()

@@ -123,7 +123,7 @@ describe("han.mqtt with a real broker", function()
   local function new_bridge(opts)
     opts = opts or {}
     local o = { host = "127.0.0.1", port = broker.port, user = USER, password = PASSWORD,
-      clock = clock, log = log, mosquitto = mosquitto, prefix = "han" }
+      clock = clock, log = log, mosquitto = mosquitto, prefix = "han", client_id = "b1" }
     for k, v in pairs(opts) do o[k] = v end
     local b = assert(mqtt.new(o))
     bridges[#bridges + 1] = b
@@ -156,7 +156,7 @@ describe("han.mqtt with a real broker", function()
     assert.is_truthy(connect(b))
     assert.is_true(b:publish(reading()))
     flush(b)
-    local status = sub.last("han/status", function(m) return m.payload == "online" end)
+    local status = sub.last("han/bridge/b1/status", function(m) return m.payload == "online" end)
     assert.is_true(status.retain)
     local id = "5706567274389702"
 
@@ -169,7 +169,9 @@ describe("han.mqtt with a real broker", function()
     assert.are.equal("W", c.unit_of_measurement)
     assert.are.equal("han_" .. id .. "_power_import", c.unique_id)
     assert.are.equal("han/" .. id .. "/state", c.state_topic)
-    assert.are.equal("han/status", c.availability_topic)
+    assert.are.same({ { topic = "han/bridge/b1/status" },
+      { topic = "han/" .. id .. "/availability" } }, c.availability)
+    assert.are.equal("all", c.availability_mode)
     assert.are.same({ "han_" .. id }, c.device.identifiers)
     assert.are.equal("Kamstrup", c.device.manufacturer)
     assert.are.equal("6841131BN243101040", c.device.model)
@@ -315,7 +317,8 @@ describe("han.mqtt with a real broker", function()
     assert.is_truthy(connect(b))
     assert.matches("connected", said[#said])
     -- The restarted broker kept nothing: the bridge announced itself again.
-    assert.is_true(sub.last("r/status", function(m) return m.payload == "online" end).retain)
+    assert.is_true(sub.last("r/bridge/b1/status",
+      function(m) return m.payload == "online" end).retain)
     assert.is_true(sub.last("homeassistant/sensor/5706567274389702/power_import/config").retain)
     assert.is_true(sub.last("r/5706567274389702/hourly").retain)
   end)
@@ -323,8 +326,10 @@ describe("han.mqtt with a real broker", function()
   it("leaves the last will 'offline' when the bridge is killed", function()
     local script = dir .. "/bridge.lua"
     write(script, ([[
+      package.path = "lua/?.lua;lua/?/init.lua;" .. package.path   -- plain busted too
       local b = assert(require("han.outputs.mqtt").new({ host = "127.0.0.1", port = %d,
-        user = %q, password = %q, prefix = "will", mosquitto = require("han.mosquitto") }))
+        user = %q, password = %q, prefix = "will", client_id = "w",
+        mosquitto = require("han.mosquitto") }))
       b:publish({ meter_id = "W1", power_import = 1 })
       while true do
         if b:step(100) and not sent then sent = b:publish({ meter_id = "W1", power_import = 1 }) end
@@ -335,24 +340,25 @@ describe("han.mqtt with a real broker", function()
     finally(function() os.execute("kill -9 " .. pid .. " 2>/dev/null") end)
     assert.is_truthy(sub.last("will/W1/state"), read(dir .. "/bridge.log"))
     os.execute("kill -9 " .. pid)
-    local will = sub.last("will/status", function(m) return m.payload == "offline" end)
+    local will = sub.last("will/bridge/w/status", function(m) return m.payload == "offline" end)
     assert.is_truthy(will)
     assert.is_true(will.retain)
   end)
 
-  it("bridges a serial port with `han mqtt`, and goes offline when stopped", function()
+  it("bridges a serial port with `han mqtt`, and says offline itself when stopped", function()
     local pty = require("support.pty").new()
     pty:start()
     write(dir .. "/pw", PASSWORD)
     local pid = sh(("sh -c '%s bin/han mqtt %s --broker 127.0.0.1:%d --user %s "
-      .. "--password-file %s --prefix cli --capacity norway > %s/cli.log 2>&1 & echo $!'")
-      :format(LUA, pty.reader, broker.port, USER, dir .. "/pw", dir)):gsub("%s+$", "")
+      .. "--password-file %s --prefix cli --client-id cli1 --capacity norway > %s/cli.log 2>&1"
+      .. " & echo $!'"):format(LUA, pty.reader, broker.port, USER, dir .. "/pw", dir))
+      :gsub("%s+$", "")
     finally(function()            -- busted keeps one finally per test: both go here
       os.execute("kill -9 " .. pid .. " 2>/dev/null")
       pty:cleanup()
     end)
-    assert.is_truthy(sub.last("cli/status", function(m) return m.payload == "online" end),
-      read(dir .. "/cli.log"))
+    assert.is_truthy(sub.last("cli/bridge/cli1/status",
+      function(m) return m.payload == "online" end), read(dir .. "/cli.log"))
     local frame = helpers.read_file(helpers.vectors_dir .. "/streams/AIDON_V0001-6515-1-ok.bin")
     pty:write({ frame }, 0.05, "aidon")
     local state = sub.last("cli/7359992890941742/state")
@@ -361,7 +367,98 @@ describe("han.mqtt with a real broker", function()
     assert.are.equal(1362, s.power_import)
     assert.is_number(s.capacity_energy)
     assert.is_truthy(sub.last("homeassistant/sensor/7359992890941742/capacity_projected/config"))
-    os.execute("kill -TERM " .. pid)     -- what systemd sends: the last will answers
-    assert.is_truthy(sub.last("cli/status", function(m) return m.payload == "offline" end))
+    assert.is_truthy(sub.last("cli/7359992890941742/availability",
+      function(m) return m.payload == "online" end))
+    os.execute("kill -TERM " .. pid)     -- what systemd sends
+    assert.is_truthy(sub.last("cli/bridge/cli1/status",
+      function(m) return m.payload == "offline" end))
+    assert.is_truthy(sub.last("cli/7359992890941742/availability",
+      function(m) return m.payload == "offline" end))
+    -- the bridge said goodbye itself (a clean DISCONNECT), the last will was not needed
+    assert.is_truthy(wait_for(function()
+      return read(dir .. "/broker.log"):find("Client cli1 disconnected%.")
+    end), read(dir .. "/broker.log"))
+    assert.is_nil(read(dir .. "/broker.log"):find("Client cli1 closed its connection"))
+    assert.is_truthy(wait_for(function()
+      return os.execute("kill -0 " .. pid .. " 2>/dev/null") ~= 0
+        and os.execute("kill -0 " .. pid .. " 2>/dev/null") ~= true
+    end))
+    assert.are.equal("", read(dir .. "/cli.log"))
+  end)
+
+  it("announces with default_entity_id, expire_after and an origin, never object_id", function()
+    local b = new_bridge({ prefix = "ha" })
+    assert.is_truthy(connect(b))
+    b:publish(reading())
+    flush(b)
+    local id = "5706567274389702"
+    local c = helpers.json_decode(
+      sub.last("homeassistant/sensor/" .. id .. "/power_import/config").payload)
+    assert.is_nil(c.object_id)
+    assert.are.equal("sensor.han_" .. id .. "_power_import", c.default_entity_id)
+    assert.are.equal(60, c.expire_after)
+    assert.are.equal("han", c.origin.name)
+    assert.is_string(c.origin.sw_version)
+    local e = helpers.json_decode(
+      sub.last("homeassistant/sensor/" .. id .. "/energy_import/config").payload)
+    assert.is_nil(e.expire_after)          -- a register that changes hourly never expires
+    assert.are.equal("sensor.han_" .. id .. "_energy_import", e.default_entity_id)
+  end)
+
+  it("sets a meter offline when its readings stop, and online when they come back", function()
+    local b = new_bridge({ prefix = "av", stale_after = 30 })
+    assert.is_truthy(connect(b))
+    b:publish(reading())
+    flush(b)
+    local topic = "av/5706567274389702/availability"
+    local m = sub.last(topic, function(x) return x.payload == "online" end)
+    assert.is_true(m.retain)
+    now = now + 20
+    flush(b)
+    assert.is_nil(sub.last(topic, function(x) return x.payload == "offline" end))
+    now = now + 11
+    flush(b)
+    assert.is_true(sub.last(topic, function(x) return x.payload == "offline" end).retain)
+    b:publish(reading())
+    flush(b)
+    assert.are.equal("online", sub.last(topic).payload)
+  end)
+
+  it("gives two bridges on one prefix a status topic each", function()
+    local one, two = new_bridge({ prefix = "two", client_id = "one" }),
+      new_bridge({ prefix = "two", client_id = "other" })
+    assert.is_truthy(connect(one))
+    assert.is_truthy(connect(two))
+    flush(one)
+    flush(two)
+    one:close()
+    assert.is_truthy(sub.last("two/bridge/one/status",
+      function(x) return x.payload == "offline" end))
+    assert.are.equal("online", sub.last("two/bridge/other/status").payload)
+  end)
+
+  it("publishes strings plain with per_field", function()
+    local b = new_bridge({ prefix = "pf", per_field = true })
+    assert.is_truthy(connect(b))
+    b:publish(reading())
+    flush(b)
+    assert.are.equal("6841131BN243101040", sub.last("pf/5706567274389702/meter_type").payload)
+    assert.are.equal("3643", sub.last("pf/5706567274389702/power_import").payload)
+  end)
+
+  it("says once that list-1 readings wait for a meter id, or uses the one configured", function()
+    local b = new_bridge({ prefix = "k1" })
+    assert.is_truthy(connect(b))
+    for _ = 1, 3 do assert.is_nil(b:publish({ list = "KFM_001", power_import = 100 })) end
+    local lines = 0
+    for _, line in ipairs(said) do
+      if line:find("no meter id yet") then lines = lines + 1 end
+    end
+    assert.are.equal(1, lines)
+    local c = new_bridge({ prefix = "k2", meter_id = "6970631400000000" })
+    assert.is_truthy(connect(c))
+    assert.is_true(c:publish({ list = "KFM_001", power_import = 100 }))
+    flush(c)
+    assert.is_truthy(sub.last("k2/6970631400000000/state"))
   end)
 end)

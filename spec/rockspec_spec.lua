@@ -28,6 +28,20 @@ describe("han-scm-1.rockspec", function()
     end
   end)
 
+  it("lists only files that exist, and installs a han command that has what it needs", function()
+    for name, m in pairs(modules) do
+      local files = type(m) == "string" and { m } or m.sources
+      for _, path in ipairs(files) do
+        local f = io.open(path)
+        assert.is_truthy(f, name .. ": " .. path)
+        f:close()
+      end
+    end
+    assert.are.equal("bin/han", spec.build.install.bin.han)
+    local deps = table.concat(spec.dependencies, " ")
+    assert.matches("argparse", deps)
+  end)
+
   it("builds han.core from every C file of the core", function()
     local sources = {}
     for _, s in ipairs(modules["han.core"].sources) do sources[s] = true end

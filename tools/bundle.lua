@@ -1,10 +1,12 @@
 -- Writes one Lua file holding every pure-Lua module of han, for controllers that cannot
 -- install C modules (paste it as a LogicMachine user library named `han`).
--- Usage: lua tools/bundle.lua OUTPUT  (run from the repository root)
+-- Usage, from the repository root, on any machine with Lua (Windows too: the module list
+-- comes from the rockspec, no shell command is run):
+--   lua tools/bundle.lua [OUTPUT]        (default han.lua; make bundle writes dist/han.lua)
 -- Loading the result returns the han module; inside it, `require` finds the bundled
 -- modules first and falls back to the host's require (so han.core is still used where
 -- a C build is installed).
-local out_path = assert(arg[1], "usage: lua tools/bundle.lua OUTPUT")
+local out_path = arg[1] or "han.lua"
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
@@ -13,15 +15,20 @@ local function read(path)
   return s
 end
 
--- Every .lua file under lua/han is a module: lua/han/a/b.lua is `han.a.b`, and an
--- init.lua is its folder's module (lua/han/init.lua is `han`).
+-- The rockspec's build.modules holds every module; the Lua ones are `name = "file.lua"`
+-- (spec/rockspec_spec.lua keeps it complete).
+local rockspec = {}
+local setfenv = rawget(_G, "setfenv")      -- Lua 5.1 and LuaJIT; 5.2+ pass the env to load
+local chunk = assert(setfenv and rawget(_G, "loadstring")(read("han-scm-1.rockspec"))
+  or load(read("han-scm-1.rockspec"), "rockspec", "t", rockspec))
+if setfenv then setfenv(chunk, rockspec) end
+chunk()
 local names = {}
-local p = io.popen("find lua/han -name '*.lua'")
-for path in p:lines() do
-  local name = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
-  names[#names + 1] = { name = name, path = path }
+for name, path in pairs(rockspec.build.modules) do
+  if type(path) == "string" and path:find("%.lua$") then
+    names[#names + 1] = { name = name, path = path }
+  end
 end
-p:close()
 table.sort(names, function(a, b) return a.name < b.name end)
 
 local parts = {

@@ -48,6 +48,24 @@ local function check(data, opts)
   end
 end
 
+-- Did core.unwrap fail inside a text it decrypted without a tag to check it? Then the
+-- key is wrong (or the frame damaged), whatever envelope the garbage seemed to open.
+-- Without keys the same data stops at the ciphering layer (no_key), so the failure lay
+-- beyond it; with an auth_key, a second key that cannot be right tells whether the
+-- frame has a tag: a tag that verified vouches for the text, and the error is the data's.
+local function unchecked_text(core, data, opts, code)
+  if type(opts) ~= "table" or opts.key == nil or code == "auth_failed" or code == "no_key" then
+    return false
+  end
+  local _, _, plain = core.unwrap(data, { system_title = opts.system_title })
+  if plain ~= "no_key" then return false end
+  if opts.auth_key == nil then return true end
+  local other = opts.auth_key == ("\0"):rep(16) and ("\1"):rep(16) or ("\0"):rep(16)
+  local _, _, tagged = core.unwrap(data, { key = opts.key, auth_key = other,
+    system_title = opts.system_title })
+  return tagged ~= "auth_failed"
+end
+
 -- han.decode(data [, opts]) -> reading, or nil, message, code. See the README for the
 -- fields. data: an HDLC frame or several, M-Bus long frames, an APDU (plain,
 -- LLC-prefixed, block transfer, ciphered) or a P1 telegram; the first byte tells which.
@@ -66,10 +84,20 @@ function M.decode(data, opts)
     if not ENVELOPED[header] then return nil, key, header end
   end
   local apdu, security, code = core.unwrap(data, opts)
-  if not apdu then return nil, security, code end
+  if not apdu then
+    if unchecked_text(core, data, opts, code) then
+      return nil, "wrong decryption key (or damaged frame): " .. security, "wrong_key"
+    end
+    return nil, security, code
+  end
   local r, err
   if byte(apdu, 1) == 0x2F then
     r, err, code = telegram(apdu, opts)
+    -- a wrong key's garbage may start with "/" (1 in 256); a telegram's maker code follows
+    if not r and security and security.encrypted and not security.authenticated
+      and not apdu:find("^/%a%a%a") then
+      return nil, "wrong decryption key (or damaged frame): " .. err, "wrong_key"
+    end
   else
     local v, key, header, src = core.values(apdu)
     if not v then

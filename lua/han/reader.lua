@@ -15,6 +15,8 @@
 -- of serial library and returns the reading the moment the telegram's last LF is in.
 local backend = require("han.backend")
 local decode = require("han.decode").decode
+local fields = require("han.naming.fields")
+local time = require("han.time")
 
 local M = {}
 
@@ -23,15 +25,20 @@ Reader.__index = Reader
 
 -- A block transfer spread over frames is held for at most this many frames or bytes.
 local MAX_HELD, MAX_HELD_BYTES = 32, 65536
+-- Bytes thrown away without a single frame, good or bad, before the line is called noise:
+-- more than a stream that opens in the middle of the longest frame or telegram throws.
+local NOISE_BYTES = 2048
 
 -- start bit, data bits, parity bit, one stop bit
 local function bits_per_byte(parity, databits)
   return 2 + databits + (parity == "none" and 0 or 1)
 end
 
--- The serial module: LogicMachine's `serial` where it exists, else han.serial.
+-- The serial module: LogicMachine's `serial` where it exists, else han.serial; a
+-- tcp://host:port source goes through han.tcp (LuaSocket) with the same port API.
 local function serial_module(opts)
   if opts.serial then return opts.serial end
+  if opts.port:find("^tcp://") then return require("han.tcp") end
   local ok, lm = pcall(require, "serial")
   if ok and type(lm) == "table" and lm.open then return lm end
   return require("han.serial")
@@ -44,27 +51,103 @@ local function sleeper(opts, serial)
   return os_sleep or function() end
 end
 
+-- Misuse raises at construction, naming the option, not at the first poll.
+local function misuse(what)
+  error("bad argument #1 to 'reader' (" .. what .. ")", 4)
+end
+
+local CHOICES = {
+  protocol = { hdlc = true, mbus = true, p1 = true, auto = true },
+  parity = { none = true, even = true, odd = true, auto = true },
+  duplex = { full = true, half = true },
+}
+
+local function is_key(v, bytes)
+  return type(v) == "string" and (#v == bytes or (#v == 2 * bytes and not v:find("%X")))
+end
+
+local function check(opts)
+  if type(opts) ~= "table" then misuse("table expected, got " .. type(opts)) end
+  local port = opts.port
+  if type(port) ~= "string" and type(port) ~= "table" and type(port) ~= "userdata"
+    and port ~= false then
+    misuse("opts.port: a device path, tcp://host:port, a port object or false is required")
+  end
+  if type(port) == "string" and port:find("^tcp:") and not port:find("^tcp://.+:%d+$") then
+    misuse("opts.port: '" .. port .. "' is not tcp://host:port")
+  end
+  for name, allowed in pairs(CHOICES) do
+    local v = opts[name]
+    if v ~= nil and not allowed[v] then
+      local list = {}
+      for k in pairs(allowed) do list[#list + 1] = k end
+      table.sort(list)
+      misuse("opts." .. name .. ": '" .. tostring(v) .. "' is not one of "
+        .. table.concat(list, ", "))
+    end
+  end
+  for _, name in ipairs({ "baudrate", "databits", "timeout", "auto_after", "report_every" }) do
+    local v = opts[name]
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0 or v == math.huge
+      or (v == 0 and name ~= "report_every")) then
+      misuse("opts." .. name .. ": a positive number expected, got " .. tostring(v))
+    end
+  end
+  if opts.databits ~= nil and (opts.databits < 5 or opts.databits > 8) then
+    misuse("opts.databits: 5 to 8")
+  end
+  for _, name in ipairs({ "on_raw", "report", "sleep", "clock" }) do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      misuse("opts." .. name .. ": a function expected, got " .. type(opts[name]))
+    end
+  end
+  for name, bytes in pairs({ key = 16, auth_key = 16, system_title = 8 }) do
+    if opts[name] ~= nil and not is_key(opts[name], bytes) then
+      misuse("opts." .. name .. ": " .. bytes .. " bytes or " .. 2 * bytes .. " hex digits")
+    end
+  end
+  if opts.scale ~= nil then
+    if type(opts.scale) ~= "table" then misuse("opts.scale: a table expected") end
+    for kind, m in pairs(opts.scale) do
+      if not fields.scalable[kind] or type(m) ~= "number" then
+        misuse("opts.scale." .. tostring(kind)
+          .. ": a number for power, energy, current or voltage")
+      end
+    end
+  end
+  if opts.zone ~= nil then
+    local ok, err = pcall(time.zone, opts.zone)
+    if not ok then misuse("opts.zone: " .. tostring(err):gsub("^.-: ", "")) end
+  end
+end
+
 -- han.reader(opts):
---   port      device path (opened with the serial module) or an object with read(n, t)
+--   port      device path (opened with the serial module), tcp://host:port (LuaSocket),
+--             an object with read(n, t), or false: bytes come only by reader:push()
 --   protocol  'hdlc' (default), 'mbus', 'p1', or 'auto': the first good frame at the
 --             configured speed decides
 --   baudrate  default 2400, 115200 for 'p1'; parity 'none' (default), 'even', 'odd' or
---             'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity 'even', databits 7)
+--             'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity 'even', databits 7);
+--             duplex 'full' (default) or 'half' (an RS-485 port)
 --   timeout   the poll budget in seconds (default 1)
 --   scale, zone, key, auth_key, system_title: opts goes to han.decode as it is, so the
 --             keys of an encrypted meter reach the decoder; cr_lf: passed to the framer
 --   on_raw(hex, frame): called with every good frame
+--   report(message, code): told of problems (frames that fail their checks, noise,
+--             frames that do not decode, the port lost and back): each kind at once the
+--             first time, then at most once per report_every seconds (60) while it lasts
+--   clock     seconds for report_every (default the serial module's clock, else os.time)
 --   auto_after: consecutive bad frames before parity 'auto' tries the other parity (3)
 function M.new(opts)
-  if type(opts) ~= "table" or opts.port == nil then
-    error("han.reader: opts.port (a device path or a port object) is required", 2)
-  end
+  check(opts)
   local self = setmetatable({
     opts = opts,
     device = type(opts.port) == "string" and opts.port or nil,
     port = type(opts.port) ~= "string" and opts.port or nil,
+    pushed = opts.port == false,
     baudrate = opts.baudrate or (opts.protocol == "p1" and 115200 or 2400),
     databits = opts.databits or 8,
+    duplex = opts.duplex or "full",
     auto = opts.parity == "auto",
     parity = (opts.parity == nil or opts.parity == "auto") and "none" or opts.parity,
     budget = opts.timeout or 1,
@@ -72,10 +155,65 @@ function M.new(opts)
     held = nil, held_bytes = 0, blocks_dropped = 0,
     reads = 0, reconnects = 0, decode_errors = 0, port_errors = 0,
     backoff = 0, retry_at = 0, clock = 0, bad_run = 0, last_bad = 0, idle = true,
+    reported = {}, seen = {}, ok_since_open = 0,
   }, Reader)
   if self.device then self.serial = serial_module(opts) end
   self.sleep = sleeper(opts, self.serial)
+  self.now = opts.clock or (self.serial and self.serial.clock) or os.time
+  self.report_every = opts.report_every or 60
+  self.mark = self.framer:stats()
+  self.bad_mark = self.mark
   return self
+end
+
+-- A problem: poll() returns it, and opts.report hears of it at once the first time, then
+-- at most once per report_every seconds, with how often it happened in between.
+function Reader:problem(code, message, counted)
+  self.last_error, self.last_code = message, code
+  self.err, self.err_code = message, code
+  local report = self.opts.report
+  if not report then return end
+  local now, last = self.now(), self.reported[code]
+  self.seen[code] = (self.seen[code] or 0) + 1
+  if last and now - last < self.report_every then return end
+  local n = self.seen[code]
+  if last and n > 1 and not counted then
+    message = ("%s (%d times in %d s)"):format(message, n, math.floor(now - last + 0.5))
+  end
+  self.reported[code], self.seen[code] = now, 0
+  report(message, code)
+  return true
+end
+
+-- What the framer counted since the last look: bad frames by cause (counted since the
+-- last report of them), or a line that brings bytes and no frame at all.
+function Reader:check_line()
+  local st, mark = self.framer:stats(), self.mark
+  local bad = st.bad_fcs + st.bad_hcs + st.bad_length
+  local good = st.frames_ok - mark.frames_ok
+  if good > 0 then self.ok_since_open = self.ok_since_open + good end
+  if bad > mark.bad_fcs + mark.bad_hcs + mark.bad_length then
+    local since = self.bad_mark
+    local fcs, hcs = st.bad_fcs - since.bad_fcs, st.bad_hcs - since.bad_hcs
+    local len = st.bad_length - since.bad_length
+    local causes = ("%d bad (FCS %d, HCS %d, length %d)"):format(fcs + hcs + len, fcs, hcs, len)
+    local message
+    if self.ok_since_open == 0 then
+      message = "frames arrive but none decode: " .. causes .. ", none good: check parity"
+        .. " and baud (Aidon and Kaifa send 8E1, Kamstrup 8N1, P1 115200 8N1)"
+    else
+      message = "frames fail their checks: " .. causes .. ", "
+        .. st.frames_ok - since.frames_ok .. " good (a weak line or adapter)"
+    end
+    if self:problem("bad_frames", message, true) then self.bad_mark = st end
+    self.mark = st
+  elseif good > 0 then
+    self.mark = st
+  elseif st.bytes_discarded - mark.bytes_discarded >= NOISE_BYTES then
+    self:problem("noise", ("%d bytes arrived and not one frame in them: check baud and"
+      .. " parity, and the protocol"):format(st.bytes_discarded - mark.bytes_discarded))
+    self.mark = st
+  end
 end
 
 function Reader:byte_time()
@@ -84,12 +222,18 @@ end
 
 function Reader:open()
   local port, err = self.serial.open(self.device, { baudrate = self.baudrate,
-    parity = self.parity, databits = self.databits, stopbits = 1, duplex = "full" })
+    parity = self.parity, databits = self.databits, stopbits = 1, duplex = self.duplex })
   if not port then return nil, err end
   if port.flush then port:flush() end
   self.port = port
   self.framer:reset()
   self:drop_held()                -- the rest of a block transfer was lost with the line
+  self.mark, self.bad_mark, self.ok_since_open = self.framer:stats(), self.framer:stats(), 0
+  if self.lost_at then
+    self:problem("port_back", ("%s is back after %d s"):format(self.device,
+      math.floor(self.now() - self.lost_at + 0.5)))
+    self.lost_at = nil
+  end
   return port
 end
 
@@ -101,9 +245,11 @@ function Reader:lost(err)
     self.port = nil
     self.backoff = self.backoff == 0 and 1 or math.min(self.backoff * 2, 60)
     self.retry_at = self.clock + self.backoff
+    self.lost_at = self.lost_at or self.now()
+    err = ("%s: %s (trying again in %d s)"):format(self.device, tostring(err), self.backoff)
   end
-  self.last_error = err
-  return nil, err
+  self:problem("port", err)
+  return nil, err, "port"
 end
 
 -- parity = 'auto': after `auto_after` bad frames in a row, try the other parity.
@@ -161,6 +307,19 @@ function Reader:decode(frame)
   return r, err, code
 end
 
+-- push(bytes): bytes read elsewhere (a capture file, a socket of the caller's) go
+-- through the same framer and checks; pop() then gives their readings.
+function Reader:push(data)
+  self.framer:push(data)
+  self:check_line()
+end
+
+-- pop() -> the next reading from the frames received so far, or nil; a frame that does
+-- not decode is counted and told to opts.report like in poll().
+function Reader:pop()
+  return self:next_reading()
+end
+
 -- The next reading from frames already received, or nil.
 function Reader:next_reading()
   while true do
@@ -174,22 +333,34 @@ function Reader:next_reading()
     if r then return r end
     if err then
       self.decode_errors = self.decode_errors + 1
-      self.last_error, self.last_code = err, code
+      self:problem(code or "decode", err)
     end
   end
 end
 
--- poll() -> reading, or nil[, err]: at most about `timeout` seconds of reading.
+-- poll() -> reading, or nil[, message, code]: at most about `timeout` seconds of
+-- reading. The message and code say the last problem of this poll: a frame that did
+-- not decode (han.decode's code), frames that failed their checks ("bad_frames"),
+-- bytes without frames ("noise"), the port lost or unavailable ("port") or back
+-- ("port_back"), or a caught signal ("interrupted", from han.serial).
 function Reader:poll()
-  local r = self:next_reading()
+  self.err, self.err_code = nil, nil
+  local r = self:poll_once()
   if r then return r end
+  return nil, self.err, self.err_code
+end
+
+function Reader:poll_once()
+  local r = self:next_reading()
+  if r or self.pushed then return r end
   local left = self.budget
   if not self.port then
     if self.clock < self.retry_at then
       local wait = math.min(left, self.retry_at - self.clock)
       self.sleep(wait)
       self.clock = self.clock + wait
-      return nil, self.last_error
+      self.err, self.err_code = self.last_error, "port"
+      return nil
     end
     local ok, err = self:open()
     if not ok then return self:lost(err) end
@@ -210,6 +381,10 @@ function Reader:poll()
     local ok, data, err = pcall(self.port.read, self.port, want, timeout)
     if not ok then return self:lost(tostring(data)) end
     local got = type(data) == "string" and #data or 0
+    if got == 0 and err == "interrupted" then        -- a signal: the caller decides
+      self.err, self.err_code = "interrupted", "interrupted"
+      return nil
+    end
     if got == 0 and err and not tostring(err):find("timeout") then
       return self:lost(err)
     end
@@ -218,6 +393,7 @@ function Reader:poll()
       self.framer:push(data)
       self.clock = self.clock + got * byte_time
       left = left - (got < want and timeout or got * byte_time)
+      self:check_line()
       self:watch_parity()
       if not self.port then return nil end      -- reopening with the other parity
       r = self:next_reading()
@@ -233,7 +409,7 @@ function Reader:poll()
   return nil
 end
 
--- read(): block until a reading arrives (port errors are retried as in poll()).
+-- read(): block until a reading arrives (problems are retried as in poll()).
 function Reader:read()
   while true do
     local r = self:poll()

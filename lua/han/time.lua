@@ -17,16 +17,28 @@ local CET = { offset = 60, dst = "eu" }
 local EET = { offset = 120, dst = "eu" }
 local WET = { offset = 0, dst = "eu" }
 
+-- Every zone of Europe whose clocks follow the EU rule, by its tz name, and the tz
+-- names CET, EET, WET (the same rule). README.md lists them.
 M.zones = {
-  UTC = { offset = 0 },
-  ["Europe/Oslo"] = CET, ["Europe/Stockholm"] = CET, ["Europe/Copenhagen"] = CET,
-  ["Europe/Berlin"] = CET, ["Europe/Amsterdam"] = CET, ["Europe/Brussels"] = CET,
-  ["Europe/Luxembourg"] = CET, ["Europe/Vienna"] = CET, ["Europe/Zurich"] = CET,
-  ["Europe/Budapest"] = CET, ["Europe/Paris"] = CET,
-  ["Europe/Helsinki"] = EET, ["Europe/Vilnius"] = EET, ["Europe/Riga"] = EET,
-  ["Europe/Tallinn"] = EET,
-  ["Europe/London"] = WET, ["Europe/Dublin"] = WET, ["Europe/Lisbon"] = WET,
+  UTC = { offset = 0 }, ["Etc/UTC"] = { offset = 0 }, GMT = { offset = 0 },
+  CET = CET, EET = EET, WET = WET,
 }
+for _, city in ipairs({ "Amsterdam", "Andorra", "Belgrade", "Berlin", "Bratislava",
+  "Brussels", "Budapest", "Busingen", "Copenhagen", "Gibraltar", "Ljubljana", "Luxembourg",
+  "Madrid", "Malta", "Monaco", "Oslo", "Paris", "Podgorica", "Prague", "Rome",
+  "San_Marino", "Sarajevo", "Skopje", "Stockholm", "Tirane", "Vaduz", "Vatican", "Vienna",
+  "Warsaw", "Zagreb", "Zurich" }) do
+  M.zones["Europe/" .. city] = CET
+end
+for _, city in ipairs({ "Athens", "Bucharest", "Helsinki", "Kyiv", "Kiev", "Mariehamn",
+  "Riga", "Sofia", "Tallinn", "Uzhgorod", "Vilnius", "Zaporozhye" }) do
+  M.zones["Europe/" .. city] = EET
+end
+for _, name in ipairs({ "Europe/London", "Europe/Dublin", "Europe/Lisbon",
+  "Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey", "Atlantic/Canary",
+  "Atlantic/Faroe", "Atlantic/Madeira" }) do
+  M.zones[name] = WET
+end
 M.default_zone = "Europe/Oslo"
 
 -- The zone table for a name, a zone table, or nil (the default). Misuse raises.

@@ -49,6 +49,7 @@ function M.new(opts)
     return port
   end
   function serial.sleep(s) line.now = line.now + s end
+  function serial.clock() return line.now end
   return serial
 end
 

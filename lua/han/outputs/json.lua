@@ -60,4 +60,18 @@ function M.encode(v)
   return table.concat(out)
 end
 
+-- What not to print of a reading unless raw: every value by its code, as sent.
+local RAW = { obis = true, units = true }
+
+-- reading(r [, raw]) -> one JSON line's text: the shape `han decode`, `han read` and
+-- `make demo` print (sorted keys; obis and units only when raw).
+function M.reading(r, raw)
+  if raw then return M.encode(r) end
+  local out = {}
+  for k, v in pairs(r) do
+    if not RAW[k] then out[k] = v end
+  end
+  return M.encode(out)
+end
+
 return M

@@ -3,7 +3,10 @@
 --                                 field seen (lists carry different fields)
 --   <prefix>/<meter_id>/<field>   one plain value per field (opts.per_field)
 --   <prefix>/<meter_id>/hourly    the hourly registers, retained, QoS 1
---   <prefix>/status               "online" / "offline" (retained; the last will)
+--   <prefix>/<meter_id>/availability  "online" while readings come, "offline" after
+--                                 stale_after seconds without one (retained)
+--   <prefix>/bridge/<bridge_id>/status  "online" / "offline" of this bridge (retained;
+--                                 the last will), one per bridge on a shared prefix
 --   <discovery>/sensor/<meter_id>/<field>/config   retained discovery configs
 -- Drives the lua-mosquitto API: LogicMachine's `mosquitto`, else han's own binding
 -- han.mosquitto. Nothing here blocks for long: call step() often (the reader's poll
@@ -11,6 +14,7 @@
 local json = require("han.outputs.json")
 local fields = require("han.naming.fields")
 local hourly = require("han.outputs.hourly")
+local backend = require("han.backend")
 
 local M = {}
 
@@ -27,6 +31,8 @@ local MAX_PAYLOAD = 1024 * 1024
 local MAX_PREFIX = 1024
 
 local catalogue, REGISTERS = fields.fields, fields.registers
+-- Who published a discovery config, as Home Assistant shows it.
+local ORIGIN = { name = "han", sw_version = require("han")._VERSION:match("%S+$") }
 
 local function topic_safe(s)
   return (tostring(s):gsub("[^%w_%-]", "_"))
@@ -61,24 +67,38 @@ function M.read_secret(path, env_name)
   return nil
 end
 
+-- LogicMachine's `mosquitto`, else han's binding; a binding that is there but does not
+-- load is said as such, not as a missing library.
 local function load_mosquitto()
-  for _, name in ipairs({ "mosquitto", "han.mosquitto" }) do
-    local ok, m = pcall(require, name)
-    if ok then return m end
-  end
-  return nil, "no MQTT client library: install lua-mosquitto or build han.mosquitto "
-    .. "(make, needs libmosquitto-dev)"
+  local m = backend.load("mosquitto")
+  if m then return m end
+  local why
+  m, why = backend.load("han.mosquitto")
+  if m then return m end
+  return nil, "no MQTT client library: " .. why .. " (make builds it, with libmosquitto-dev;"
+    .. " or install lua-mosquitto)"
+end
+
+-- The bridge's name when none is given: stays the same across restarts of one host.
+local function host_id()
+  local f = io.open("/proc/sys/kernel/hostname")
+  local host = f and f:read("*l")
+  if f then f:close() end
+  return "han-" .. (host or "bridge")
 end
 
 local Bridge = {}
 Bridge.__index = Bridge
 
--- new(opts): host, port (1883), keepalive (60), client_id, user, password |
--- password_file | $HAN_MQTT_PASSWORD, tls_ca, prefix ("han"), discovery_prefix
--- ("homeassistant"), discovery (true), per_field (false), meter_id (for readings that
--- carry none before one that does), retry_min / retry_max (seconds, 1 / 60), clock,
--- log, mosquitto (the client module). Returns the bridge, or nil, err (a bad prefix, no
--- library, unreadable password file, TLS setup refused).
+-- new(opts): host, port (1883), keepalive (60), client_id (also the bridge's name in its
+-- status topic; default han-<hostname>), user, password | password_file |
+-- $HAN_MQTT_PASSWORD, tls_ca, prefix ("han"), discovery_prefix ("homeassistant"),
+-- discovery (true), per_field (false), meter_id (for readings that carry none before one
+-- that does), expire_after (seconds Home Assistant keeps a measurement without a new
+-- state, 60), stale_after (seconds without a reading before a meter is "offline", 60),
+-- retry_min / retry_max (seconds, 1 / 60), clock, log, mosquitto (the client module).
+-- Returns the bridge, or nil, err (a bad prefix, no library, unreadable password file,
+-- TLS setup refused).
 function M.new(opts)
   opts = opts or {}
   local prefix = opts.prefix or "han"
@@ -96,12 +116,14 @@ function M.new(opts)
     password, err = M.read_secret(opts.password_file, "HAN_MQTT_PASSWORD")
     if err then return nil, err end
   end
+  local bridge_id = opts.client_id or host_id()
   local self = setmetatable({
     host = opts.host or "localhost", port = opts.port or 1883,
     keepalive = opts.keepalive or 60,
     prefix = prefix, discovery_prefix = discovery_prefix,
     discovery = opts.discovery ~= false, per_field = opts.per_field,
-    status_topic = prefix .. "/status",
+    status_topic = prefix .. "/bridge/" .. topic_safe(bridge_id) .. "/status",
+    expire_after = opts.expire_after or 60, stale_after = opts.stale_after or 60,
     retry_min = opts.retry_min or 1, retry_max = opts.retry_max or 60,
     clock = opts.clock or os.time,
     log = opts.log or function(msg) io.stderr:write(msg, "\n") end,
@@ -113,7 +135,7 @@ function M.new(opts)
   }, Bridge)
 
   if mosq.init then mosq.init() end
-  local client = mosq.new(opts.client_id, true)
+  local client = mosq.new(bridge_id, true)
   if not client then return nil, "cannot create an MQTT client" end
   self.client = client
   client:will_set(self.status_topic, "offline", 1, true)
@@ -191,6 +213,24 @@ function Bridge:resend()
       end
     end
     if meter.hourly then self:send(self.prefix .. "/" .. id .. "/hourly", meter.hourly, 1, true) end
+    if meter.online ~= nil then self:available(id, meter, meter.online) end
+  end
+end
+
+-- A meter's own availability: online while readings come, offline when they stop.
+function Bridge:available(id, meter, online)
+  meter.online = online
+  self:send(self.prefix .. "/" .. id .. "/availability", online and "online" or "offline",
+    1, true)
+end
+
+-- Meters that sent nothing for stale_after seconds go offline (step() looks).
+function Bridge:expire()
+  local now = self.clock()
+  for id, meter in pairs(self.meters) do
+    if meter.online and now - meter.seen > self.stale_after then
+      self:available(id, meter, false)
+    end
   end
 end
 
@@ -258,6 +298,7 @@ function Bridge:step(timeout)
     self.fresh = nil
     self:resend()
   end
+  if self.state == "connected" then self:expire() end
   return self.state == "connected"
 end
 
@@ -265,16 +306,22 @@ end
 function Bridge:announce(id, meter, field)
   local info = catalogue[field]
   if not info or info.datatype == "string" then return end  -- ids, month: device info
+  -- default_entity_id: Home Assistant 2025.10 replaced object_id with it (object_id
+  -- stops working in 2026.4). Both availability topics must say online.
   local config = {
     name = info.label,
     unique_id = "han_" .. id .. "_" .. field,
-    object_id = "han_" .. id .. "_" .. field,
+    default_entity_id = "sensor.han_" .. id:lower() .. "_" .. field,
     state_topic = self.prefix .. "/" .. id .. "/state",
     value_template = "{{ value_json." .. field .. " }}",
     unit_of_measurement = info.unit ~= "" and info.unit or nil,
     device_class = info.ha_class, state_class = info.ha_state,
-    availability_topic = self.status_topic,
+    expire_after = info.ha_state == "measurement" and self.expire_after or nil,
+    availability = { { topic = self.status_topic },
+                     { topic = self.prefix .. "/" .. id .. "/availability" } },
+    availability_mode = "all",
     device = meter.device,
+    origin = ORIGIN,
   }
   self:send(self.discovery_prefix .. "/sensor/" .. id .. "/" .. field .. "/config",
     json.encode(config), 1, true)
@@ -306,7 +353,11 @@ function Bridge:publish(r)
   local raw_id = r.meter_id or self.meter_id
   if not raw_id then
     self.stats.dropped = self.stats.dropped + 1
-    return nil, "no meter id yet (list 1 carries none; waiting for a longer list)"
+    local why = "no meter id yet (list 1 carries none): readings wait for a longer list"
+      .. " (or set the meter id)"
+    if not self.said_no_id then self.log(why) end
+    self.said_no_id = true
+    return nil, why
   end
   local id = topic_safe(raw_id)
   local meter = self:meter(id, r)
@@ -319,7 +370,9 @@ function Bridge:publish(r)
         self:announce(id, meter, field)
         meter.announced[field] = true
       end
-      if self.per_field then self:send(base .. "/" .. field, json.encode(v)) end
+      if self.per_field then
+        self:send(base .. "/" .. field, type(v) == "string" and v or json.encode(v))
+      end
     end
   end
   if finite(r.meter_time) then meter.state.meter_time = r.meter_time end
@@ -332,13 +385,18 @@ function Bridge:publish(r)
   end
   local sent, why = self:send(base .. "/state", json.encode(meter.state))
   if not sent then return nil, why end
+  meter.seen = self.clock()
+  if not meter.online then self:available(id, meter, true) end
   return true
 end
 
--- close(): "offline" on the status topic, then a clean disconnect.
+-- close(): "offline" on the status topics, then a clean disconnect.
 function Bridge:close()
   if not self.client then return end
   if self.state == "connected" then
+    for id, meter in pairs(self.meters) do
+      if meter.online then self:available(id, meter, false) end
+    end
     self:send(self.status_topic, "offline", 1, true)
     for _ = 1, 10 do self.client:loop(10, 1) end
     self.client:disconnect()

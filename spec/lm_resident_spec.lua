@@ -1,0 +1,79 @@
+-- examples/logicmachine-resident.lua run as the controller runs it (the script body
+-- again and again, globals kept), against the fake serial module's virtual clock.
+local H = require("helpers")
+local han = require("han")
+han.use_backend(H.backend)
+local fake_lm = require("support.fake_lm")
+local fake_serial = require("support.fake_serial")
+
+-- The controller's globals for one script; returns the run function and the log.
+local function resident(serial, env, path)
+  path = path or "examples/logicmachine-resident.lua"
+  local logged = {}
+  local user_han = setmetatable({
+    reader = function(o) o.serial = serial; return han.reader(o) end,
+  }, { __index = han })
+  -- The controller's globals, seen by the script and by han's modules (han.lm) alike.
+  local lm_globals = { grp = env.grp, storage = env.storage, dt = env.dt,
+    log = function(...) logged[#logged + 1] = { at = serial.line.now, ... } end }
+  for k, v in pairs(lm_globals) do _G[k] = v end
+  finally(function() for k in pairs(lm_globals) do _G[k] = nil end end)
+  local g = setmetatable({
+    require = function(name) return name == "user.han" and user_han or require(name) end,
+  }, { __index = _G })
+  local chunk
+  if rawget(_G, "setfenv") then
+    chunk = assert(loadfile(path))
+    setfenv(chunk, g)
+  else
+    chunk = assert(loadfile(path, "t", g))
+  end
+  return function(seconds)
+    while serial.line.now < seconds do chunk() end
+  end, logged, g
+end
+
+describe("examples/logicmachine-resident.lua (" .. H.backend .. " backend)", function()
+  for _, path in ipairs({ "examples/logicmachine-resident.lua", "examples/lm-outputs.lua" }) do
+    it("logs an unplugged adapter once, then once an hour, not every second: " .. path,
+      function()
+        local serial = fake_serial.new({ stream = {}, fail_opens = math.huge })
+        local run, all = resident(serial, fake_lm.new(), path)
+        local function port_lines()       -- (han.capacity may log its fresh start)
+          local out = {}
+          for _, l in ipairs(all) do
+            if l[1]:find("^han: /dev/ttyUSB0") then out[#out + 1] = l end
+          end
+          return out
+        end
+        run(30)
+        local logged = port_lines()
+        assert.are.equal(1, #logged)
+        assert.matches("^han: /dev/ttyUSB0: cannot open /dev/ttyUSB0", logged[1][1])
+        run(2 * 3600 + 60)
+        logged = port_lines()
+        assert.are.equal(3, #logged)            -- at 0 s, after an hour, after two
+        assert.matches("%(%d+ times in 36%d%d s%)$", logged[2][1])
+      end)
+  end
+
+  it("never passes nil to a group object: list 1 carries power_import alone", function()
+    local data = H.read_file(H.vectors_dir .. "/streams/KFM_001-MA304H3E-4-ok.bin")
+    local stream = {}
+    for frame in han.core.framer():frames(data) do
+      if #stream == 30 then break end
+      stream[#stream + 1] = { at = #stream * 2 + 1, bytes = frame }
+    end
+    local env = fake_lm.new()
+    local serial = fake_serial.new({ stream = stream })
+    local run, logged, g = resident(serial, env)
+    run(62)
+    local calls = env.of("checkupdate")
+    assert.is_true(#calls > 30)
+    for _, c in ipairs(calls) do assert.is_number(c[3], c[2]) end
+    assert.are.same({}, logged)
+    assert.are.equal("full", serial.line.params.duplex)
+    assert.are.equal(2400, serial.line.params.baudrate)
+    assert.is_table(g.reader)
+  end)
+end)
