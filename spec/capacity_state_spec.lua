@@ -153,16 +153,20 @@ describe("han.capacity state file", function()
     end)
   end
 
-  it("keeps the last good state on a full tmpfs", function()
+  -- Mounts a 16 KiB tmpfs on `dir`, unmounted after the test (busted keeps one
+  -- `finally` per test: the test adds none); false when not root.
+  local function small_tmpfs()
     if sh("id -u") ~= "0" then
       pending("mounting a tmpfs needs root (CI runs as root)")
-      return
+      return false
     end
     assert.is_true(execute("mount -t tmpfs -o size=16k tmpfs " .. dir))
     finally(function() execute("umount " .. dir) end)
-    local cap = with_one_peak()
-    local good = read(path)
-    local filler = assert(io.open(dir .. "/filler", "wb"))
+    return true
+  end
+
+  local function fill(fs)
+    local filler = assert(io.open(fs .. "/filler", "wb"))
     local full = false
     for _ = 1, 64 do                       -- 64 KiB: more than the filesystem holds
       local wrote = filler:write(string.rep("x", 1024))
@@ -170,6 +174,13 @@ describe("han.capacity state file", function()
     end
     filler:close()
     assert.is_true(full)
+  end
+
+  it("keeps the last good state on a full tmpfs", function()
+    if not small_tmpfs() then return end
+    local cap = with_one_peak()
+    local good = read(path)
+    fill(dir)
     run(cap, oslo(2024, 1, 3, 8), oslo(2024, 1, 5, 9, 5), 7)
     assert.are.equal(good, read(path))
     assert.are.equal(0, count(files(dir), "tmp"))
@@ -177,6 +188,37 @@ describe("han.capacity state file", function()
     os.remove(dir .. "/filler")
     run(cap, oslo(2024, 1, 5, 9, 5), oslo(2024, 1, 5, 10, 5), 0)
     assert.are.same({ 7, 7, 7 }, saved_peaks(path))
+  end)
+
+  it("reports every failed save on a full tmpfs, also once the saves are compiled", function()
+    if not small_tmpfs() then return end
+    -- In a fresh process, so that what LuaJIT compiles depends on this loop alone: it
+    -- saves 600 times, and the disk fills after 300 saves. Prints how many saves on the
+    -- full disk reported success, and whether the state file changed.
+    local script = os.tmpname()
+    write(script, [[
+      local store = require("han.outputs.capacity").file_store(arg[1] .. "/state.json")
+      local state = { version = 1, rule = "norway", peaks = {} }
+      local good, reported
+      for i = 1, 600 do
+        if i == 301 then
+          local f = io.open(arg[1] .. "/state.json", "rb")
+          good, reported = f:read("*a"), 0
+          f:close()
+          f = io.open(arg[1] .. "/filler", "wb")
+          for _ = 1, 64 do
+            if not (f:write(string.rep("x", 1024)) and f:flush()) then break end
+          end
+          f:close()
+        end
+        if store.save(state) and reported then reported = reported + 1 end
+      end
+      local f = io.open(arg[1] .. "/state.json", "rb")
+      io.write(reported, " ", f:read("*a") == good and "kept" or "changed")
+    ]])
+    local out = sh(LUA .. " " .. script .. " " .. dir .. " 2>&1")
+    os.remove(script)
+    assert.are.equal("0 kept", out)
   end)
 
   it("refuses readings with non-finite or negative values; its state never holds them",
