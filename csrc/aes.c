@@ -92,7 +92,8 @@ static void encrypt(const uint32_t *rk, uint32_t s[4])
     s[3] = W(sbox[s3 >> 24], sbox[s0 >> 16 & 0xff], sbox[s1 >> 8 & 0xff], sbox[s2 & 0xff]) ^ rk[3];
 }
 
-void han_aes_block(const struct han_gcm *g, const uint8_t in[16], uint8_t out[16])
+/* One AES-128 block. */
+static void aes_block(const struct han_gcm *g, const uint8_t in[16], uint8_t out[16])
 {
     uint32_t s[4];
     int i;
@@ -130,7 +131,7 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
     /* Shoup's tables: entry n of hh/hl is n * H, where the nibble's top bit stands for
      * x^0, so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums; hh4/hl4
      * are the same for H*x^4, so that one step of the multiplication takes a byte. */
-    han_aes_block(g, zero, h);
+    aes_block(g, zero, h);
     hi = get64(h);
     lo = get64(h + 8);
     g->hh[0] = g->hl[0] = g->hh4[0] = g->hl4[0] = 0;
@@ -231,7 +232,7 @@ void han_gcm_tag(const struct han_gcm *g, const uint8_t iv[12], const uint8_t *a
     memcpy(j0, iv, 12);
     j0[12] = j0[13] = j0[14] = 0;
     j0[15] = 1;
-    han_aes_block(g, j0, mask);
+    aes_block(g, j0, mask);
     put64(tag, xh);
     put64(tag + 8, xl);
     for (i = 0; i < 16; i++) tag[i] ^= mask[i];

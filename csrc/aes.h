@@ -15,9 +15,6 @@ struct han_gcm {
 
 void han_gcm_init(struct han_gcm *g, const uint8_t key[16]);
 
-/* One AES-128 block. */
-void han_aes_block(const struct han_gcm *g, const uint8_t in[16], uint8_t out[16]);
-
 /* GCM's counter mode: out = in xor the key stream that starts at the counter block
  * iv || 00000002 (the block after J0). Decrypts and encrypts; out may equal in. */
 void han_gcm_ctr(const struct han_gcm *g, const uint8_t iv[12], const uint8_t *in,

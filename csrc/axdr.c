@@ -46,7 +46,8 @@ static void time_part(const uint8_t *p, struct han_time *t)
     t->hundredths = field(p[3]);
 }
 
-void han_axdr_datetime(const uint8_t *p, struct han_time *t)
+/* Parse 12 date-time bytes. */
+static void datetime(const uint8_t *p, struct han_time *t)
 {
     unsigned dev = (unsigned)be(p + 9, 2);
     date_part(p, t);
@@ -203,7 +204,7 @@ static int value(struct walk *w, int depth)
     case 0x18:
         if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float64(p);
         break;
-    case 0x19: han_axdr_datetime(p, &t); add_time(w, &t, p); break;
+    case 0x19: datetime(p, &t); add_time(w, &t, p); break;
     case 0x1A: date_part(p, &t); add_time(w, &t, p); break;
     default:   time_part(p, &t); add_time(w, &t, p); break;   /* 0x1B */
     }
@@ -266,16 +267,14 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
         break;
     case 0x0C: case 0x19:
         if (n - p - 1 < 12) return HAN_EDATA;
-        out->time_at = a + p + 1;
-        han_axdr_datetime(a + p + 1, &out->time);
+        datetime(a + p + 1, &out->time);
         p += 13;
         break;
     case 0x09:
         if (p + 1 >= n) return HAN_EDATA;
         if (a[p + 1] != 0x0C) return HAN_EDATETIME;
         if (n - p - 2 < 12) return HAN_EDATA;
-        out->time_at = a + p + 2;
-        han_axdr_datetime(a + p + 2, &out->time);
+        datetime(a + p + 2, &out->time);
         p += 14;
         break;
     default:

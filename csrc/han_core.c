@@ -82,7 +82,8 @@ static const char *const key_names[] = {
 typedef char han_check_key_names[
     sizeof key_names / sizeof key_names[0] == HAN_K_COUNT ? 1 : -1];
 
-void han_push_keys(lua_State *L)
+/* The key table (luaopen_han_core). */
+static void push_keys(lua_State *L)
 {
     int k;
     lua_createtable(L, HAN_K_COUNT - 1, 0);
@@ -112,7 +113,7 @@ void han_push_time(lua_State *L, int tag, const struct han_time *t)
 }
 
 /* The Lua value of a record, as core.notification gives it (elements of a list after it). */
-void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v)
+static void push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v)
 {
     switch (v->kind) {
     case HAN_V_NULL: lua_pushlightuserdata(L, NULL); break;
@@ -128,23 +129,37 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
         size_t i;
         lua_createtable(L, (int)v->n, 0);
         for (i = 1; i <= v->n; i++, e = f->r + e->next) {
-            han_push_rec(L, f, e);
+            push_rec(L, f, e);
             lua_rawseti(L, -2, (int)i);
         }
     }
     }
 }
 
-int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b)
+/* The notification of a frame or APDU and its body's records: on the C stack for a body
+ * of up to RECS values, else in a userdata pushed on the Lua stack. */
+#define RECS  256
+#define TIMES 16
+struct body {
+    struct han_hdlc frame;            /* when the data is a frame */
+    struct han_notification note;
+    struct han_flat flat;
+    struct han_rec recs[RECS];
+    struct han_time times[TIMES];
+};
+
+/* Read the data-notification of s[0..n) into b: 0, or the error pushed (han_push_error)
+ * and its count returned. */
+static int read_body(lua_State *L, const uint8_t *s, size_t n, struct body *b)
 {
     struct han_flat *f = &b->flat;
     int e, byte = 0;
     if ((e = han_notification_of(s, n, &b->frame, &b->note, &byte)) != HAN_OK)
         return han_push_error(L, e, byte);
     f->r = b->recs;
-    f->cap = HAN_RECS;
+    f->cap = RECS;
     f->t = b->times;
-    f->tcap = HAN_TIMES;
+    f->tcap = TIMES;
     e = han_flat_record(b->note.body, b->note.body_len, f, &byte);
     if (e == HAN_OK && (f->n > f->cap || f->nt > f->tcap)) {
         f->cap = f->n;
@@ -160,11 +175,11 @@ static int l_notification(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct han_body b;
+    struct body b;
     int k;
 
     lua_settop(L, 1);
-    if ((k = han_read_body(L, s, n, &b)) != 0) return k;
+    if ((k = read_body(L, s, n, &b)) != 0) return k;
 
     luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 8, "han.core.notification");
     lua_createtable(L, 0, 6);
@@ -178,7 +193,7 @@ static int l_notification(lua_State *L)
         han_push_time(L, 0x19, &b.note.time);
         lua_setfield(L, -2, "time");
     }
-    han_push_rec(L, &b.flat, b.flat.r);
+    push_rec(L, &b.flat, b.flat.r);
     lua_setfield(L, -2, "body");
     return 1;
 }
@@ -188,19 +203,19 @@ static int l_values(lua_State *L)
 {
     size_t n, i, leaves = 0, key_len;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct han_body b;
+    struct body b;
     uint8_t small[1024], *key = small;
     int e;
 
     lua_settop(L, 1);
-    if ((e = han_read_body(L, s, n, &b)) != 0) return e;
+    if ((e = read_body(L, s, n, &b)) != 0) return e;
     if (b.note.body_len > sizeof small) key = lua_newuserdata(L, b.note.body_len);
     key_len = han_flat_key(&b.flat, key);
     for (i = 0; i < b.flat.n; i++) leaves += !han_rec_in_key(&b.flat.r[i]);
     lua_createtable(L, (int)leaves, 0);
     for (i = 0, leaves = 0; i < b.flat.n; i++) {
         if (han_rec_in_key(&b.flat.r[i])) continue;
-        han_push_rec(L, &b.flat, &b.flat.r[i]);
+        push_rec(L, &b.flat, &b.flat.r[i]);
         lua_rawseti(L, -2, (int)++leaves);
     }
     lua_pushlstring(L, (const char *)key, key_len);
@@ -565,7 +580,7 @@ int luaopen_han_core(lua_State *L)
     }
     lua_pop(L, 1);
     luaL_newlibtable(L, core_functions);
-    han_push_keys(L);
+    push_keys(L);
     luaL_setfuncs(L, core_functions, 1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
