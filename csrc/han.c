@@ -1,5 +1,5 @@
 /* The message and the code of every han_err (docs/core-api.md, "Errors and their
- * codes"), in the order of the enum. */
+ * codes"), in the order of the enum: the DLMS errors, then P1's. */
 #include "han.h"
 
 #include <stdio.h>
@@ -37,18 +37,27 @@ static const struct { const char *message, *code; } errors[] = {
     {"ciphered APDU 0x%02X needs keys.system_title", "no_system_title"},
     {"authentication failed", "auth_failed"},
     {"too many envelopes", "too_many_envelopes"},
+    {"no start of telegram", "no_start"},
+    {"no end of telegram", "no_end"},
+    {"bad CRC line", "bad_crc_line"},
+    {"bad CRC", "bad_crc"},
+    {"line too long", "line_too_long"},
+    {"bad character", "bad_character"},
+    {"bad identification", "bad_identification"},
+    {"too many lines", "too_many_lines"},
+    {"bad line %u", "bad_line"},
 };
 
 /* One entry per error: fails to compile when the enum and the table part ways. */
 typedef char han_check_errors[(sizeof errors / sizeof errors[0] == HAN_ECOUNT) ? 1 : -1];
 
-const char *han_strerror(int err, int byte, char *buf)
+const char *han_strerror(int err, unsigned arg, char *buf)
 {
     const char *m;
     if (err < 0 || err >= HAN_ECOUNT) return "error";
     m = errors[err].message;
-    if (!strstr(m, "%02X")) return m;
-    snprintf(buf, 64, m, (unsigned)byte & 0xFF);
+    if (!strchr(m, '%')) return m;
+    snprintf(buf, 64, m, arg);
     return buf;
 }
 

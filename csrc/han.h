@@ -35,13 +35,23 @@ enum han_err {
     HAN_ENOTITLE,     /* ciphered APDU 0x%02X needs keys.system_title */
     HAN_EAUTH,        /* authentication failed */
     HAN_ENESTED,      /* too many envelopes */
+    HAN_P1_ESTART,    /* no start of telegram */
+    HAN_P1_EEND,      /* no end of telegram */
+    HAN_P1_ECRCLINE,  /* bad CRC line */
+    HAN_P1_ECRC,      /* bad CRC */
+    HAN_P1_ELONG,     /* line too long */
+    HAN_P1_ECHAR,     /* bad character */
+    HAN_P1_EIDENT,    /* bad identification */
+    HAN_P1_ELINES,    /* too many lines */
+    HAN_P1_ELINE,     /* bad line %u */
     HAN_ECOUNT        /* how many there are */
 };
 
-/* The message for an error (csrc/han.c); `byte` fills the "0x%02X" of those that name a
- * byte. May write into buf (at least 64 bytes); returns the message. HAN_ENOKEY's ends
- * with "system title ": the binding appends the title. */
-const char *han_strerror(int err, int byte, char *buf);
+/* The message for an error (csrc/han.c); `arg` fills the "0x%02X" of those that name a
+ * byte and the "%u" of HAN_P1_ELINE's line. May write into buf (at least 64 bytes);
+ * returns the message. HAN_ENOKEY's ends with "system title ": the binding appends the
+ * title. */
+const char *han_strerror(int err, unsigned arg, char *buf);
 
 /* The stable code of an error, for code to decide on (docs/core-api.md). */
 const char *han_errcode(int err);

@@ -20,7 +20,7 @@ int han_push_error(lua_State *L, int err, int byte)
 {
     char buf[64];
     lua_pushnil(L);
-    lua_pushstring(L, han_strerror(err, byte, buf));
+    lua_pushstring(L, han_strerror(err, (unsigned)byte, buf));
     lua_pushstring(L, han_errcode(err));
     return 3;
 }

@@ -95,7 +95,7 @@ int han_l_p1(lua_State *L)
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
     struct p1_builder b;
-    char small[4096], buf[32];
+    char small[4096];
     unsigned line;
     int e;
     lua_settop(L, 1);
@@ -104,12 +104,9 @@ int han_l_p1(lua_State *L)
     /* each part of the key stands for as many bytes of the telegram but a group, whose
      * "(s)" or "(n)" may take one more than its "()" or "(5)": 2 n bytes at most */
     b.key = 2 * n <= sizeof small ? small : lua_newuserdata(L, 2 * n);
-    if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_P1_OK) {
+    if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_OK) {
         lua_settop(L, 1);                  /* drop what was built */
-        lua_pushnil(L);
-        lua_pushstring(L, han_p1_strerror(e, line, buf));
-        lua_pushstring(L, han_p1_errcode(e));
-        return 3;
+        return han_push_error(L, e, (int)line);
     }
     lua_pushvalue(L, b.v);
     lua_pushlstring(L, b.key, b.len);
