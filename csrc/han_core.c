@@ -246,11 +246,6 @@ static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, si
                (int)(2 * len));
 }
 
-static void key_from(lua_State *L, int idx, const char *name, uint8_t key[16])
-{
-    bytes_from(L, idx, name, key, 16);
-}
-
 static const uint8_t *check_iv(lua_State *L, int idx)
 {
     size_t n;
@@ -268,7 +263,7 @@ static int l_gcm_encrypt(lua_State *L)
     const uint8_t *pt = (const uint8_t *)luaL_checklstring(L, 3, &n);
     const uint8_t *aad = (const uint8_t *)luaL_optlstring(L, 4, "", &aad_len);
     uint8_t key[16], tag[16], *out;
-    key_from(L, 1, "key", key);
+    bytes_from(L, 1, "key", key, 16);
     han_gcm_init(&g, key);
     out = (uint8_t *)lua_newuserdata(L, n ? n : 1);
     han_gcm_ctr(&g, iv, pt, n, out);
@@ -290,7 +285,7 @@ static int l_gcm_decrypt(lua_State *L)
     const uint8_t *aad = (const uint8_t *)luaL_checklstring(L, 4, &aad_len);
     const uint8_t *tag = (const uint8_t *)luaL_checklstring(L, 5, &tag_len);
     if (tag_len < 1 || tag_len > 16) luaL_argerror(L, 5, "1 to 16 bytes expected");
-    key_from(L, 1, "key", key);
+    bytes_from(L, 1, "key", key, 16);
     han_gcm_init(&g, key);
     han_gcm_tag(&g, iv, aad, aad_len, ct, n, full);
     if (!han_ct_equal(full, tag, tag_len)) return han_push_error(L, HAN_EAUTH, 0);
@@ -300,27 +295,27 @@ static int l_gcm_decrypt(lua_State *L)
     return 1;
 }
 
+/* Field `name` of the table at idx into out (bytes_from) unless it is nil: whether it was
+ * there. */
+static int opt_bytes(lua_State *L, int idx, const char *name, uint8_t *out, size_t len)
+{
+    int has;
+    lua_getfield(L, idx, name);
+    has = !lua_isnil(L, -1);
+    if (has) bytes_from(L, -1, name, out, len);
+    lua_pop(L, 1);
+    return has;
+}
+
 /* keys = {key =, auth_key =, system_title =}, each optional (a nil table: none). */
 static void keys_from(lua_State *L, int idx, struct han_keys *k)
 {
-    static const char *const names[] = {"key", "auth_key", "system_title"};
-    int *has[3];
-    uint8_t *dst[3];
-    size_t len[3] = {16, 16, 8};
-    int i;
-    has[0] = &k->has_key; has[1] = &k->has_auth; has[2] = &k->has_title;
-    dst[0] = k->key; dst[1] = k->auth; dst[2] = k->title;
     memset(k, 0, sizeof *k);
     if (lua_isnoneornil(L, idx)) return;
     luaL_checktype(L, idx, LUA_TTABLE);
-    for (i = 0; i < 3; i++) {
-        lua_getfield(L, idx, names[i]);
-        if (!lua_isnil(L, -1)) {
-            bytes_from(L, -1, names[i], dst[i], len[i]);
-            *has[i] = 1;
-        }
-        lua_pop(L, 1);
-    }
+    k->has_key = opt_bytes(L, idx, "key", k->key, 16);
+    k->has_auth = opt_bytes(L, idx, "auth_key", k->auth, 16);
+    k->has_title = opt_bytes(L, idx, "system_title", k->title, 8);
 }
 
 static void push_hex(lua_State *L, const uint8_t *p, size_t n)
