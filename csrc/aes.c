@@ -3,6 +3,7 @@
  * endianness; nothing is allocated. The T-tables are computed by the compiler from the
  * S-box, so there is no run-time table setup and nothing to initialise per process. */
 #include "aes.h"
+#include "han.h"
 
 #include <string.h>
 
@@ -46,11 +47,6 @@ static const uint32_t te1[256] = {SBOX(E1)};
 static const uint32_t te2[256] = {SBOX(E2)};
 static const uint32_t te3[256] = {SBOX(E3)};
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -61,7 +57,7 @@ static void put32(uint8_t *p, uint32_t v)
 
 static uint64_t get64(const uint8_t *p)
 {
-    return (uint64_t)get32(p) << 32 | get32(p + 4);
+    return (uint64_t)han_be32(p) << 32 | han_be32(p + 4);
 }
 
 static void put64(uint8_t *p, uint64_t v)
@@ -97,7 +93,7 @@ static void aes_block(const struct han_gcm *g, const uint8_t in[16], uint8_t out
 {
     uint32_t s[4];
     int i;
-    for (i = 0; i < 4; i++) s[i] = get32(in + 4 * i);
+    for (i = 0; i < 4; i++) s[i] = han_be32(in + 4 * i);
     encrypt(g->rk, s);
     for (i = 0; i < 4; i++) put32(out + 4 * i, s[i]);
 }
@@ -120,7 +116,7 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
     uint8_t h[16];
     uint64_t hi, lo;
     int i, j;
-    for (i = 0; i < 4; i++) rk[i] = get32(key + 4 * i);
+    for (i = 0; i < 4; i++) rk[i] = han_be32(key + 4 * i);
     for (i = 4; i < 44; i++) {
         uint32_t t = rk[i - 1];
         if (i % 4 == 0)   /* RotWord, SubWord, Rcon */
@@ -200,14 +196,14 @@ static void ghash(const struct han_gcm *g, uint64_t *xh, uint64_t *xl, const uin
 void han_gcm_ctr(const struct han_gcm *g, const uint8_t iv[12], const uint8_t *in,
                  size_t n, uint8_t *out)
 {
-    uint32_t c0 = get32(iv), c1 = get32(iv + 4), c2 = get32(iv + 8), ctr = 2;
+    uint32_t c0 = han_be32(iv), c1 = han_be32(iv + 4), c2 = han_be32(iv + 8), ctr = 2;
     uint32_t s[4];
     uint8_t ks[16];
     size_t i;
     for (; n >= 16; in += 16, out += 16, n -= 16) {
         s[0] = c0; s[1] = c1; s[2] = c2; s[3] = ctr++;   /* wraps modulo 2^32 */
         encrypt(g->rk, s);
-        for (i = 0; i < 4; i++) put32(out + 4 * i, get32(in + 4 * i) ^ s[i]);
+        for (i = 0; i < 4; i++) put32(out + 4 * i, han_be32(in + 4 * i) ^ s[i]);
     }
     if (n > 0) {
         s[0] = c0; s[1] = c1; s[2] = c2; s[3] = ctr;

@@ -21,10 +21,6 @@ static uint64_t be(const uint8_t *p, int n)
 }
 
 static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* A one-byte date-time field: 0xFF means unspecified. */
 static int field(uint8_t b) { return b == 0xFF ? HAN_UNSPEC : b; }
@@ -186,7 +182,7 @@ static int value(struct walk *w, int depth)
                    : tag == 0x10 ? (int16_t)(uint16_t)be(p, 2) : (int64_t)be(p, 8);
         break;
     case 0x06:   /* u32 and u16 first: most values of every list */
-        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = be32(p);
+        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = han_be32(p);
         break;
     case 0x12:
         if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = be16(p);
@@ -256,26 +252,23 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
     }
     if (n == 0) return HAN_EDATA;
     if (a[0] != 0x0F) { *errbyte = a[0]; return HAN_EAPDU; }
-    if (n < 5) return HAN_EDATA;
+    if (n < 6) return HAN_EDATA;   /* invoke id (4 bytes) and the date-time's tag */
     out->invoke_id = (uint32_t)be(a + 1, 4);
     p = 5;
-    if (p >= n) return HAN_EDATA;
     out->has_time = a[p] != 0x00;
     switch (a[p]) {
     case 0x00:
         p += 1;
         break;
+    case 0x09:   /* an octet-string of 12 bytes */
+        if (p + 1 >= n) return HAN_EDATA;
+        if (a[p + 1] != 0x0C) return HAN_EDATETIME;
+        p++;
+        /* fall through */
     case 0x0C: case 0x19:
         if (n - p - 1 < 12) return HAN_EDATA;
         datetime(a + p + 1, &out->time);
         p += 13;
-        break;
-    case 0x09:
-        if (p + 1 >= n) return HAN_EDATA;
-        if (a[p + 1] != 0x0C) return HAN_EDATETIME;
-        if (n - p - 2 < 12) return HAN_EDATA;
-        datetime(a + p + 2, &out->time);
-        p += 14;
         break;
     default:
         return HAN_EDATETIME;

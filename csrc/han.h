@@ -2,6 +2,7 @@
  * No Lua here: the engine can be fuzzed and benchmarked on its own. */
 #ifndef HAN_H
 #define HAN_H
+#include <stdint.h>
 
 enum han_err {
     HAN_OK = 0,
@@ -55,6 +56,12 @@ const char *han_strerror(int err, unsigned arg, char *buf);
 
 /* The stable code of an error, for code to decide on (docs/core-api.md). */
 const char *han_errcode(int err);
+
+/* The big-endian 32-bit number at p. */
+static inline uint32_t han_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 /* The value of a hex digit (either case), or -1: keys, system titles, P1 CRCs. */
 static inline int han_hexval(int c)

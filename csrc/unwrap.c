@@ -9,11 +9,6 @@
 
 #include <string.h>
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* HDLC frames back to back (one flag may close one and open the next): their
  * information fields joined. The last frame must not announce more segments. */
 static int hdlc_series(const uint8_t *in, size_t n, uint8_t *out, size_t *w)
@@ -152,7 +147,7 @@ static int decipher(const uint8_t *a, size_t n, const struct han_keys *k, uint8_
     sc = a[p];
     u->ciphered = 1;
     u->security = sc;
-    u->counter = be32(a + p + 1);
+    u->counter = han_be32(a + p + 1);
     if ((sc & 0x0F) > 1 || (sc & 0x80)) { *errbyte = (int)sc; return HAN_ESECURITY; }
     body = a + p + 5;
     len = ber_len - 5;
