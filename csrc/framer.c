@@ -78,23 +78,29 @@ void han_framer_free(struct han_framer *f)
     f->cap = f->seg_cap = 0;
 }
 
+/* Grow the buffer *buf of *cap bytes, doubling from 256 bytes, to `want` bytes or more
+ * but at most `most`; without memory it stays as it is. */
+static void grow(struct han_framer *f, uint8_t **buf, size_t *cap, size_t want, size_t most)
+{
+    size_t c = *cap ? 2 * *cap : 256;
+    uint8_t *p;
+    while (c < want) c *= 2;
+    if (c > most) c = most;
+    p = f->alloc(f->alloc_ud, *buf, *cap, c);
+    if (p) {
+        *buf = p;
+        *cap = c;
+    }
+}
+
 /* Segments: appending that would take the buffer above HAN_MAX_SEGMENTS (or above what
  * memory allows) drops it and this payload. The last one delivers the joined message. */
 static void join(struct han_framer *f, const uint8_t *p, size_t n, int last,
                  han_deliver deliver, void *ud)
 {
     size_t want = f->seg_len + n;
-    if (want > f->seg_cap && want <= HAN_MAX_SEGMENTS) {
-        size_t cap = f->seg_cap ? 2 * f->seg_cap : 256;
-        uint8_t *s;
-        while (cap < want) cap *= 2;
-        if (cap > HAN_MAX_SEGMENTS) cap = HAN_MAX_SEGMENTS;
-        s = f->alloc(f->alloc_ud, f->seg, f->seg_cap, cap);
-        if (s) {
-            f->seg = s;
-            f->seg_cap = cap;
-        }
-    }
+    if (want > f->seg_cap && want <= HAN_MAX_SEGMENTS)
+        grow(f, &f->seg, &f->seg_cap, want, HAN_MAX_SEGMENTS);
     if (want > f->seg_cap) {
         f->st.bad_length++;
         f->seg_len = f->seg_count = 0;
@@ -404,16 +410,7 @@ done:
 static size_t room(struct han_framer *f)
 {
     size_t most = 2 * longest(f->protocol);
-    if (f->len * 2 >= f->cap && f->cap < most) {
-        size_t cap = f->cap ? 2 * f->cap : 256;
-        uint8_t *p;
-        if (cap > most) cap = most;
-        p = f->alloc(f->alloc_ud, f->buf, f->cap, cap);
-        if (p) {
-            f->buf = p;
-            f->cap = cap;
-        }
-    }
+    if (f->len * 2 >= f->cap && f->cap < most) grow(f, &f->buf, &f->cap, 0, most);
     return f->cap - f->len;
 }
 
