@@ -2,8 +2,7 @@
 #ifndef HAN_BINDING_H
 #define HAN_BINDING_H
 #include "compat.h"
-#include "axdr.h"
-#include "hdlc.h"
+#include "axdr.h"   /* and hdlc.h */
 
 /* The fields of a time table, interned once: upvalue 1 of every han.core function is
  * the table of them, so a time is made without hashing its names again. */

@@ -1,18 +1,14 @@
 /* han.core: with han_p1.c, the only files that speak Lua. It turns
  * the engine's results (crc16.c, hdlc.c, axdr.c, framer.c, ...) into Lua values;
  * docs/core-api.md is the contract. */
-#include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
+#include "binding.h"   /* compat.h, axdr.h, hdlc.h */
 #include "crc16.h"
-#include "hdlc.h"
-#include "axdr.h"
 #include "framer.h"
 #include "aes.h"
 #include "unwrap.h"
 #include "han.h"
-#include "binding.h"
 
 #define FRAMER_MT "han.framer"
 
