@@ -30,15 +30,10 @@ static double now(void)
 
 static int fail(lua_State *L, const char *what, const char *dev, int err)
 {
+    const char *hint = err == EACCES ? " (is the user in the 'dialout' group?)"
+                     : err == EBUSY ? " (another program has the port open)" : "";
     lua_pushnil(L);
-    if (err == EACCES)
-        lua_pushfstring(L, "%s %s: %s (is the user in the 'dialout' group?)", what, dev,
-                        strerror(err));
-    else if (err == EBUSY)
-        lua_pushfstring(L, "%s %s: %s (another program has the port open)", what, dev,
-                        strerror(err));
-    else
-        lua_pushfstring(L, "%s %s: %s", what, dev, strerror(err));
+    lua_pushfstring(L, "%s %s: %s%s", what, dev, strerror(err), hint);
     return 2;
 }
 
@@ -166,9 +161,7 @@ static int p_read(lua_State *L)
         k = read(p->fd, buf + got, n - got);
         if (k > 0) { got += (size_t)k; continue; }
         if (k < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (k == 0 || (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
-            return fail(L, "read error on", p->name, k < 0 ? errno : EIO);
-        return fail(L, "read error on", p->name, errno);
+        return fail(L, "read error on", p->name, k < 0 ? errno : EIO);   /* k == 0: hung up */
     }
     if (got == 0) {
         lua_pushnil(L);
