@@ -139,7 +139,6 @@ static int decipher(const uint8_t *a, size_t n, const struct han_keys *k, uint8_
         *errbyte = a[0];
         return HAN_ENOTITLE;
     }
-    u->has_title = 1;
     if ((e = han_ber(a + p, n - p, &ber_len, &used)) != HAN_OK) return e;
     p += used;
     if (ber_len > n - p || ber_len < 5) return HAN_EDATA;
@@ -160,28 +159,18 @@ static int decipher(const uint8_t *a, size_t n, const struct han_keys *k, uint8_
     memcpy(iv, u->title, 8);
     memcpy(iv + 8, a + p + 1, 4);
     if (k->has_key) han_gcm_init(&g, k->key);
-    if (sc & 0x20) {
-        if ((sc & 0x10) && k->has_auth) {
-            uint8_t aad[17];
-            aad[0] = (uint8_t)sc;
-            memcpy(aad + 1, k->auth, 16);
-            han_gcm_tag(&g, iv, aad, 17, body, len, tag);
-            if (!han_ct_equal(tag, sent, 12)) return HAN_EAUTH;
-            u->authenticated = 1;
-        }
-        memmove(out, body, len);
-        han_gcm_ctr(&g, iv, out, len, out);
-    } else if ((sc & 0x10) && k->has_key && k->has_auth) {
-        memmove(out + 17, body, len);                 /* AAD = SC || AK || text */
+    if ((sc & 0x10) && k->has_key && k->has_auth) {   /* out = SC || AK || text */
+        memmove(out + 17, body, len);
         out[0] = (uint8_t)sc;
         memcpy(out + 1, k->auth, 16);
-        han_gcm_tag(&g, iv, out, 17 + len, out, 0, tag);
+        if (sc & 0x20) han_gcm_tag(&g, iv, out, 17, out + 17, len, tag);
+        else han_gcm_tag(&g, iv, out, 17 + len, out, 0, tag);
         if (!han_ct_equal(tag, sent, 12)) return HAN_EAUTH;
         u->authenticated = 1;
-        memmove(out, out + 17, len);
-    } else {
-        memmove(out, body, len);
+        body = out + 17;
     }
+    memmove(out, body, len);
+    if (sc & 0x20) han_gcm_ctr(&g, iv, out, len, out);
     *w = len;
     return HAN_OK;
 }
