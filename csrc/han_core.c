@@ -314,18 +314,6 @@ static void keys_from(lua_State *L, int idx, struct han_keys *k)
     k->has_title = opt_bytes(L, idx, "system_title", k->title, 8);
 }
 
-static void push_hex(lua_State *L, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    char buf[64];
-    size_t i;
-    for (i = 0; i < n && i < sizeof buf / 2; i++) {
-        buf[2 * i] = digits[p[i] >> 4];
-        buf[2 * i + 1] = digits[p[i] & 15];
-    }
-    lua_pushlstring(L, buf, 2 * i);
-}
-
 /* unwrap(data [, keys]) -> apdu [, security] | nil, err, code */
 static int l_unwrap(lua_State *L)
 {
@@ -338,16 +326,19 @@ static int l_unwrap(lua_State *L)
     keys_from(L, 2, &k);
     if (n > sizeof small) out = (uint8_t *)lua_newuserdata(L, n);
     e = han_unwrap(s, n, &k, out, &u, &byte);
-    if (e == HAN_ENOKEY) {         /* the message names the system title */
-        char buf[64];
-        lua_pushnil(L);
-        lua_pushstring(L, han_strerror(e, 0, buf));
-        push_hex(L, u.title, 8);
-        lua_concat(L, 2);
-        lua_pushstring(L, han_errcode(e));
+    if (e != HAN_OK) {
+        han_push_error(L, e, byte);
+        if (e == HAN_ENOKEY) {         /* the message ends with the system title in hex */
+            char hex[17];
+            int i;
+            for (i = 0; i < 16; i++)
+                hex[i] = "0123456789ABCDEF"[u.title[i / 2] >> (i % 2 ? 0 : 4) & 15];
+            hex[16] = '\0';
+            lua_pushfstring(L, "%s%s", lua_tostring(L, -2), hex);
+            lua_replace(L, -3);
+        }
         return 3;
     }
-    if (e != HAN_OK) return han_push_error(L, e, byte);
     lua_pushlstring(L, (const char *)u.apdu, u.apdu_len);
     if (!u.ciphered) return 1;
     lua_createtable(L, 0, 5);
@@ -553,8 +544,7 @@ static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
     {"values", l_values}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
-    {"p1", han_l_p1}, 
-    {NULL, NULL}
+    {"p1", han_l_p1}, {NULL, NULL}
 };
 
 __attribute__((visibility("default"))) int luaopen_han_core(lua_State *L);
