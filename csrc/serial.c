@@ -141,7 +141,7 @@ static int p_read(lua_State *L)
     n = (size_t)want;
     deadline = now() + timeout;
     while (got < n) {
-        struct pollfd pfd;
+        struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
         int wait_ms = -1, r;
         ssize_t k;
         if (timeout >= 0) {
@@ -149,9 +149,6 @@ static int p_read(lua_State *L)
             if (left <= 0) break;
             wait_ms = (int)(left * 1000.0 + 0.999);
         }
-        pfd.fd = p->fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
         r = poll(&pfd, 1, wait_ms);
         if (r < 0) {
             if (errno == EINTR) continue;
@@ -181,11 +178,9 @@ static int p_write(lua_State *L)
     while (done < n) {
         ssize_t k = write(p->fd, s + done, n - done);
         if (k < 0) {
-            struct pollfd pfd;
+            struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
             if (errno == EINTR) continue;
             if (errno != EAGAIN) return fail(L, "write error on", p->name, errno);
-            pfd.fd = p->fd;
-            pfd.events = POLLOUT;
             poll(&pfd, 1, 1000);
             continue;
         }
