@@ -12,8 +12,7 @@ struct p1_builder {
     int v, count;
     char *key;
     size_t len;
-    int has_crc;
-    unsigned crc;
+    struct han_p1_info info;
 };
 
 /* The fields of P1's time tables, in the order of a han_p1_value's. */
@@ -31,10 +30,8 @@ static void p1_begin(void *ud, const struct han_p1_info *in)
     struct p1_builder *b = ud;
     lua_createtable(b->L, (int)in->lines, 0);   /* about one group a line */
     b->v = lua_gettop(b->L);
-    b->has_crc = in->has_crc;
-    b->crc = in->crc;
-    put(b, "/", 1);
-    put(b, in->ident, in->ident_len);
+    b->info = *in;
+    put(b, in->ident - 1, in->ident_len + 1);   /* the line with its '/' */
     put(b, "\n", 1);
 }
 
@@ -50,10 +47,7 @@ static void p1_value(void *ud, const struct han_p1_value *v)
     switch (v->kind) {
     case HAN_P1_NUMBER:
         put(b, "(n", 2);
-        if (v->unit) {
-            put(b, "*", 1);
-            put(b, v->unit, v->unit_len);
-        }
+        if (v->unit) put(b, v->unit - 1, v->unit_len + 1);   /* '*' and the unit */
 #if LUA_VERSION_NUM >= 503
         if (v->is_int) {
             lua_pushinteger(L, (lua_Integer)v->i);
@@ -110,7 +104,7 @@ int han_l_p1(lua_State *L)
     }
     lua_pushvalue(L, b.v);
     lua_pushlstring(L, b.key, b.len);
-    if (b.has_crc) lua_pushinteger(L, (lua_Integer)b.crc);
+    if (b.info.has_crc) lua_pushinteger(L, (lua_Integer)b.info.crc);
     else lua_pushnil(L);
     return 3;
 }
