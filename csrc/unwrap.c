@@ -31,16 +31,11 @@ static int hdlc_series(const uint8_t *in, size_t n, uint8_t *out, size_t *w)
 }
 
 /* Bytes of transport header after C and A for an M-Bus CI field; 0 = unsupported.
- * CI 00-1F: DLMS segment (sequence in the low nibble, 10 = last) then STSAP, DTSAP. */
+ * CI 00-1F: DLMS segment (sequence in the low nibble, 10 = last) then STSAP, DTSAP;
+ * 78: no header, 7A: short header, 72: long header. */
 static size_t mbus_header(int ci)
 {
-    if (ci <= 0x1F) return 3;
-    switch (ci) {
-    case 0x78: return 1;    /* no header */
-    case 0x7A: return 5;    /* short header */
-    case 0x72: return 13;   /* long header */
-    }
-    return 0;
+    return ci <= 0x1F ? 3 : ci == 0x78 ? 1 : ci == 0x7A ? 5 : ci == 0x72 ? 13 : 0;
 }
 
 /* M-Bus long frames 68 L L 68 C A CI ... CS 16 in a row: the user data joined. */
@@ -102,16 +97,12 @@ static int blocks(const uint8_t *a, size_t n, uint8_t *out, size_t *w)
     }
 }
 
+/* general-glo DB, general-ded DC; glo-initiate request 21 and response 28; glo get, set,
+ * event, action C8 to CB; glo responses CC, CD, CF */
 static int ciphered_tag(int tag)
 {
-    switch (tag) {
-    case 0xDB: case 0xDC:                             /* general-glo, general-ded */
-    case 0x21: case 0x28:                             /* glo-initiate request/response */
-    case 0xC8: case 0xC9: case 0xCA: case 0xCB:       /* glo get/set/event/action */
-    case 0xCC: case 0xCD: case 0xCF:                  /* glo responses */
-        return 1;
-    }
-    return 0;
+    return tag == 0xDB || tag == 0xDC || tag == 0x21 || tag == 0x28
+        || (tag >= 0xC8 && tag <= 0xCD) || tag == 0xCF;
 }
 
 /* Security control: suite in the low nibble (0 and 1: AES-GCM-128), 10 authenticated,
