@@ -60,12 +60,6 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)han_be32(p) << 32 | han_be32(p + 4);
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
-
 /* The state as four big-endian column words, encrypted in place. */
 static void encrypt(const uint32_t *rk, uint32_t s[4])
 {
@@ -88,16 +82,6 @@ static void encrypt(const uint32_t *rk, uint32_t s[4])
     s[3] = W(sbox[s3 >> 24], sbox[s0 >> 16 & 0xff], sbox[s1 >> 8 & 0xff], sbox[s2 & 0xff]) ^ rk[3];
 }
 
-/* One AES-128 block. */
-static void aes_block(const struct han_gcm *g, const uint8_t in[16], uint8_t out[16])
-{
-    uint32_t s[4];
-    int i;
-    for (i = 0; i < 4; i++) s[i] = han_be32(in + 4 * i);
-    encrypt(g->rk, s);
-    for (i = 0; i < 4; i++) put32(out + 4 * i, s[i]);
-}
-
 /* GHASH works in GF(2^128) with GCM's reflected bit order: the first bit of the block
  * is the coefficient of x^0, and multiplying by x is a right shift of the 128-bit
  * big-endian number, folding the bit that falls off back in as 0xE1 in the top byte. */
@@ -111,9 +95,7 @@ static void mul_x(uint64_t *hi, uint64_t *lo)
 void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
 {
     static const uint8_t rcon[10] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36};
-    static const uint8_t zero[16];
-    uint32_t *rk = g->rk;
-    uint8_t h[16];
+    uint32_t *rk = g->rk, s[4] = {0, 0, 0, 0};
     uint64_t hi, lo;
     int i, j;
     for (i = 0; i < 4; i++) rk[i] = han_be32(key + 4 * i);
@@ -127,9 +109,9 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
     /* Shoup's tables: entry n of hh/hl is n * H, where the nibble's top bit stands for
      * x^0, so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums; hh4/hl4
      * are the same for H*x^4, so that one step of the multiplication takes a byte. */
-    aes_block(g, zero, h);
-    hi = get64(h);
-    lo = get64(h + 8);
+    encrypt(rk, s);   /* H = E(K, 0^128) */
+    hi = (uint64_t)s[0] << 32 | s[1];
+    lo = (uint64_t)s[2] << 32 | s[3];
     g->hh[0] = g->hl[0] = g->hh4[0] = g->hl4[0] = 0;
     for (i = 8; i > 0; i >>= 1) {
         g->hh[i] = hi;
@@ -217,21 +199,18 @@ void han_gcm_tag(const struct han_gcm *g, const uint8_t iv[12], const uint8_t *a
                  size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t tag[16])
 {
     uint64_t xh = 0, xl = 0;
-    uint8_t j0[16], mask[16];
-    int i;
+    uint32_t s[4] = {han_be32(iv), han_be32(iv + 4), han_be32(iv + 8), 1};   /* J0 */
     ghash(g, &xh, &xl, aad, aad_len);
     ghash(g, &xh, &xl, ct, ct_len);
     /* the lengths in bits, 64 bits each */
     xh ^= (uint64_t)aad_len << 3;
     xl ^= (uint64_t)ct_len << 3;
     mul_h(g, &xh, &xl);
-    memcpy(j0, iv, 12);
-    j0[12] = j0[13] = j0[14] = 0;
-    j0[15] = 1;
-    aes_block(g, j0, mask);
-    put64(tag, xh);
-    put64(tag + 8, xl);
-    for (i = 0; i < 16; i++) tag[i] ^= mask[i];
+    encrypt(g->rk, s);   /* the tag is the hash xor E(K, J0) */
+    put32(tag, (uint32_t)(xh >> 32) ^ s[0]);
+    put32(tag + 4, (uint32_t)xh ^ s[1]);
+    put32(tag + 8, (uint32_t)(xl >> 32) ^ s[2]);
+    put32(tag + 12, (uint32_t)xl ^ s[3]);
 }
 
 int han_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
