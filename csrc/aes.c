@@ -97,7 +97,7 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
     static const uint8_t rcon[10] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36};
     uint32_t *rk = g->rk, s[4] = {0, 0, 0, 0};
     uint64_t hi, lo;
-    int i, j;
+    int i, j, k;
     for (i = 0; i < 4; i++) rk[i] = han_be32(key + 4 * i);
     for (i = 4; i < 44; i++) {
         uint32_t t = rk[i - 1];
@@ -106,30 +106,26 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
                 ^ (uint32_t)rcon[i / 4 - 1] << 24;
         rk[i] = rk[i - 4] ^ t;
     }
-    /* Shoup's tables: entry n of hh/hl is n * H, where the nibble's top bit stands for
-     * x^0, so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums; hh4/hl4
-     * are the same for H*x^4, so that one step of the multiplication takes a byte. */
+    /* Shoup's tables: entry n of hh[0]/hl[0] is n * H, where the nibble's top bit stands
+     * for x^0, so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums;
+     * hh[1]/hl[1] are the same for H*x^4, so that one step of the multiplication takes a
+     * byte. */
     encrypt(rk, s);   /* H = E(K, 0^128) */
     hi = (uint64_t)s[0] << 32 | s[1];
     lo = (uint64_t)s[2] << 32 | s[3];
-    g->hh[0] = g->hl[0] = g->hh4[0] = g->hl4[0] = 0;
-    for (i = 8; i > 0; i >>= 1) {
-        g->hh[i] = hi;
-        g->hl[i] = lo;
-        mul_x(&hi, &lo);
-    }
-    for (i = 8; i > 0; i >>= 1) {
-        g->hh4[i] = hi;
-        g->hl4[i] = lo;
-        mul_x(&hi, &lo);
-    }
-    for (i = 2; i < 16; i <<= 1)
-        for (j = 1; j < i; j++) {
-            g->hh[i + j] = g->hh[i] ^ g->hh[j];
-            g->hl[i + j] = g->hl[i] ^ g->hl[j];
-            g->hh4[i + j] = g->hh4[i] ^ g->hh4[j];
-            g->hl4[i + j] = g->hl4[i] ^ g->hl4[j];
+    for (k = 0; k < 2; k++) {
+        g->hh[k][0] = g->hl[k][0] = 0;
+        for (i = 8; i > 0; i >>= 1) {
+            g->hh[k][i] = hi;
+            g->hl[k][i] = lo;
+            mul_x(&hi, &lo);
         }
+        for (i = 2; i < 16; i <<= 1)
+            for (j = 1; j < i; j++) {
+                g->hh[k][i + j] = g->hh[k][i] ^ g->hh[k][j];
+                g->hl[k][i + j] = g->hl[k][i] ^ g->hl[k][j];
+            }
+    }
 }
 
 /* X = X * H by Horner's rule over the 16 bytes from the last (highest powers) to the
@@ -148,9 +144,9 @@ static void mul_h(const struct han_gcm *g, uint64_t *xh, uint64_t *xl)
         b = (unsigned)(x & 0xff);
         x >>= 8;
         r = (unsigned)(zl & 0xff);
-        zl = (zl >> 8 | zh << 56) ^ g->hl[b >> 4] ^ g->hl4[b & 15];
+        zl = (zl >> 8 | zh << 56) ^ g->hl[0][b >> 4] ^ g->hl[1][b & 15];
         zh = (zh >> 8 ^ (uint64_t)(r << 8 ^ r << 7 ^ r << 6 ^ r << 1) << 48)
-             ^ g->hh[b >> 4] ^ g->hh4[b & 15];
+             ^ g->hh[0][b >> 4] ^ g->hh[1][b & 15];
     }
     *xh = zh;
     *xl = zl;
