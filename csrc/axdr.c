@@ -209,12 +209,8 @@ static int value(struct walk *w, int depth)
 
 int han_flat_record(const uint8_t *body, size_t len, struct han_flat *f, int *errbyte)
 {
-    struct walk w;
+    struct walk w = { .p = body, .end = body + len, .f = f };
     int e;
-    w.p = body;
-    w.end = body + len;
-    w.f = f;
-    w.errbyte = 0;
     f->n = f->nt = 0;
     e = value(&w, 1);
     *errbyte = w.errbyte;

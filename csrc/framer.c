@@ -38,13 +38,8 @@ static size_t longest(int protocol)
 void han_framer_init(struct han_framer *f, int cr_lf, int protocol, han_alloc alloc,
                      void *alloc_ud)
 {
-    memset(f, 0, sizeof *f);
-    f->protocol = protocol;
-    f->kind = HAN_HDLC;
-    f->cr_lf = cr_lf;
-    f->buf = f->seg = NULL;
-    f->alloc = alloc;
-    f->alloc_ud = alloc_ud;
+    *f = (struct han_framer){ .protocol = protocol, .kind = HAN_HDLC, .cr_lf = cr_lf,
+                              .alloc = alloc, .alloc_ud = alloc_ud };
 }
 
 size_t han_framer_buffered(const struct han_framer *f)

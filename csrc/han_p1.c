@@ -88,13 +88,11 @@ int han_l_p1(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct p1_builder b;
+    struct p1_builder b = { .L = L };
     char small[4096];
     unsigned line;
     int e;
     lua_settop(L, 1);
-    memset(&b, 0, sizeof b);
-    b.L = L;
     /* each part of the key stands for as many bytes of the telegram but a group, whose
      * "(s)" or "(n)" may take one more than its "()" or "(5)": 2 n bytes at most */
     b.key = 2 * n <= sizeof small ? small : lua_newuserdata(L, 2 * n);

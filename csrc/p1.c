@@ -211,8 +211,8 @@ static size_t content(const uint8_t *p, const uint8_t *lf)
 int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, void *ud,
                  unsigned *errline)
 {
-    struct han_p1_info info;
-    struct walk w;
+    struct han_p1_info info = { 0 };
+    struct walk w = { .v = v, .ud = ud, .line = 1 };
     const uint8_t *bang = NULL, *p, *lf;
     size_t q, end, k, len;
     int e;
@@ -232,7 +232,6 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
         end--;
         if (end > q + 1 && s[end - 1] == '\r') end--;
     }
-    memset(&info, 0, sizeof info);
     if (end - q - 1 > 4) return HAN_P1_ECRCLINE;
     if (end > q + 1) {   /* 1 to 4 digits: a heat-meter gateway sends "!B9F" for 0x0B9F */
         for (k = q + 1; k < end; k++) {
@@ -253,10 +252,6 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
         info.lines++;
     v->begin(ud, &info);
 
-    memset(&w, 0, sizeof w);
-    w.v = v;
-    w.ud = ud;
-    w.line = 1;
     for (p = lf + 1; p < bang; p = lf + 1) {
         lf = memchr(p, '\n', (size_t)(bang - p));
         if ((e = line(&w, p, content(p, lf))) != HAN_OK) {
