@@ -152,10 +152,7 @@ static int read_body(lua_State *L, const uint8_t *s, size_t n, struct body *b)
     int e, byte = 0;
     if ((e = han_notification_of(s, n, &b->frame, &b->note, &byte)) != HAN_OK)
         return han_push_error(L, e, byte);
-    f->r = b->recs;
-    f->cap = RECS;
-    f->t = b->times;
-    f->tcap = TIMES;
+    *f = (struct han_flat){ .r = b->recs, .t = b->times, .cap = RECS, .tcap = TIMES };
     e = han_flat_record(b->note.body, b->note.body_len, f, &byte);
     if (e == HAN_OK && (f->n > f->cap || f->nt > f->tcap)) {
         f->cap = f->n;
