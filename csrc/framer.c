@@ -49,8 +49,7 @@ size_t han_framer_buffered(const struct han_framer *f)
 
 size_t han_framer_missing(const struct han_framer *f)
 {
-    if (f->len == 0) return 1;
-    if (f->kind == HAN_P1) return 1;                 /* no length field */
+    if (f->len == 0 || f->kind == HAN_P1) return 1;  /* P1: no length field */
     if (f->kind == HAN_MBUS) return f->len < 2 ? 1 : (size_t)f->buf[1] + 6 - f->len;
     if (f->len < 3) return 3 - f->len;
     return f->need - f->len;
@@ -59,9 +58,8 @@ size_t han_framer_missing(const struct han_framer *f)
 void han_framer_reset(struct han_framer *f)
 {
     f->st.bytes_discarded += han_framer_buffered(f);   /* segments were framed already */
-    f->len = 0;
+    f->len = f->seg_len = f->seg_count = 0;
     f->open = f->flag_counted = f->held_cr = 0;
-    f->seg_len = f->seg_count = 0;
 }
 
 void han_framer_free(struct han_framer *f)
@@ -302,12 +300,11 @@ static size_t late(struct han_framer *f, uint64_t start, size_t n)
 static void open_at(struct han_framer *f, int kind)
 {
     f->chained = f->jumped;
-    f->jumped = 0;
+    f->jumped = f->head_done = f->p1_data = 0;
     f->open = 1;
     f->kind = kind;
     f->need = f->line = 0;
     f->seen = 1;
-    f->head_done = f->p1_data = 0;
 }
 
 /* Where the next candidate starts in p[0..n), or n. */
@@ -429,8 +426,7 @@ static void feed(struct han_framer *f, const uint8_t *p, size_t n, han_deliver d
             if (f->len) {
                 f->st.bad_length++;
                 f->st.bytes_discarded += f->len - (f->flag_counted ? 1 : 0);
-                f->len = 0;
-                f->open = f->flag_counted = 0;
+                f->len = f->open = f->flag_counted = 0;
             } else {
                 f->st.bytes_discarded++;
                 f->fed++;

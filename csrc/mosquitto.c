@@ -108,9 +108,7 @@ static int l_new(lua_State *L)
     int clean = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
     client *c = (client *)lua_newuserdata(L, sizeof *c);
     int i;
-    c->m = NULL;
-    c->L = NULL;
-    c->cb_error = LUA_NOREF;
+    *c = (client){ .m = NULL, .L = NULL, .cb_error = LUA_NOREF };
     for (i = 0; i < CB_COUNT; i++) c->cb[i] = LUA_NOREF;
     luaL_getmetatable(L, CLIENT);
     lua_setmetatable(L, -2);

@@ -75,8 +75,7 @@ static int configure(int fd, speed_t speed, const char *parity, int databits, in
     if (stopbits == 2) t.c_cflag |= CSTOPB;
     if (strcmp(parity, "even") == 0) { t.c_cflag |= PARENB; t.c_iflag |= INPCK; }
     else if (strcmp(parity, "odd") == 0) { t.c_cflag |= PARENB | PARODD; t.c_iflag |= INPCK; }
-    t.c_cc[VMIN] = 0;
-    t.c_cc[VTIME] = 0;
+    t.c_cc[VMIN] = t.c_cc[VTIME] = 0;
     if (cfsetispeed(&t, speed) != 0 || cfsetospeed(&t, speed) != 0) return -1;
     return tcsetattr(fd, TCSANOW, &t);
 }
