@@ -256,12 +256,11 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
     case 0x00:
         p += 1;
         break;
-    case 0x09:   /* an octet-string of 12 bytes */
-        if (p + 1 >= n) return HAN_EDATA;
-        if (a[p + 1] != 0x0C) return HAN_EDATETIME;
-        p++;
-        /* fall through */
-    case 0x0C: case 0x19:
+    case 0x09: case 0x0C: case 0x19:
+        if (a[p] == 0x09) {   /* an octet-string, of 12 bytes */
+            if (p + 1 >= n) return HAN_EDATA;
+            if (a[++p] != 0x0C) return HAN_EDATETIME;
+        }
         if (n - p - 1 < 12) return HAN_EDATA;
         datetime(a + p + 1, &out->time);
         p += 13;
