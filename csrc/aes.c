@@ -3,6 +3,7 @@
  * endianness; nothing is allocated. The T-tables are computed by the compiler from the
  * S-box, so there is no run-time table setup and nothing to initialise per process. */
 #include "aes.h"
+#include "han.h"
 
 #include <string.h>
 
@@ -46,11 +47,6 @@ static const uint32_t te1[256] = {SBOX(E1)};
 static const uint32_t te2[256] = {SBOX(E2)};
 static const uint32_t te3[256] = {SBOX(E3)};
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -61,13 +57,7 @@ static void put32(uint8_t *p, uint32_t v)
 
 static uint64_t get64(const uint8_t *p)
 {
-    return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
+    return (uint64_t)han_be32(p) << 32 | han_be32(p + 4);
 }
 
 /* The state as four big-endian column words, encrypted in place. */
@@ -92,15 +82,6 @@ static void encrypt(const uint32_t *rk, uint32_t s[4])
     s[3] = W(sbox[s3 >> 24], sbox[s0 >> 16 & 0xff], sbox[s1 >> 8 & 0xff], sbox[s2 & 0xff]) ^ rk[3];
 }
 
-void han_aes_block(const struct han_gcm *g, const uint8_t in[16], uint8_t out[16])
-{
-    uint32_t s[4];
-    int i;
-    for (i = 0; i < 4; i++) s[i] = get32(in + 4 * i);
-    encrypt(g->rk, s);
-    for (i = 0; i < 4; i++) put32(out + 4 * i, s[i]);
-}
-
 /* GHASH works in GF(2^128) with GCM's reflected bit order: the first bit of the block
  * is the coefficient of x^0, and multiplying by x is a right shift of the 128-bit
  * big-endian number, folding the bit that falls off back in as 0xE1 in the top byte. */
@@ -114,12 +95,10 @@ static void mul_x(uint64_t *hi, uint64_t *lo)
 void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
 {
     static const uint8_t rcon[10] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36};
-    static const uint8_t zero[16];
-    uint32_t *rk = g->rk;
-    uint8_t h[16];
+    uint32_t *rk = g->rk, s[4] = {0, 0, 0, 0};
     uint64_t hi, lo;
-    int i, j;
-    for (i = 0; i < 4; i++) rk[i] = get32(key + 4 * i);
+    int i, j, k;
+    for (i = 0; i < 4; i++) rk[i] = han_be32(key + 4 * i);
     for (i = 4; i < 44; i++) {
         uint32_t t = rk[i - 1];
         if (i % 4 == 0)   /* RotWord, SubWord, Rcon */
@@ -127,30 +106,26 @@ void han_gcm_init(struct han_gcm *g, const uint8_t key[16])
                 ^ (uint32_t)rcon[i / 4 - 1] << 24;
         rk[i] = rk[i - 4] ^ t;
     }
-    /* Shoup's tables: entry n of hh/hl is n * H, where the nibble's top bit stands for
-     * x^0, so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums; hh4/hl4
-     * are the same for H*x^4, so that one step of the multiplication takes a byte. */
-    han_aes_block(g, zero, h);
-    hi = get64(h);
-    lo = get64(h + 8);
-    g->hh[0] = g->hl[0] = g->hh4[0] = g->hl4[0] = 0;
-    for (i = 8; i > 0; i >>= 1) {
-        g->hh[i] = hi;
-        g->hl[i] = lo;
-        mul_x(&hi, &lo);
-    }
-    for (i = 8; i > 0; i >>= 1) {
-        g->hh4[i] = hi;
-        g->hl4[i] = lo;
-        mul_x(&hi, &lo);
-    }
-    for (i = 2; i < 16; i <<= 1)
-        for (j = 1; j < i; j++) {
-            g->hh[i + j] = g->hh[i] ^ g->hh[j];
-            g->hl[i + j] = g->hl[i] ^ g->hl[j];
-            g->hh4[i + j] = g->hh4[i] ^ g->hh4[j];
-            g->hl4[i + j] = g->hl4[i] ^ g->hl4[j];
+    /* Shoup's tables: entry n of hh[0]/hl[0] is n * H, where the nibble's top bit stands
+     * for x^0, so H, H*x, H*x^2, H*x^3 go to 8, 4, 2, 1 and the rest are their sums;
+     * hh[1]/hl[1] are the same for H*x^4, so that one step of the multiplication takes a
+     * byte. */
+    encrypt(rk, s);   /* H = E(K, 0^128) */
+    hi = (uint64_t)s[0] << 32 | s[1];
+    lo = (uint64_t)s[2] << 32 | s[3];
+    for (k = 0; k < 2; k++) {
+        g->hh[k][0] = g->hl[k][0] = 0;
+        for (i = 8; i > 0; i >>= 1) {
+            g->hh[k][i] = hi;
+            g->hl[k][i] = lo;
+            mul_x(&hi, &lo);
         }
+        for (i = 2; i < 16; i <<= 1)
+            for (j = 1; j < i; j++) {
+                g->hh[k][i + j] = g->hh[k][i] ^ g->hh[k][j];
+                g->hl[k][i + j] = g->hl[k][i] ^ g->hl[k][j];
+            }
+    }
 }
 
 /* X = X * H by Horner's rule over the 16 bytes from the last (highest powers) to the
@@ -169,9 +144,9 @@ static void mul_h(const struct han_gcm *g, uint64_t *xh, uint64_t *xl)
         b = (unsigned)(x & 0xff);
         x >>= 8;
         r = (unsigned)(zl & 0xff);
-        zl = (zl >> 8 | zh << 56) ^ g->hl[b >> 4] ^ g->hl4[b & 15];
+        zl = (zl >> 8 | zh << 56) ^ g->hl[0][b >> 4] ^ g->hl[1][b & 15];
         zh = (zh >> 8 ^ (uint64_t)(r << 8 ^ r << 7 ^ r << 6 ^ r << 1) << 48)
-             ^ g->hh[b >> 4] ^ g->hh4[b & 15];
+             ^ g->hh[0][b >> 4] ^ g->hh[1][b & 15];
     }
     *xh = zh;
     *xl = zl;
@@ -199,14 +174,14 @@ static void ghash(const struct han_gcm *g, uint64_t *xh, uint64_t *xl, const uin
 void han_gcm_ctr(const struct han_gcm *g, const uint8_t iv[12], const uint8_t *in,
                  size_t n, uint8_t *out)
 {
-    uint32_t c0 = get32(iv), c1 = get32(iv + 4), c2 = get32(iv + 8), ctr = 2;
+    uint32_t c0 = han_be32(iv), c1 = han_be32(iv + 4), c2 = han_be32(iv + 8), ctr = 2;
     uint32_t s[4];
     uint8_t ks[16];
     size_t i;
     for (; n >= 16; in += 16, out += 16, n -= 16) {
         s[0] = c0; s[1] = c1; s[2] = c2; s[3] = ctr++;   /* wraps modulo 2^32 */
         encrypt(g->rk, s);
-        for (i = 0; i < 4; i++) put32(out + 4 * i, get32(in + 4 * i) ^ s[i]);
+        for (i = 0; i < 4; i++) put32(out + 4 * i, han_be32(in + 4 * i) ^ s[i]);
     }
     if (n > 0) {
         s[0] = c0; s[1] = c1; s[2] = c2; s[3] = ctr;
@@ -220,21 +195,18 @@ void han_gcm_tag(const struct han_gcm *g, const uint8_t iv[12], const uint8_t *a
                  size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t tag[16])
 {
     uint64_t xh = 0, xl = 0;
-    uint8_t j0[16], mask[16];
-    int i;
+    uint32_t s[4] = {han_be32(iv), han_be32(iv + 4), han_be32(iv + 8), 1};   /* J0 */
     ghash(g, &xh, &xl, aad, aad_len);
     ghash(g, &xh, &xl, ct, ct_len);
     /* the lengths in bits, 64 bits each */
     xh ^= (uint64_t)aad_len << 3;
     xl ^= (uint64_t)ct_len << 3;
     mul_h(g, &xh, &xl);
-    memcpy(j0, iv, 12);
-    j0[12] = j0[13] = j0[14] = 0;
-    j0[15] = 1;
-    han_aes_block(g, j0, mask);
-    put64(tag, xh);
-    put64(tag + 8, xl);
-    for (i = 0; i < 16; i++) tag[i] ^= mask[i];
+    encrypt(g->rk, s);   /* the tag is the hash xor E(K, J0) */
+    put32(tag, (uint32_t)(xh >> 32) ^ s[0]);
+    put32(tag + 4, (uint32_t)xh ^ s[1]);
+    put32(tag + 8, (uint32_t)(xl >> 32) ^ s[2]);
+    put32(tag + 12, (uint32_t)xl ^ s[3]);
 }
 
 int han_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)

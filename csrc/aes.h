@@ -9,14 +9,11 @@
 /* Per key: the expanded round keys and GHASH's precomputed multiples of H. */
 struct han_gcm {
     uint32_t rk[44];
-    /* 4-bit tables (Shoup) of H and of H * x^4, high and low 64-bit halves */
-    uint64_t hh[16], hl[16], hh4[16], hl4[16];
+    /* 4-bit tables (Shoup) of H ([0]) and of H * x^4 ([1]), high and low 64-bit halves */
+    uint64_t hh[2][16], hl[2][16];
 };
 
 void han_gcm_init(struct han_gcm *g, const uint8_t key[16]);
-
-/* One AES-128 block. */
-void han_aes_block(const struct han_gcm *g, const uint8_t in[16], uint8_t out[16]);
 
 /* GCM's counter mode: out = in xor the key stream that starts at the counter block
  * iv || 00000002 (the block after J0). Decrypts and encrypts; out may equal in. */

@@ -21,10 +21,6 @@ static uint64_t be(const uint8_t *p, int n)
 }
 
 static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* A one-byte date-time field: 0xFF means unspecified. */
 static int field(uint8_t b) { return b == 0xFF ? HAN_UNSPEC : b; }
@@ -46,7 +42,8 @@ static void time_part(const uint8_t *p, struct han_time *t)
     t->hundredths = field(p[3]);
 }
 
-void han_axdr_datetime(const uint8_t *p, struct han_time *t)
+/* Parse 12 date-time bytes. */
+static void datetime(const uint8_t *p, struct han_time *t)
 {
     unsigned dev = (unsigned)be(p + 9, 2);
     date_part(p, t);
@@ -185,7 +182,7 @@ static int value(struct walk *w, int depth)
                    : tag == 0x10 ? (int16_t)(uint16_t)be(p, 2) : (int64_t)be(p, 8);
         break;
     case 0x06:   /* u32 and u16 first: most values of every list */
-        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = be32(p);
+        if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = han_be32(p);
         break;
     case 0x12:
         if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = be16(p);
@@ -203,7 +200,7 @@ static int value(struct walk *w, int depth)
     case 0x18:
         if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float64(p);
         break;
-    case 0x19: han_axdr_datetime(p, &t); add_time(w, &t, p); break;
+    case 0x19: datetime(p, &t); add_time(w, &t, p); break;
     case 0x1A: date_part(p, &t); add_time(w, &t, p); break;
     default:   time_part(p, &t); add_time(w, &t, p); break;   /* 0x1B */
     }
@@ -212,12 +209,8 @@ static int value(struct walk *w, int depth)
 
 int han_flat_record(const uint8_t *body, size_t len, struct han_flat *f, int *errbyte)
 {
-    struct walk w;
+    struct walk w = { .p = body, .end = body + len, .f = f };
     int e;
-    w.p = body;
-    w.end = body + len;
-    w.f = f;
-    w.errbyte = 0;
     f->n = f->nt = 0;
     e = value(&w, 1);
     *errbyte = w.errbyte;
@@ -255,28 +248,22 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
     }
     if (n == 0) return HAN_EDATA;
     if (a[0] != 0x0F) { *errbyte = a[0]; return HAN_EAPDU; }
-    if (n < 5) return HAN_EDATA;
+    if (n < 6) return HAN_EDATA;   /* invoke id (4 bytes) and the date-time's tag */
     out->invoke_id = (uint32_t)be(a + 1, 4);
     p = 5;
-    if (p >= n) return HAN_EDATA;
     out->has_time = a[p] != 0x00;
     switch (a[p]) {
     case 0x00:
         p += 1;
         break;
-    case 0x0C: case 0x19:
+    case 0x09: case 0x0C: case 0x19:
+        if (a[p] == 0x09) {   /* an octet-string, of 12 bytes */
+            if (p + 1 >= n) return HAN_EDATA;
+            if (a[++p] != 0x0C) return HAN_EDATETIME;
+        }
         if (n - p - 1 < 12) return HAN_EDATA;
-        out->time_at = a + p + 1;
-        han_axdr_datetime(a + p + 1, &out->time);
+        datetime(a + p + 1, &out->time);
         p += 13;
-        break;
-    case 0x09:
-        if (p + 1 >= n) return HAN_EDATA;
-        if (a[p + 1] != 0x0C) return HAN_EDATETIME;
-        if (n - p - 2 < 12) return HAN_EDATA;
-        out->time_at = a + p + 2;
-        han_axdr_datetime(a + p + 2, &out->time);
-        p += 14;
         break;
     default:
         return HAN_EDATETIME;

@@ -54,16 +54,12 @@ size_t han_flat_key(const struct han_flat *f, uint8_t *out);
 /* A BER length at p[0..n): the length and the bytes it took, or HAN_EDATA/HAN_EBER. */
 int han_ber(const uint8_t *p, size_t n, uint32_t *len, size_t *used);
 
-/* Parse 12 date-time bytes. */
-void han_axdr_datetime(const uint8_t *p, struct han_time *t);
-
 /* The data-notification header of `apdu` (LLC optional): invoke id, date-time, and
  * where the body starts. */
 struct han_notification {
     uint32_t invoke_id;
     int has_time;
     struct han_time time;
-    const uint8_t *time_at;   /* its 12 bytes */
     const uint8_t *body;
     size_t body_len;
 };

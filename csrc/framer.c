@@ -38,13 +38,8 @@ static size_t longest(int protocol)
 void han_framer_init(struct han_framer *f, int cr_lf, int protocol, han_alloc alloc,
                      void *alloc_ud)
 {
-    memset(f, 0, sizeof *f);
-    f->protocol = protocol;
-    f->kind = HAN_HDLC;
-    f->cr_lf = cr_lf;
-    f->buf = f->seg = NULL;
-    f->alloc = alloc;
-    f->alloc_ud = alloc_ud;
+    *f = (struct han_framer){ .protocol = protocol, .kind = HAN_HDLC, .cr_lf = cr_lf,
+                              .alloc = alloc, .alloc_ud = alloc_ud };
 }
 
 size_t han_framer_buffered(const struct han_framer *f)
@@ -54,8 +49,7 @@ size_t han_framer_buffered(const struct han_framer *f)
 
 size_t han_framer_missing(const struct han_framer *f)
 {
-    if (f->len == 0) return 1;
-    if (f->kind == HAN_P1) return 1;                 /* no length field */
+    if (f->len == 0 || f->kind == HAN_P1) return 1;  /* P1: no length field */
     if (f->kind == HAN_MBUS) return f->len < 2 ? 1 : (size_t)f->buf[1] + 6 - f->len;
     if (f->len < 3) return 3 - f->len;
     return f->need - f->len;
@@ -64,9 +58,8 @@ size_t han_framer_missing(const struct han_framer *f)
 void han_framer_reset(struct han_framer *f)
 {
     f->st.bytes_discarded += han_framer_buffered(f);   /* segments were framed already */
-    f->len = 0;
+    f->len = f->seg_len = f->seg_count = 0;
     f->open = f->flag_counted = f->held_cr = 0;
-    f->seg_len = f->seg_count = 0;
 }
 
 void han_framer_free(struct han_framer *f)
@@ -78,23 +71,29 @@ void han_framer_free(struct han_framer *f)
     f->cap = f->seg_cap = 0;
 }
 
+/* Grow the buffer *buf of *cap bytes, doubling from 256 bytes, to `want` bytes or more
+ * but at most `most`; without memory it stays as it is. */
+static void grow(struct han_framer *f, uint8_t **buf, size_t *cap, size_t want, size_t most)
+{
+    size_t c = *cap ? 2 * *cap : 256;
+    uint8_t *p;
+    while (c < want) c *= 2;
+    if (c > most) c = most;
+    p = f->alloc(f->alloc_ud, *buf, *cap, c);
+    if (p) {
+        *buf = p;
+        *cap = c;
+    }
+}
+
 /* Segments: appending that would take the buffer above HAN_MAX_SEGMENTS (or above what
  * memory allows) drops it and this payload. The last one delivers the joined message. */
 static void join(struct han_framer *f, const uint8_t *p, size_t n, int last,
                  han_deliver deliver, void *ud)
 {
     size_t want = f->seg_len + n;
-    if (want > f->seg_cap && want <= HAN_MAX_SEGMENTS) {
-        size_t cap = f->seg_cap ? 2 * f->seg_cap : 256;
-        uint8_t *s;
-        while (cap < want) cap *= 2;
-        if (cap > HAN_MAX_SEGMENTS) cap = HAN_MAX_SEGMENTS;
-        s = f->alloc(f->alloc_ud, f->seg, f->seg_cap, cap);
-        if (s) {
-            f->seg = s;
-            f->seg_cap = cap;
-        }
-    }
+    if (want > f->seg_cap && want <= HAN_MAX_SEGMENTS)
+        grow(f, &f->seg, &f->seg_cap, want, HAN_MAX_SEGMENTS);
     if (want > f->seg_cap) {
         f->st.bad_length++;
         f->seg_len = f->seg_count = 0;
@@ -301,12 +300,11 @@ static size_t late(struct han_framer *f, uint64_t start, size_t n)
 static void open_at(struct han_framer *f, int kind)
 {
     f->chained = f->jumped;
-    f->jumped = 0;
+    f->jumped = f->head_done = f->p1_data = 0;
     f->open = 1;
     f->kind = kind;
     f->need = f->line = 0;
     f->seen = 1;
-    f->head_done = f->p1_data = 0;
 }
 
 /* Where the next candidate starts in p[0..n), or n. */
@@ -404,16 +402,7 @@ done:
 static size_t room(struct han_framer *f)
 {
     size_t most = 2 * longest(f->protocol);
-    if (f->len * 2 >= f->cap && f->cap < most) {
-        size_t cap = f->cap ? 2 * f->cap : 256;
-        uint8_t *p;
-        if (cap > most) cap = most;
-        p = f->alloc(f->alloc_ud, f->buf, f->cap, cap);
-        if (p) {
-            f->buf = p;
-            f->cap = cap;
-        }
-    }
+    if (f->len * 2 >= f->cap && f->cap < most) grow(f, &f->buf, &f->cap, 0, most);
     return f->cap - f->len;
 }
 
@@ -437,8 +426,7 @@ static void feed(struct han_framer *f, const uint8_t *p, size_t n, han_deliver d
             if (f->len) {
                 f->st.bad_length++;
                 f->st.bytes_discarded += f->len - (f->flag_counted ? 1 : 0);
-                f->len = 0;
-                f->open = f->flag_counted = 0;
+                f->len = f->open = f->flag_counted = 0;
             } else {
                 f->st.bytes_discarded++;
                 f->fed++;

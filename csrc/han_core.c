@@ -1,18 +1,14 @@
 /* han.core: with han_p1.c, the only files that speak Lua. It turns
  * the engine's results (crc16.c, hdlc.c, axdr.c, framer.c, ...) into Lua values;
  * docs/core-api.md is the contract. */
-#include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
+#include "binding.h"   /* compat.h, axdr.h, hdlc.h */
 #include "crc16.h"
-#include "hdlc.h"
-#include "axdr.h"
 #include "framer.h"
 #include "aes.h"
 #include "unwrap.h"
 #include "han.h"
-#include "binding.h"
 
 #define FRAMER_MT "han.framer"
 
@@ -20,7 +16,7 @@ int han_push_error(lua_State *L, int err, int byte)
 {
     char buf[64];
     lua_pushnil(L);
-    lua_pushstring(L, han_strerror(err, byte, buf));
+    lua_pushstring(L, han_strerror(err, (unsigned)byte, buf));
     lua_pushstring(L, han_errcode(err));
     return 3;
 }
@@ -82,7 +78,8 @@ static const char *const key_names[] = {
 typedef char han_check_key_names[
     sizeof key_names / sizeof key_names[0] == HAN_K_COUNT ? 1 : -1];
 
-void han_push_keys(lua_State *L)
+/* The key table (luaopen_han_core). */
+static void push_keys(lua_State *L)
 {
     int k;
     lua_createtable(L, HAN_K_COUNT - 1, 0);
@@ -112,7 +109,7 @@ void han_push_time(lua_State *L, int tag, const struct han_time *t)
 }
 
 /* The Lua value of a record, as core.notification gives it (elements of a list after it). */
-void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v)
+static void push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *v)
 {
     switch (v->kind) {
     case HAN_V_NULL: lua_pushlightuserdata(L, NULL); break;
@@ -128,23 +125,34 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
         size_t i;
         lua_createtable(L, (int)v->n, 0);
         for (i = 1; i <= v->n; i++, e = f->r + e->next) {
-            han_push_rec(L, f, e);
+            push_rec(L, f, e);
             lua_rawseti(L, -2, (int)i);
         }
     }
     }
 }
 
-int han_read_body(lua_State *L, const uint8_t *s, size_t n, struct han_body *b)
+/* The notification of a frame or APDU and its body's records: on the C stack for a body
+ * of up to RECS values, else in a userdata pushed on the Lua stack. */
+#define RECS  256
+#define TIMES 16
+struct body {
+    struct han_hdlc frame;            /* when the data is a frame */
+    struct han_notification note;
+    struct han_flat flat;
+    struct han_rec recs[RECS];
+    struct han_time times[TIMES];
+};
+
+/* Read the data-notification of s[0..n) into b: 0, or the error pushed (han_push_error)
+ * and its count returned. */
+static int read_body(lua_State *L, const uint8_t *s, size_t n, struct body *b)
 {
     struct han_flat *f = &b->flat;
     int e, byte = 0;
     if ((e = han_notification_of(s, n, &b->frame, &b->note, &byte)) != HAN_OK)
         return han_push_error(L, e, byte);
-    f->r = b->recs;
-    f->cap = HAN_RECS;
-    f->t = b->times;
-    f->tcap = HAN_TIMES;
+    *f = (struct han_flat){ .r = b->recs, .t = b->times, .cap = RECS, .tcap = TIMES };
     e = han_flat_record(b->note.body, b->note.body_len, f, &byte);
     if (e == HAN_OK && (f->n > f->cap || f->nt > f->tcap)) {
         f->cap = f->n;
@@ -160,11 +168,11 @@ static int l_notification(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct han_body b;
+    struct body b;
     int k;
 
     lua_settop(L, 1);
-    if ((k = han_read_body(L, s, n, &b)) != 0) return k;
+    if ((k = read_body(L, s, n, &b)) != 0) return k;
 
     luaL_checkstack(L, 2 * HAN_MAX_DEPTH + 8, "han.core.notification");
     lua_createtable(L, 0, 6);
@@ -178,7 +186,7 @@ static int l_notification(lua_State *L)
         han_push_time(L, 0x19, &b.note.time);
         lua_setfield(L, -2, "time");
     }
-    han_push_rec(L, &b.flat, b.flat.r);
+    push_rec(L, &b.flat, b.flat.r);
     lua_setfield(L, -2, "body");
     return 1;
 }
@@ -188,19 +196,19 @@ static int l_values(lua_State *L)
 {
     size_t n, i, leaves = 0, key_len;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct han_body b;
+    struct body b;
     uint8_t small[1024], *key = small;
     int e;
 
     lua_settop(L, 1);
-    if ((e = han_read_body(L, s, n, &b)) != 0) return e;
+    if ((e = read_body(L, s, n, &b)) != 0) return e;
     if (b.note.body_len > sizeof small) key = lua_newuserdata(L, b.note.body_len);
     key_len = han_flat_key(&b.flat, key);
     for (i = 0; i < b.flat.n; i++) leaves += !han_rec_in_key(&b.flat.r[i]);
     lua_createtable(L, (int)leaves, 0);
     for (i = 0, leaves = 0; i < b.flat.n; i++) {
         if (han_rec_in_key(&b.flat.r[i])) continue;
-        han_push_rec(L, &b.flat, &b.flat.r[i]);
+        push_rec(L, &b.flat, &b.flat.r[i]);
         lua_rawseti(L, -2, (int)++leaves);
     }
     lua_pushlstring(L, (const char *)key, key_len);
@@ -231,11 +239,6 @@ static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, si
                (int)(2 * len));
 }
 
-static void key_from(lua_State *L, int idx, const char *name, uint8_t key[16])
-{
-    bytes_from(L, idx, name, key, 16);
-}
-
 static const uint8_t *check_iv(lua_State *L, int idx)
 {
     size_t n;
@@ -253,7 +256,7 @@ static int l_gcm_encrypt(lua_State *L)
     const uint8_t *pt = (const uint8_t *)luaL_checklstring(L, 3, &n);
     const uint8_t *aad = (const uint8_t *)luaL_optlstring(L, 4, "", &aad_len);
     uint8_t key[16], tag[16], *out;
-    key_from(L, 1, "key", key);
+    bytes_from(L, 1, "key", key, 16);
     han_gcm_init(&g, key);
     out = (uint8_t *)lua_newuserdata(L, n ? n : 1);
     han_gcm_ctr(&g, iv, pt, n, out);
@@ -275,7 +278,7 @@ static int l_gcm_decrypt(lua_State *L)
     const uint8_t *aad = (const uint8_t *)luaL_checklstring(L, 4, &aad_len);
     const uint8_t *tag = (const uint8_t *)luaL_checklstring(L, 5, &tag_len);
     if (tag_len < 1 || tag_len > 16) luaL_argerror(L, 5, "1 to 16 bytes expected");
-    key_from(L, 1, "key", key);
+    bytes_from(L, 1, "key", key, 16);
     han_gcm_init(&g, key);
     han_gcm_tag(&g, iv, aad, aad_len, ct, n, full);
     if (!han_ct_equal(full, tag, tag_len)) return han_push_error(L, HAN_EAUTH, 0);
@@ -285,42 +288,30 @@ static int l_gcm_decrypt(lua_State *L)
     return 1;
 }
 
+/* Field `name` of the table at idx into out (bytes_from) unless it is nil: whether it was
+ * there. */
+static int opt_bytes(lua_State *L, int idx, const char *name, uint8_t *out, size_t len)
+{
+    int has;
+    lua_getfield(L, idx, name);
+    has = !lua_isnil(L, -1);
+    if (has) bytes_from(L, -1, name, out, len);
+    lua_pop(L, 1);
+    return has;
+}
+
 /* keys = {key =, auth_key =, system_title =}, each optional (a nil table: none). */
 static void keys_from(lua_State *L, int idx, struct han_keys *k)
 {
-    static const char *const names[] = {"key", "auth_key", "system_title"};
-    int *has[3];
-    uint8_t *dst[3];
-    size_t len[3] = {16, 16, 8};
-    int i;
-    has[0] = &k->has_key; has[1] = &k->has_auth; has[2] = &k->has_title;
-    dst[0] = k->key; dst[1] = k->auth; dst[2] = k->title;
     memset(k, 0, sizeof *k);
     if (lua_isnoneornil(L, idx)) return;
     /* named as the Lua core names it (a C function has no name of its own under pcall) */
     if (!lua_istable(L, idx))
         luaL_error(L, "bad argument #2 to 'unwrap' (table expected, got %s)",
                    luaL_typename(L, idx));
-    for (i = 0; i < 3; i++) {
-        lua_getfield(L, idx, names[i]);
-        if (!lua_isnil(L, -1)) {
-            bytes_from(L, -1, names[i], dst[i], len[i]);
-            *has[i] = 1;
-        }
-        lua_pop(L, 1);
-    }
-}
-
-static void push_hex(lua_State *L, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    char buf[64];
-    size_t i;
-    for (i = 0; i < n && i < sizeof buf / 2; i++) {
-        buf[2 * i] = digits[p[i] >> 4];
-        buf[2 * i + 1] = digits[p[i] & 15];
-    }
-    lua_pushlstring(L, buf, 2 * i);
+    k->has_key = opt_bytes(L, idx, "key", k->key, 16);
+    k->has_auth = opt_bytes(L, idx, "auth_key", k->auth, 16);
+    k->has_title = opt_bytes(L, idx, "system_title", k->title, 8);
 }
 
 /* unwrap(data [, keys]) -> apdu [, security] | nil, err, code */
@@ -335,16 +326,19 @@ static int l_unwrap(lua_State *L)
     keys_from(L, 2, &k);
     if (n > sizeof small) out = (uint8_t *)lua_newuserdata(L, n);
     e = han_unwrap(s, n, &k, out, &u, &byte);
-    if (e == HAN_ENOKEY) {         /* the message names the system title */
-        char buf[64];
-        lua_pushnil(L);
-        lua_pushstring(L, han_strerror(e, 0, buf));
-        push_hex(L, u.title, 8);
-        lua_concat(L, 2);
-        lua_pushstring(L, han_errcode(e));
+    if (e != HAN_OK) {
+        han_push_error(L, e, byte);
+        if (e == HAN_ENOKEY) {         /* the message ends with the system title in hex */
+            char hex[17];
+            int i;
+            for (i = 0; i < 16; i++)
+                hex[i] = "0123456789ABCDEF"[u.title[i / 2] >> (i % 2 ? 0 : 4) & 15];
+            hex[16] = '\0';
+            lua_pushfstring(L, "%s%s", lua_tostring(L, -2), hex);
+            lua_replace(L, -3);
+        }
         return 3;
     }
-    if (e != HAN_OK) return han_push_error(L, e, byte);
     lua_pushlstring(L, (const char *)u.apdu, u.apdu_len);
     if (!u.ciphered) return 1;
     lua_createtable(L, 0, 5);
@@ -550,8 +544,7 @@ static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
     {"values", l_values}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
-    {"p1", han_l_p1}, 
-    {NULL, NULL}
+    {"p1", han_l_p1}, {NULL, NULL}
 };
 
 __attribute__((visibility("default"))) int luaopen_han_core(lua_State *L);
@@ -568,7 +561,7 @@ int luaopen_han_core(lua_State *L)
     }
     lua_pop(L, 1);
     luaL_newlibtable(L, core_functions);
-    han_push_keys(L);
+    push_keys(L);
     luaL_setfuncs(L, core_functions, 1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

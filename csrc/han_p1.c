@@ -12,8 +12,7 @@ struct p1_builder {
     int v, count;
     char *key;
     size_t len;
-    int has_crc;
-    unsigned crc;
+    struct han_p1_info info;
 };
 
 /* The fields of P1's time tables, in the order of a han_p1_value's. */
@@ -31,10 +30,8 @@ static void p1_begin(void *ud, const struct han_p1_info *in)
     struct p1_builder *b = ud;
     lua_createtable(b->L, (int)in->lines, 0);   /* about one group a line */
     b->v = lua_gettop(b->L);
-    b->has_crc = in->has_crc;
-    b->crc = in->crc;
-    put(b, "/", 1);
-    put(b, in->ident, in->ident_len);
+    b->info = *in;
+    put(b, in->ident - 1, in->ident_len + 1);   /* the line with its '/' */
     put(b, "\n", 1);
 }
 
@@ -50,10 +47,7 @@ static void p1_value(void *ud, const struct han_p1_value *v)
     switch (v->kind) {
     case HAN_P1_NUMBER:
         put(b, "(n", 2);
-        if (v->unit) {
-            put(b, "*", 1);
-            put(b, v->unit, v->unit_len);
-        }
+        if (v->unit) put(b, v->unit - 1, v->unit_len + 1);   /* '*' and the unit */
 #if LUA_VERSION_NUM >= 503
         if (v->is_int) {
             lua_pushinteger(L, (lua_Integer)v->i);
@@ -94,26 +88,21 @@ int han_l_p1(lua_State *L)
 {
     size_t n;
     const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
-    struct p1_builder b;
-    char small[4096], buf[32];
+    struct p1_builder b = { .L = L };
+    char small[4096];
     unsigned line;
     int e;
     lua_settop(L, 1);
-    memset(&b, 0, sizeof b);
-    b.L = L;
     /* each part of the key stands for as many bytes of the telegram but a group, whose
      * "(s)" or "(n)" may take one more than its "()" or "(5)": 2 n bytes at most */
     b.key = 2 * n <= sizeof small ? small : lua_newuserdata(L, 2 * n);
-    if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_P1_OK) {
+    if ((e = han_p1_parse(s, n, &p1_visitor, &b, &line)) != HAN_OK) {
         lua_settop(L, 1);                  /* drop what was built */
-        lua_pushnil(L);
-        lua_pushstring(L, han_p1_strerror(e, line, buf));
-        lua_pushstring(L, han_p1_errcode(e));
-        return 3;
+        return han_push_error(L, e, (int)line);
     }
     lua_pushvalue(L, b.v);
     lua_pushlstring(L, b.key, b.len);
-    if (b.has_crc) lua_pushinteger(L, (lua_Integer)b.crc);
+    if (b.info.has_crc) lua_pushinteger(L, (lua_Integer)b.info.crc);
     else lua_pushnil(L);
     return 3;
 }

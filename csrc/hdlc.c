@@ -58,13 +58,10 @@ int han_hdlc_parse(const uint8_t *s, size_t n, struct han_hdlc *f)
     f->length = len;
     f->segmented = (f->format & 0x800) != 0;
     if ((e = head(s, n, len, f)) != HAN_OK) return e;
-    if (f->header + 1 == len - 1) {
-        f->info = s + len - 1;
-        f->info_len = 0;
-    } else {
-        f->info = s + f->header + 3;
-        f->info_len = (len - 1) - (f->header + 3);
-    }
+    /* the information field runs from after the HCS to the FCS; without one (no HCS
+     * either) it is the empty string at the FCS */
+    f->info = s + f->header + (f->header + 1 == len - 1 ? 1 : 3);
+    f->info_len = (size_t)(s + len - 1 - f->info);
     if (le16(s + len - 1) != han_crc16(s + 1, len - 2)) return HAN_EFCS;
     return HAN_OK;
 }

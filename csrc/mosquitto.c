@@ -70,26 +70,26 @@ static void run_callback(client *c, int which, int nargs)
     }
 }
 
-static void on_connect(struct mosquitto *m, void *obj, int rc)
+/* ON_CONNECT and ON_DISCONNECT get ok, rc and rc's message. */
+static void on_status(client *c, int which, int rc, const char *message)
 {
-    client *c = (client *)obj;
-    (void)m;
-    if (c->L == NULL || c->cb[CB_CONNECT] == LUA_NOREF) return;
+    if (c->L == NULL || c->cb[which] == LUA_NOREF) return;
     lua_pushboolean(c->L, rc == 0);
     lua_pushinteger(c->L, rc);
-    lua_pushstring(c->L, mosquitto_connack_string(rc));
-    run_callback(c, CB_CONNECT, 3);
+    lua_pushstring(c->L, message);
+    run_callback(c, which, 3);
+}
+
+static void on_connect(struct mosquitto *m, void *obj, int rc)
+{
+    (void)m;
+    on_status((client *)obj, CB_CONNECT, rc, mosquitto_connack_string(rc));
 }
 
 static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 {
-    client *c = (client *)obj;
     (void)m;
-    if (c->L == NULL || c->cb[CB_DISCONNECT] == LUA_NOREF) return;
-    lua_pushboolean(c->L, rc == 0);
-    lua_pushinteger(c->L, rc);
-    lua_pushstring(c->L, mosquitto_strerror(rc));
-    run_callback(c, CB_DISCONNECT, 3);
+    on_status((client *)obj, CB_DISCONNECT, rc, mosquitto_strerror(rc));
 }
 
 static void on_publish(struct mosquitto *m, void *obj, int mid)
@@ -108,9 +108,7 @@ static int l_new(lua_State *L)
     int clean = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
     client *c = (client *)lua_newuserdata(L, sizeof *c);
     int i;
-    c->m = NULL;
-    c->L = NULL;
-    c->cb_error = LUA_NOREF;
+    *c = (client){ .m = NULL, .L = NULL, .cb_error = LUA_NOREF };
     for (i = 0; i < CB_COUNT; i++) c->cb[i] = LUA_NOREF;
     luaL_getmetatable(L, CLIENT);
     lua_setmetatable(L, -2);

@@ -4,7 +4,6 @@
 #include "crc16.h"
 #include "han.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,7 +167,7 @@ static int printable(const uint8_t *p, size_t len)
     if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
     if (len < 8) {
         for (; i < len; i++) bad |= (uint64_t)((uint8_t)(p[i] - 0x20) > 0x5E);
-        return bad ? HAN_P1_ECHAR : HAN_P1_OK;
+        return bad ? HAN_P1_ECHAR : HAN_OK;
     }
     for (;; i += 8) {   /* the last word overlaps the one before it */
         if (i + 8 > len) i = len - 8;
@@ -176,7 +175,7 @@ static int printable(const uint8_t *p, size_t len)
         bad |= ((x - ONES * 0x20) & ~x) | (x + ONES * (0x7F - 0x7E)) | x;
         if (i + 8 == len) break;
     }
-    return bad & HIGH ? HAN_P1_ECHAR : HAN_P1_OK;
+    return bad & HIGH ? HAN_P1_ECHAR : HAN_OK;
 }
 
 /* A line after the identification, p[0..len) without its CR LF. */
@@ -186,12 +185,12 @@ static int line(struct walk *w, const uint8_t *p, size_t len)
     int e;
 
     w->line++;
-    if ((e = printable(p, len)) != HAN_P1_OK) return e;
-    if (w->line == 2 && len == 0) return HAN_P1_OK;   /* the empty line after it */
+    if ((e = printable(p, len)) != HAN_OK) return e;
+    if (w->line == 2 && len == 0) return HAN_OK;   /* the empty line after it */
     if (++w->data > HAN_P1_MAX_LINES) return HAN_P1_ELINES;
     if (len == 0) return HAN_P1_ELINE;
     if (p[0] == '(')   /* continues the object above (DSMR 2.2/3.0 gas) */
-        return w->open && groups(w, p, end) ? HAN_P1_OK : HAN_P1_ELINE;
+        return w->open && groups(w, p, end) ? HAN_OK : HAN_P1_ELINE;
     open = memchr(p, '(', len);
     if (!open || memchr(p, ')', (size_t)(open - p))) return HAN_P1_ELINE;
     cd = memchr(p, ':', (size_t)(open - p));
@@ -200,7 +199,7 @@ static int line(struct walk *w, const uint8_t *p, size_t len)
     w->open = 1;
     w->id = is_id_code(cd, (size_t)(open - cd));
     w->v->object(w->ud, (const char *)p, (size_t)(open - p));
-    return groups(w, open, end) ? HAN_P1_OK : HAN_P1_ELINE;
+    return groups(w, open, end) ? HAN_OK : HAN_P1_ELINE;
 }
 
 /* The length of the line at p, which ends at the LF lf, without its CR. */
@@ -212,8 +211,8 @@ static size_t content(const uint8_t *p, const uint8_t *lf)
 int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, void *ud,
                  unsigned *errline)
 {
-    struct han_p1_info info;
-    struct walk w;
+    struct han_p1_info info = { 0 };
+    struct walk w = { .v = v, .ud = ud, .line = 1 };
     const uint8_t *bang = NULL, *p, *lf;
     size_t q, end, k, len;
     int e;
@@ -233,7 +232,6 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
         end--;
         if (end > q + 1 && s[end - 1] == '\r') end--;
     }
-    memset(&info, 0, sizeof info);
     if (end - q - 1 > 4) return HAN_P1_ECRCLINE;
     if (end > q + 1) {   /* 1 to 4 digits: a heat-meter gateway sends "!B9F" for 0x0B9F */
         for (k = q + 1; k < end; k++) {
@@ -246,7 +244,7 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
 
     lf = memchr(s, '\n', q);   /* s[q - 1] is a LF */
     len = content(s, lf);
-    if ((e = printable(s, len)) != HAN_P1_OK) return e;
+    if ((e = printable(s, len)) != HAN_OK) return e;
     if (len < 4 || !letter(s[1]) || !letter(s[2]) || !letter(s[3])) return HAN_P1_EIDENT;
     info.ident = (const char *)s + 1;
     info.ident_len = len - 1;
@@ -254,47 +252,13 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
         info.lines++;
     v->begin(ud, &info);
 
-    memset(&w, 0, sizeof w);
-    w.v = v;
-    w.ud = ud;
-    w.line = 1;
     for (p = lf + 1; p < bang; p = lf + 1) {
         lf = memchr(p, '\n', (size_t)(bang - p));
-        if ((e = line(&w, p, content(p, lf))) != HAN_P1_OK) {
+        if ((e = line(&w, p, content(p, lf))) != HAN_OK) {
             if (e == HAN_P1_ELINE) *errline = w.line;
             return e;
         }
     }
     finish(&w);
-    return HAN_P1_OK;
-}
-
-/* The message and the code of every han_p1_err, in the order of the enum. */
-static const struct { const char *message, *code; } errors[] = {
-    {"ok", "ok"},
-    {"no start of telegram", "no_start"},
-    {"no end of telegram", "no_end"},
-    {"bad CRC line", "bad_crc_line"},
-    {"bad CRC", "bad_crc"},
-    {"line too long", "line_too_long"},
-    {"bad character", "bad_character"},
-    {"bad identification", "bad_identification"},
-    {"too many lines", "too_many_lines"},
-    {"bad line %u", "bad_line"},
-};
-
-/* One entry per error: fails to compile when the enum and the table part ways. */
-typedef char han_p1_check_errors[(sizeof errors / sizeof errors[0] == HAN_P1_ECOUNT) ? 1 : -1];
-
-const char *han_p1_strerror(int err, unsigned line, char *buf)
-{
-    if (err < 0 || err >= HAN_P1_ECOUNT) return "error";
-    if (err != HAN_P1_ELINE) return errors[err].message;
-    snprintf(buf, 32, errors[err].message, line);
-    return buf;
-}
-
-const char *han_p1_errcode(int err)
-{
-    return err < 0 || err >= HAN_P1_ECOUNT ? "error" : errors[err].code;
+    return HAN_OK;
 }

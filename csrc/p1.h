@@ -6,23 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "han.h"
+
 #define HAN_P1_MAX_LINE  2048   /* bytes in a line, its CR LF not counted */
 #define HAN_P1_MAX_LINES 1024   /* data lines in a telegram */
 #define HAN_P1_MAX_UNIT  16     /* bytes in a unit */
-
-enum han_p1_err {
-    HAN_P1_OK = 0,
-    HAN_P1_ESTART,     /* no start of telegram */
-    HAN_P1_EEND,       /* no end of telegram */
-    HAN_P1_ECRCLINE,   /* bad CRC line */
-    HAN_P1_ECRC,       /* bad CRC */
-    HAN_P1_ELONG,      /* line too long */
-    HAN_P1_ECHAR,      /* bad character */
-    HAN_P1_EIDENT,     /* bad identification */
-    HAN_P1_ELINES,     /* too many lines */
-    HAN_P1_ELINE,      /* bad line %u */
-    HAN_P1_ECOUNT      /* how many there are */
-};
 
 /* What is known once the end line, the CRC and the identification line are good. */
 struct han_p1_info {
@@ -58,17 +46,11 @@ struct han_p1_visitor {
     void (*end)(void *ud);
 };
 
-/* Parse the telegram s[0..n), reporting to v as it goes: HAN_P1_OK, or a han_p1_err
- * (*errline is the line of HAN_P1_ELINE) after which the caller drops what it was
- * told. The end line and the CRC are checked before anything is reported, so a
- * corrupted telegram reports nothing. */
+/* Parse the telegram s[0..n), reporting to v as it goes: HAN_OK, or one of the
+ * HAN_P1_E... han_errs (*errline is the line of HAN_P1_ELINE) after which the caller
+ * drops what it was told. The end line and the CRC are checked before anything is
+ * reported, so a corrupted telegram reports nothing. */
 int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, void *ud,
                  unsigned *errline);
-
-/* The message for an error, written into buf (at least 32 bytes). */
-const char *han_p1_strerror(int err, unsigned line, char *buf);
-
-/* The stable code of an error (docs/core-api.md). */
-const char *han_p1_errcode(int err);
 
 #endif

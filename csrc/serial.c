@@ -41,15 +41,10 @@ static double now(void)
 
 static int fail(lua_State *L, const char *what, const char *dev, int err)
 {
+    const char *hint = err == EACCES ? " (is the user in the 'dialout' group?)"
+                     : err == EBUSY ? " (another program has the port open)" : "";
     lua_pushnil(L);
-    if (err == EACCES)
-        lua_pushfstring(L, "%s %s: %s (is the user in the 'dialout' group?)", what, dev,
-                        strerror(err));
-    else if (err == EBUSY)
-        lua_pushfstring(L, "%s %s: %s (another program has the port open)", what, dev,
-                        strerror(err));
-    else
-        lua_pushfstring(L, "%s %s: %s", what, dev, strerror(err));
+    lua_pushfstring(L, "%s %s: %s%s", what, dev, strerror(err), hint);
     return 2;
 }
 
@@ -91,8 +86,7 @@ static int configure(int fd, speed_t speed, const char *parity, int databits, in
     if (stopbits == 2) t.c_cflag |= CSTOPB;
     if (strcmp(parity, "even") == 0) { t.c_cflag |= PARENB; t.c_iflag |= INPCK; }
     else if (strcmp(parity, "odd") == 0) { t.c_cflag |= PARENB | PARODD; t.c_iflag |= INPCK; }
-    t.c_cc[VMIN] = 0;
-    t.c_cc[VTIME] = 0;
+    t.c_cc[VMIN] = t.c_cc[VTIME] = 0;
     if (cfsetispeed(&t, speed) != 0 || cfsetospeed(&t, speed) != 0) return -1;
     return tcsetattr(fd, TCSANOW, &t);
 }
@@ -158,7 +152,7 @@ static int p_read(lua_State *L)
     n = (size_t)want;
     deadline = now() + timeout;
     while (got < n && !caught) {
-        struct pollfd pfd;
+        struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
         int wait_ms = -1, r;
         ssize_t k;
         if (timeout >= 0) {
@@ -166,9 +160,6 @@ static int p_read(lua_State *L)
             if (left <= 0) break;
             wait_ms = (int)(left * 1000.0 + 0.999);
         }
-        pfd.fd = p->fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
         r = poll(&pfd, 1, wait_ms);
         if (r < 0) {
             if (errno == EINTR) continue;      /* the loop ends if it was a caught signal */
@@ -178,9 +169,7 @@ static int p_read(lua_State *L)
         k = read(p->fd, buf + got, n - got);
         if (k > 0) { got += (size_t)k; continue; }
         if (k < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (k == 0 || (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
-            return fail(L, "read error on", p->name, k < 0 ? errno : EIO);
-        return fail(L, "read error on", p->name, errno);
+        return fail(L, "read error on", p->name, k < 0 ? errno : EIO);   /* k == 0: hung up */
     }
     if (got == 0) {
         lua_pushnil(L);
@@ -201,11 +190,9 @@ static int p_write(lua_State *L)
     while (done < n) {
         ssize_t k = write(p->fd, s + done, n - done);
         if (k < 0) {
-            struct pollfd pfd;
+            struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
             if (errno == EINTR) continue;
             if (errno != EAGAIN) return fail(L, "write error on", p->name, errno);
-            pfd.fd = p->fd;
-            pfd.events = POLLOUT;
             poll(&pfd, 1, 1000);
             continue;
         }

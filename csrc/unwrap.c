@@ -9,11 +9,6 @@
 
 #include <string.h>
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* HDLC frames back to back (one flag may close one and open the next): their
  * information fields joined. The last frame must not announce more segments. */
 static int hdlc_series(const uint8_t *in, size_t n, uint8_t *out, size_t *w)
@@ -36,16 +31,11 @@ static int hdlc_series(const uint8_t *in, size_t n, uint8_t *out, size_t *w)
 }
 
 /* Bytes of transport header after C and A for an M-Bus CI field; 0 = unsupported.
- * CI 00-1F: DLMS segment (sequence in the low nibble, 10 = last) then STSAP, DTSAP. */
+ * CI 00-1F: DLMS segment (sequence in the low nibble, 10 = last) then STSAP, DTSAP;
+ * 78: no header, 7A: short header, 72: long header. */
 static size_t mbus_header(int ci)
 {
-    if (ci <= 0x1F) return 3;
-    switch (ci) {
-    case 0x78: return 1;    /* no header */
-    case 0x7A: return 5;    /* short header */
-    case 0x72: return 13;   /* long header */
-    }
-    return 0;
+    return ci <= 0x1F ? 3 : ci == 0x78 ? 1 : ci == 0x7A ? 5 : ci == 0x72 ? 13 : 0;
 }
 
 /* M-Bus long frames 68 L L 68 C A CI ... CS 16 in a row: the user data joined. */
@@ -107,16 +97,12 @@ static int blocks(const uint8_t *a, size_t n, uint8_t *out, size_t *w)
     }
 }
 
+/* general-glo DB, general-ded DC; glo-initiate request 21 and response 28; glo get, set,
+ * event, action C8 to CB; glo responses CC, CD, CF */
 static int ciphered_tag(int tag)
 {
-    switch (tag) {
-    case 0xDB: case 0xDC:                             /* general-glo, general-ded */
-    case 0x21: case 0x28:                             /* glo-initiate request/response */
-    case 0xC8: case 0xC9: case 0xCA: case 0xCB:       /* glo get/set/event/action */
-    case 0xCC: case 0xCD: case 0xCF:                  /* glo responses */
-        return 1;
-    }
-    return 0;
+    return tag == 0xDB || tag == 0xDC || tag == 0x21 || tag == 0x28
+        || (tag >= 0xC8 && tag <= 0xCD) || tag == 0xCF;
 }
 
 /* Security control: suite in the low nibble (0 and 1: AES-GCM-128), 10 authenticated,
@@ -144,7 +130,6 @@ static int decipher(const uint8_t *a, size_t n, const struct han_keys *k, uint8_
         *errbyte = a[0];
         return HAN_ENOTITLE;
     }
-    u->has_title = 1;
     if ((e = han_ber(a + p, n - p, &ber_len, &used)) != HAN_OK) return e;
     p += used;
     if (ber_len > n - p || ber_len < 5) return HAN_EDATA;
@@ -152,7 +137,7 @@ static int decipher(const uint8_t *a, size_t n, const struct han_keys *k, uint8_
     sc = a[p];
     u->ciphered = 1;
     u->security = sc;
-    u->counter = be32(a + p + 1);
+    u->counter = han_be32(a + p + 1);
     if ((sc & 0x0F) > 1 || (sc & 0x80)) { *errbyte = (int)sc; return HAN_ESECURITY; }
     body = a + p + 5;
     len = ber_len - 5;
@@ -165,28 +150,18 @@ static int decipher(const uint8_t *a, size_t n, const struct han_keys *k, uint8_
     memcpy(iv, u->title, 8);
     memcpy(iv + 8, a + p + 1, 4);
     if (k->has_key) han_gcm_init(&g, k->key);
-    if (sc & 0x20) {
-        if ((sc & 0x10) && k->has_auth) {
-            uint8_t aad[17];
-            aad[0] = (uint8_t)sc;
-            memcpy(aad + 1, k->auth, 16);
-            han_gcm_tag(&g, iv, aad, 17, body, len, tag);
-            if (!han_ct_equal(tag, sent, 12)) return HAN_EAUTH;
-            u->authenticated = 1;
-        }
-        memmove(out, body, len);
-        han_gcm_ctr(&g, iv, out, len, out);
-    } else if ((sc & 0x10) && k->has_key && k->has_auth) {
-        memmove(out + 17, body, len);                 /* AAD = SC || AK || text */
+    if ((sc & 0x10) && k->has_key && k->has_auth) {   /* out = SC || AK || text */
+        memmove(out + 17, body, len);
         out[0] = (uint8_t)sc;
         memcpy(out + 1, k->auth, 16);
-        han_gcm_tag(&g, iv, out, 17 + len, out, 0, tag);
+        if (sc & 0x20) han_gcm_tag(&g, iv, out, 17, out + 17, len, tag);
+        else han_gcm_tag(&g, iv, out, 17 + len, out, 0, tag);
         if (!han_ct_equal(tag, sent, 12)) return HAN_EAUTH;
         u->authenticated = 1;
-        memmove(out, out + 17, len);
-    } else {
-        memmove(out, body, len);
+        body = out + 17;
     }
+    memmove(out, body, len);
+    if (sc & 0x20) han_gcm_ctr(&g, iv, out, len, out);
     *w = len;
     return HAN_OK;
 }

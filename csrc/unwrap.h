@@ -20,7 +20,6 @@ struct han_unwrapped {
     unsigned security;      /* its security control byte */
     uint32_t counter;       /* its frame counter */
     uint8_t title[8];       /* its system title (from the APDU or the keys) */
-    int has_title;
     const uint8_t *apdu;    /* the result, inside `in` or `out` */
     size_t apdu_len;
 };

@@ -90,7 +90,7 @@ static void run(const uint8_t *s, size_t n)
     c.s = s;
     c.n = n;
     e = han_p1_parse(s, n, &visitor, &c, &line);
-    if (e == HAN_P1_OK && (!c.begun || c.open)) abort();
+    if (e == HAN_OK && (!c.begun || c.open)) abort();
     if (e == HAN_P1_ELINE && line < 2) abort();
     if (e != HAN_P1_ELINE && line != 0) abort();
 }
