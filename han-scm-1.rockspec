@@ -21,7 +21,7 @@ build = {
     ["han.core"] = {
       sources = { "csrc/han.c", "csrc/crc16.c", "csrc/crc16_arc.c", "csrc/hdlc.c",
         "csrc/axdr.c", "csrc/framer.c", "csrc/aes.c", "csrc/unwrap.c",
-        "csrc/p1.c", "csrc/han_core.c", "csrc/han_p1.c" },
+        "csrc/p1.c", "csrc/sml.c", "csrc/han_core.c", "csrc/han_p1.c", "csrc/han_sml.c" },
     },
     ["han"] = "lua/han/init.lua",
     ["han.backend"] = "lua/han/backend.lua",
@@ -33,6 +33,7 @@ build = {
     ["han.luacore.unwrap"] = "lua/han/luacore/unwrap.lua",
     ["han.luacore.aes"] = "lua/han/luacore/aes.lua",
     ["han.luacore.p1"] = "lua/han/luacore/p1.lua",
+    ["han.luacore.sml"] = "lua/han/luacore/sml.lua",
     ["han.luacore.errors"] = "lua/han/luacore/errors.lua",
     ["han.naming.p1"] = "lua/han/naming/p1.lua",
     ["han.decode"] = "lua/han/decode.lua",

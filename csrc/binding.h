@@ -43,4 +43,7 @@ void han_push_rec(lua_State *L, const struct han_flat *f, const struct han_rec *
 /* core.p1(s) */
 int han_l_p1(lua_State *L);
 
+/* core.sml(s) */
+int han_l_sml(lua_State *L);
+
 #endif

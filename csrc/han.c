@@ -37,6 +37,14 @@ static const struct { const char *message, *code; } errors[] = {
     {"ciphered APDU 0x%02X needs keys.system_title", "no_system_title"},
     {"authentication failed", "auth_failed"},
     {"too many envelopes", "too_many_envelopes"},
+    {"no SML start", "no_sml_start"},
+    {"no SML end", "no_sml_end"},
+    {"bad CRC", "bad_crc"},
+    {"bad SML padding", "bad_padding"},
+    {"bad SML escape", "bad_escape"},
+    {"bad SML TL field", "bad_tl"},
+    {"bad SML message", "bad_sml_message"},
+    {"bad SML list entry", "bad_sml_entry"},
 };
 
 /* One entry per error: fails to compile when the enum and the table part ways. */

@@ -35,6 +35,14 @@ enum han_err {
     HAN_ENOTITLE,     /* ciphered APDU 0x%02X needs keys.system_title */
     HAN_EAUTH,        /* authentication failed */
     HAN_ENESTED,      /* too many envelopes */
+    HAN_ESMLSTART,    /* no SML start */
+    HAN_ESMLEND,      /* no SML end */
+    HAN_ECRC,         /* bad CRC (SML transport) */
+    HAN_EPADDING,     /* bad SML padding */
+    HAN_EESCAPE,      /* bad SML escape */
+    HAN_ETL,          /* bad SML TL field */
+    HAN_ESMLMSG,      /* bad SML message */
+    HAN_ESMLENTRY,    /* bad SML list entry */
     HAN_ECOUNT        /* how many there are */
 };
 

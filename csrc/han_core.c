@@ -550,7 +550,7 @@ static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
     {"values", l_values}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
-    {"p1", han_l_p1}, 
+    {"p1", han_l_p1}, {"sml", han_l_sml},
     {NULL, NULL}
 };
 

@@ -1,0 +1,328 @@
+-- han.luacore.sml: core.sml (docs/core-api.md) in pure Lua, the twin of csrc/sml.c and
+-- csrc/han_sml.c. Same values, key, CRC variant and count of bad message CRCs, and the
+-- same errors, for every input.
+local byte, sub, find, format, concat = string.byte, string.sub, string.find,
+  string.format, table.concat
+local type, error, pcall = type, error, pcall
+local crc16 = require("han.luacore.crc16")
+local fail = require("han.luacore.errors").fail
+local x25, kermit = crc16.x25, crc16.kermit
+
+local M = {}
+
+local START, ESCAPE, END = "\27\27\27\27\1\1\1\1", "\27\27\27\27", "\27\27\27\27\26"
+local ZEROS = { "\0", "\0\0", "\0\0\0", "\0\0\0\0" }
+local MAX_DEPTH, MAX_PAD = 16, 4
+
+-- Nesting levels of the fixed structure: a message's own list is level 1.
+local IN_CHOICE, IN_BODY, IN_ENTRY = 3, 4, 6
+
+-- A data error inside the walk: raised as one of these tables, returned by M.sml.
+local RAISED = {}
+local function raise(code)
+  local e = RAISED[code]
+  if not e then
+    e = { code = code }
+    RAISED[code] = e
+  end
+  error(e, 0)
+end
+
+-- The type of each first TL byte (bits 6..4), and the key's descriptor of each number
+-- by its data bytes.
+local TYPE = {}
+for b = 0, 255 do TYPE[b] = (b - b % 16) / 16 % 8 end
+local INT, UINT = {}, {}
+for n = 1, 8 do INT[n], UINT[n] = "i" .. n, "u" .. n end
+local FULL = { 256, 65536, 16777216, 4294967296 }     -- 2^(8n), integers on 5.3+
+
+-- The walk's state: the file T[..E], the values V[1..nv], the key's parts K[1..nk], the
+-- count of messages whose CRC failed.
+local T, E, V, nv, K, nk, bad
+
+local function put(s)
+  nk = nk + 1
+  K[nk] = s
+end
+
+-- The element's TL at p: its type, n (the data bytes or, a list, the elements) and the
+-- position of its data.
+local function tl(p)
+  if p > E then raise("truncated_data") end
+  local b = byte(T, p)
+  local typ, len, t = TYPE[b], b % 16, 1
+  p = p + 1
+  while b >= 128 do
+    if p > E then raise("truncated_data") end
+    t = t + 1
+    if t > 4 then raise("bad_tl") end
+    b = byte(T, p)
+    p = p + 1
+    if TYPE[b] ~= 0 then raise("bad_tl") end
+    len = len * 16 + b % 16
+  end
+  if typ == 7 then                  -- every element takes a byte at least
+    if len > E - p + 1 then raise("truncated_data") end
+    return 7, len, p
+  end
+  if typ == 0 then
+    if len < t then raise("bad_tl") end
+  elseif typ == 4 then
+    if len ~= t + 1 then raise("bad_tl") end
+  elseif typ == 5 or typ == 6 then
+    if len <= t or len - t > 8 then raise("bad_tl") end
+  else
+    raise("bad_tl")
+  end
+  len = len - t
+  if len > E - p + 1 then raise("truncated_data") end
+  return typ, len, p
+end
+
+-- The unsigned (or, signed, two's complement) big-endian number of n bytes at p: an
+-- integer on 5.3+ (above 2^63 - 1 a float), a double on 5.1, rounded once as C rounds.
+local function number(p, n, signed)
+  local v
+  if n <= 4 then
+    local a, b, c, d = byte(T, p, p + n - 1)
+    v = a
+    if b then v = v * 256 + b end
+    if c then v = v * 256 + c end
+    if d then v = v * 256 + d end
+    if signed and a >= 128 then v = v - FULL[n] end
+    return v
+  end
+  local hi = number(p, n - 4, signed)
+  local a, b, c, d = byte(T, p + n - 4, p + n - 1)
+  local lo = ((a * 256 + b) * 256 + c) * 256 + d
+  if hi >= 0x80000000 then return hi * 4294967296.0 + lo end
+  return hi * 4294967296 + lo
+end
+
+-- The exact decimal of the number of n bytes at p (C prints the int64 or uint64).
+local function decimal(p, n, signed)
+  if n <= 6 then return format("%.0f", number(p, n, signed)) end
+  local digits, neg = { byte(T, p, p + n - 1) }, signed and byte(T, p) >= 128
+  if neg then                       -- the magnitude: two's complement negated
+    local carry = 1
+    for i = n, 1, -1 do
+      local x = 255 - digits[i] + carry
+      digits[i], carry = x % 256, x >= 256 and 1 or 0
+    end
+  end
+  local out, k = {}, 0
+  repeat                            -- long division by 10, most significant byte first
+    local r, nonzero = 0, false
+    for i = 1, n do
+      local x = r * 256 + digits[i]
+      digits[i], r = (x - x % 10) / 10, x % 10
+      nonzero = nonzero or digits[i] > 0
+    end
+    k = k + 1
+    out[k] = r
+  until not nonzero
+  local s = neg and "-" or ""
+  for i = k, 1, -1 do s = s .. out[i] end
+  return s
+end
+
+local HEX = {}
+for b = 0, 255 do HEX[b] = format("%02x", b) end
+local hex_memo, hex_memo_n = {}, 0   -- bytes -> hex, bounded (hostile input)
+local function hex(p, n)
+  local raw = sub(T, p, p + n - 1)
+  local h = hex_memo[raw]
+  if not h then
+    local parts = {}
+    for i = 1, n do parts[i] = HEX[byte(T, p + i - 1)] end
+    h = concat(parts)
+    if hex_memo_n < 1024 then hex_memo[raw], hex_memo_n = h, hex_memo_n + 1 end
+  end
+  return h
+end
+
+-- An element at nesting level `level`: with keep, its descriptor goes into the key and
+-- its values into V; else it is only checked. The position after it.
+local function element(p, level, keep)
+  if level > MAX_DEPTH then raise("too_deep") end
+  local typ, n, q = tl(p)
+  if typ == 7 then
+    if keep then put("(") end
+    for i = 1, n do
+      if keep and i > 1 then put(",") end
+      q = element(q, level + 1, keep)
+    end
+    if keep then put(")") end
+    return q
+  end
+  if keep then
+    if typ == 0 then
+      if n == 0 then             -- 01: an optional field left out
+        put("-")
+        return q
+      end
+      put("o")
+      nv = nv + 1
+      V[nv] = sub(T, q, q + n - 1)
+    elseif typ == 4 then
+      put("b")
+      nv = nv + 1
+      V[nv] = byte(T, q) ~= 0
+    else
+      put(typ == 5 and INT[n] or UINT[n])
+      nv = nv + 1
+      V[nv] = number(q, n, typ == 5)
+    end
+  end
+  return q + n
+end
+
+-- An element of type `want` whose n is within lo..hi, else the error `code`.
+local function typed(p, want, lo, hi, code)
+  local typ, n, q = tl(p)
+  if typ ~= want or n < lo or n > hi then raise(code) end
+  return n, q
+end
+
+-- A unit or scaler: absent, or a number written in decimal.
+local function scalar(p)
+  local typ, n, q = tl(p)
+  if typ == 0 and n == 0 then
+    put(" -")
+    return q
+  end
+  if typ ~= 5 and typ ~= 6 then raise("bad_sml_entry") end
+  put(" " .. decimal(q, n, typ == 5))
+  return q + n
+end
+
+-- An octet string of the fixed structure, its bytes in hex after a space ("-" for none
+-- when dash).
+local function octets(p, code, dash)
+  local n, q = typed(p, 0, 0, math.huge, code)
+  put(n == 0 and dash and " -" or " " .. hex(q, n))
+  return q + n
+end
+
+-- SML_ListEntry: objName, status, valTime, unit, scaler, value, valueSignature.
+local function entry(p)
+  put("\n")
+  local _, q = typed(p, 7, 7, 7, "bad_sml_entry")
+  q = octets(q, "bad_sml_entry", false)
+  put(" ")
+  q = element(q, IN_ENTRY, true)
+  put(" ")
+  q = scalar(scalar(element(q, IN_ENTRY, true)))
+  put(" ")
+  return element(element(q, IN_ENTRY, true), IN_ENTRY, false)
+end
+
+-- SML_GetList.Res: clientId, serverId, listName, actSensorTime, valList, listSignature,
+-- actGatewayTime.
+local function get_list(p)
+  local _, q = typed(p, 7, 7, 7, "bad_sml_message")
+  q = octets(element(q, IN_BODY, false), "bad_sml_message", false)
+  q = element(octets(q, "bad_sml_message", true), IN_BODY, false)
+  local n
+  n, q = typed(q, 7, 0, math.huge, "bad_sml_message")
+  for _ = 1, n do q = entry(q) end
+  return element(element(q, IN_BODY, false), IN_BODY, false)
+end
+
+-- SML_PublicOpen.Res: codepage, clientId, reqFileId, serverId, refTime, smlVersion.
+local function open_res(p)
+  local _, q = typed(p, 7, 6, 6, "bad_sml_message")
+  for _ = 1, 3 do q = element(q, IN_BODY, false) end
+  q = octets(q, "bad_sml_message", false)
+  return element(element(q, IN_BODY, false), IN_BODY, false)
+end
+
+-- SML_Message: transactionId, groupNo, abortOnError, messageBody (tag, body), crc16,
+-- endOfSmlMsg. A CRC that is neither X-25 (sent low byte first) nor KERMIT (high byte
+-- first) counts in `bad`: the transport CRC vouches for the bytes (eBZ DD3).
+local function message(p)
+  local M_ERR = "bad_sml_message"
+  local _, q = typed(p, 7, 6, 6, M_ERR)
+  local n
+  n, q = typed(q, 0, 0, math.huge, M_ERR)
+  n, q = typed(q + n, 6, 1, 8, M_ERR)
+  n, q = typed(q + n, 6, 1, 8, M_ERR)
+  _, q = typed(q + n, 7, 2, 2, M_ERR)
+  n, q = typed(q, 6, 1, 4, M_ERR)
+  local tag = number(q, n, false)
+  q = q + n
+  if nk > 0 then put("\n") end
+  put(format("%04x", tag))
+  if tag == 0x0101 then
+    q = open_res(q)
+  elseif tag == 0x0701 then
+    q = get_list(q)
+  else
+    q = element(q, IN_CHOICE, false)
+  end
+  local covered = q - 1
+  n, q = typed(q, 6, 1, 2, M_ERR)
+  local crc = number(q, n, false)
+  q = q + n
+  if q > E then raise("truncated_data") end
+  if byte(T, q) ~= 0 then raise(M_ERR) end
+  local x = x25(T, p, covered)
+  if crc ~= x % 256 * 256 + (x - x % 256) / 256 and crc ~= kermit(T, p, covered) then
+    bad = bad + 1
+  end
+  return q + 1
+end
+
+-- The messages of T[first..E], 00 fill between them skipped (libsml skips it too).
+local function messages(first)
+  local p = first
+  while p <= E do
+    if byte(T, p) == 0 then p = p + 1 else p = message(p) end
+  end
+end
+
+function M.sml(s)
+  if type(s) ~= "string" then error("bad argument #1 to 'sml' (string expected)", 2) end
+  local n = #s
+  if n < 8 or sub(s, 1, 8) ~= START then return fail("no_sml_start") end
+  if n < 16 or sub(s, n - 7, n - 3) ~= END then return fail("no_sml_end") end
+  local c1, c2 = byte(s, n - 1, n)
+  local crc = "x25"
+  if c1 + c2 * 256 ~= x25(s, 1, n - 2) then
+    if c1 * 256 + c2 ~= kermit(s, 1, n - 2) then return fail("bad_crc") end
+    crc = "kermit"
+  end
+  local len, pad = n - 16, byte(s, n - 2)
+  if len % 4 ~= 0 or pad > MAX_PAD or pad > len then return fail("bad_padding") end
+  if pad > 0 and sub(s, n - 7 - pad, n - 8) ~= ZEROS[pad] then return fail("bad_padding") end
+  -- An escape group (aligned) must come doubled; the pair stands for one group of data.
+  local file, first, last = s, 9, n - 8
+  local q = find(s, ESCAPE, 9, true)
+  if q and q <= n - 11 then
+    local parts, from = {}, 9
+    while q and q <= n - 11 do
+      if (q - 9) % 4 == 0 then
+        if q + 4 > n - 11 or sub(s, q + 4, q + 7) ~= ESCAPE then return fail("bad_escape") end
+        parts[#parts + 1] = sub(s, from, q + 3)
+        from = q + 8
+        q = find(s, ESCAPE, from, true)
+      else
+        q = find(s, ESCAPE, q + 1, true)
+      end
+    end
+    parts[#parts + 1] = sub(s, from, n - 8)
+    file = concat(parts)
+    first, last = 1, #file
+  end
+  T, E, V, nv, K, nk, bad = file, last - pad, {}, 0, {}, 0, 0
+  local ok, err = pcall(messages, first)
+  local v, key = V, concat(K, "", 1, nk)
+  T, V, K = nil, nil, nil
+  if not ok then
+    if type(err) == "table" and RAISED[err.code] == err then return fail(err.code) end
+    error(err, 0)
+  end
+  return v, key, crc, bad
+end
+
+return M
