@@ -36,6 +36,7 @@ build = {
     ["han.luacore.sml"] = "lua/han/luacore/sml.lua",
     ["han.luacore.errors"] = "lua/han/luacore/errors.lua",
     ["han.naming.p1"] = "lua/han/naming/p1.lua",
+    ["han.naming.sml"] = "lua/han/naming/sml.lua",
     ["han.decode"] = "lua/han/decode.lua",
     ["han.naming"] = "lua/han/naming/init.lua",
     ["han.naming.fields"] = "lua/han/naming/fields.lua",
