@@ -82,7 +82,7 @@ valgrind: $(BUILD)/lua5.1/han/core.so
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	    lua5.1 /usr/bin/busted -o TAP spec/core_spec.lua spec/framer_spec.lua \
 	    spec/framer_mbus_p1_spec.lua spec/unwrap_spec.lua spec/gcm_spec.lua spec/p1_spec.lua \
-	    spec/decode_spec.lua spec/sml_spec.lua
+	    spec/decode_spec.lua spec/sml_spec.lua spec/sml_framer_spec.lua
 
 test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so $(BUILD)/$(r)/han/mosquitto.so)
 	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh

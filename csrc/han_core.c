@@ -410,7 +410,7 @@ static void enqueue(void *ud, const uint8_t *p, size_t n)
 }
 
 /* Indexed by enum han_protocol. */
-static const char *const protocol_names[] = {"auto", "hdlc", "mbus", "p1"};
+static const char *const protocol_names[] = {"auto", "hdlc", "mbus", "p1", "sml"};
 
 static int l_framer(lua_State *L)
 {
@@ -423,10 +423,10 @@ static int l_framer(lua_State *L)
         lua_getfield(L, 1, "protocol");
         if (!lua_isnil(L, -1)) {
             const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-            for (protocol = HAN_P1; protocol >= HAN_AUTO; protocol--)
+            for (protocol = HAN_SML; protocol >= HAN_AUTO; protocol--)
                 if (strcmp(name, protocol_names[protocol]) == 0) break;
             if (protocol < HAN_AUTO)
-                return luaL_error(L, "bad protocol (hdlc, mbus, p1 or auto expected)");
+                return luaL_error(L, "bad protocol (hdlc, mbus, p1, sml or auto expected)");
         }
         lua_pop(L, 2);
     }

@@ -46,9 +46,10 @@ end
 
 -- han.reader(opts):
 --   port      device path (opened with the serial module) or an object with read(n, t)
---   protocol  'hdlc' (default), 'mbus', 'p1', or 'auto': the first good frame at the
---             configured speed decides
---   baudrate  default 2400, 115200 for 'p1'; parity 'none' (default), 'even', 'odd' or
+--   protocol  'hdlc' (default), 'mbus', 'p1', 'sml', or 'auto': the first good frame at
+--             the configured speed decides
+--   baudrate  default 2400, 115200 for 'p1', 9600 for 'sml'; parity 'none' (default),
+--             'even', 'odd' or
 --             'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity 'even', databits 7)
 --   timeout   the poll budget in seconds (default 1)
 --   scale, zone, key, auth_key, system_title: opts goes to han.decode as it is, so the
@@ -63,7 +64,8 @@ function M.new(opts)
     opts = opts,
     device = type(opts.port) == "string" and opts.port or nil,
     port = type(opts.port) ~= "string" and opts.port or nil,
-    baudrate = opts.baudrate or (opts.protocol == "p1" and 115200 or 2400),
+    baudrate = opts.baudrate or (opts.protocol == "p1" and 115200
+      or opts.protocol == "sml" and 9600 or 2400),
     databits = opts.databits or 8,
     auto = opts.parity == "auto",
     parity = (opts.parity == nil or opts.parity == "auto") and "none" or opts.parity,
