@@ -126,11 +126,13 @@ asan:
 # seed corpus made of the vectors; any crash, leak or sanitizer report fails the run.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS = decode framer unwrap p1
+FUZZ_TARGETS = decode framer unwrap p1 sml
 fuzz_src_decode = fuzz/fuzz_decode.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c csrc/han.c
 fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/hdlc.c csrc/crc16.c csrc/crc16_arc.c
 fuzz_src_unwrap = fuzz/fuzz_unwrap.c csrc/unwrap.c csrc/aes.c csrc/axdr.c csrc/hdlc.c csrc/crc16.c
 fuzz_src_p1 = fuzz/fuzz_p1.c csrc/p1.c csrc/crc16_arc.c
+fuzz_src_sml = fuzz/fuzz_sml.c csrc/sml.c csrc/framer.c csrc/hdlc.c csrc/crc16.c \
+    csrc/crc16_arc.c
 
 $(BUILD)/fuzz/%: fuzz/fuzz_%.c $(ENGINE) $(HEADERS)
 	@mkdir -p $(@D)
