@@ -36,6 +36,27 @@ local INT, UINT = {}, {}
 for n = 1, 8 do INT[n], UINT[n] = "i" .. n, "u" .. n end
 local FULL = { 256, 65536, 16777216, 4294967296 }     -- 2^(8n), integers on 5.3+
 
+-- The one-byte TLs of the elements that are no list, for the walk's fast path: the
+-- descriptor, the data bytes and the type (the rest takes tl()).
+local DESC, DATA, KIND = { [""] = {}, [" "] = {}, [","] = {} }, {}, {}
+for b = 0x01, 0x69 do
+  local typ, len = TYPE[b], b % 16
+  local d = typ == 0 and len >= 1 and (len == 1 and "-" or "o")
+    or typ == 4 and len == 2 and "b"
+    or (typ == 5 or typ == 6) and len >= 2 and len <= 9 and (typ == 5 and INT or UINT)[len - 1]
+  if d then
+    for pre, t in pairs(DESC) do t[b] = pre .. d end
+    DATA[b], KIND[b] = len - 1, typ
+  end
+end
+
+-- A one-byte unit or scaler as the key writes it, by its TL byte and data byte.
+local SCALAR = { [0x52] = {}, [0x62] = {} }
+for x = 0, 255 do
+  SCALAR[0x52][x] = " " .. (x >= 128 and x - 256 or x)
+  SCALAR[0x62][x] = " " .. x
+end
+
 -- The walk's state: the file T[..E], the values V[1..nv], the key's parts K[1..nk], the
 -- count of messages whose CRC failed.
 local T, E, V, nv, K, nk, bad
@@ -128,29 +149,55 @@ end
 
 local HEX = {}
 for b = 0, 255 do HEX[b] = format("%02x", b) end
-local hex_memo, hex_memo_n = {}, 0   -- bytes -> hex, bounded (hostile input)
-local function hex(p, n)
+-- The hex of n bytes at p after `pre`; a memo of the names and ids a meter sends
+-- again and again, bounded (hostile input).
+local hex_memo, hex_memo_n = { [" "] = {}, ["\n "] = {} }, 0
+local function hex(p, n, pre)
+  local memo = hex_memo[pre]
   local raw = sub(T, p, p + n - 1)
-  local h = hex_memo[raw]
+  local h = memo[raw]
   if not h then
-    local parts = {}
-    for i = 1, n do parts[i] = HEX[byte(T, p + i - 1)] end
+    local parts = { pre }
+    for i = 1, n do parts[i + 1] = HEX[byte(T, p + i - 1)] end
     h = concat(parts)
-    if hex_memo_n < 1024 then hex_memo[raw], hex_memo_n = h, hex_memo_n + 1 end
+    if hex_memo_n < 1024 then memo[raw], hex_memo_n = h, hex_memo_n + 1 end
   end
   return h
 end
 
--- An element at nesting level `level`: with keep, its descriptor goes into the key and
--- its values into V; else it is only checked. The position after it.
-local function element(p, level, keep)
+-- An element at nesting level `level`: with keep, its descriptor goes into the key after
+-- `pre` and its values into V; else it is only checked. The position after it.
+local function element(p, level, keep, pre)
   if level > MAX_DEPTH then raise("too_deep") end
+  local b = byte(T, p)
+  local d = b and p <= E and DESC[pre or ""][b]
+  if d then                        -- the fast path: a one-byte TL, no list
+    local n = DATA[b]
+    if p + n <= E then
+      if keep then
+        nk = nk + 1
+        K[nk] = d
+        if n > 0 then
+          nv = nv + 1
+          local typ = KIND[b]
+          if typ == 0 then
+            V[nv] = sub(T, p + 1, p + n)
+          elseif typ == 4 then
+            V[nv] = byte(T, p + 1) ~= 0
+          else
+            V[nv] = number(p + 1, n, typ == 5)
+          end
+        end
+      end
+      return p + 1 + n
+    end
+  end
   local typ, n, q = tl(p)
+  if keep and pre then put(pre) end
   if typ == 7 then
     if keep then put("(") end
     for i = 1, n do
-      if keep and i > 1 then put(",") end
-      q = element(q, level + 1, keep)
+      q = element(q, level + 1, keep, i > 1 and "," or nil)
     end
     if keep then put(")") end
     return q
@@ -186,6 +233,13 @@ end
 
 -- A unit or scaler: absent, or a number written in decimal.
 local function scalar(p)
+  local b = byte(T, p)
+  local one = SCALAR[b]
+  if one and p + 1 <= E then       -- the fast path: one byte
+    nk = nk + 1
+    K[nk] = one[byte(T, p + 1)]
+    return p + 2
+  end
   local typ, n, q = tl(p)
   if typ == 0 and n == 0 then
     put(" -")
@@ -200,21 +254,24 @@ end
 -- when dash).
 local function octets(p, code, dash)
   local n, q = typed(p, 0, 0, math.huge, code)
-  put(n == 0 and dash and " -" or " " .. hex(q, n))
+  put(n == 0 and dash and " -" or hex(q, n, " "))
   return q + n
 end
 
 -- SML_ListEntry: objName, status, valTime, unit, scaler, value, valueSignature.
 local function entry(p)
-  put("\n")
-  local _, q = typed(p, 7, 7, 7, "bad_sml_entry")
-  q = octets(q, "bad_sml_entry", false)
-  put(" ")
-  q = element(q, IN_ENTRY, true)
-  put(" ")
-  q = scalar(scalar(element(q, IN_ENTRY, true)))
-  put(" ")
-  return element(element(q, IN_ENTRY, true), IN_ENTRY, false)
+  local q
+  if byte(T, p) == 0x77 and byte(T, p + 1) == 0x07 and p + 8 <= E then   -- the usual
+    q = p + 8
+    put(hex(p + 2, 6, "\n "))
+  else
+    put("\n")
+    q = select(2, typed(p, 7, 7, 7, "bad_sml_entry"))
+    q = octets(q, "bad_sml_entry", false)
+  end
+  q = element(element(q, IN_ENTRY, true, " "), IN_ENTRY, true, " ")
+  q = element(scalar(scalar(q)), IN_ENTRY, true, " ")
+  return element(q, IN_ENTRY, false)
 end
 
 -- SML_GetList.Res: clientId, serverId, listName, actSensorTime, valList, listSignature,
