@@ -183,6 +183,9 @@ describe("core.sml (" .. H.backend .. " backend)", function()
       assert.are.same({ nil, "bad SML padding", "bad_padding" }, { core.sml(s) })
     end
     refused(S.seal(file, need + 8))                       -- more than 4
+    local both = S.seal(file, need + 8)                   -- and the CRC wrong: the CRC first
+    both = both:sub(1, -2) .. string.char((both:byte(-1) + 1) % 256)
+    assert.are.same({ nil, "bad CRC", "bad_crc" }, { core.sml(both) })
     refused(S.seal(file, need + 1))                       -- not a multiple of 4
     refused(S.seal(file .. ("\0"):rep(need) .. "\0\0\0\1", 0, 4))   -- not zeros
     -- zeros between and after messages are skipped

@@ -6,7 +6,7 @@ local byte, sub, find, format, concat = string.byte, string.sub, string.find,
 local type, error, pcall = type, error, pcall
 local crc16 = require("han.luacore.crc16")
 local fail = require("han.luacore.errors").fail
-local x25, kermit = crc16.x25, crc16.kermit
+local x25, kermit, combine = crc16.x25, crc16.kermit, crc16.combine
 
 local M = {}
 
@@ -59,7 +59,10 @@ end
 
 -- The walk's state: the file T[..E], the values V[1..nv], the key's parts K[1..nk], the
 -- count of messages whose CRC failed.
-local T, E, V, nv, K, nk, bad
+local T, E, V, nv, nk
+local K = {}
+-- The messages met, nm of them: where each starts, where its CRC's range ends, its CRC.
+local FROM, TO, SENT, nm = {}, {}, {}, 0
 
 local function put(s)
   nk = nk + 1
@@ -297,19 +300,34 @@ end
 -- SML_Message: transactionId, groupNo, abortOnError, messageBody (tag, body), crc16,
 -- endOfSmlMsg. A CRC that is neither X-25 (sent low byte first) nor KERMIT (high byte
 -- first) counts in `bad`: the transport CRC vouches for the bytes (eBZ DD3).
+local TAGS = setmetatable({}, { __index = function(t, tag)   -- tag -> its hex, bounded
+  local h = format("%04x", tag)
+  if tag < 0x10000 then t[tag] = h end
+  return h
+end })
+
 local function message(p)
   local M_ERR = "bad_sml_message"
-  local _, q = typed(p, 7, 6, 6, M_ERR)
-  local n
-  n, q = typed(q, 0, 0, math.huge, M_ERR)
-  n, q = typed(q + n, 6, 1, 8, M_ERR)
-  n, q = typed(q + n, 6, 1, 8, M_ERR)
-  _, q = typed(q + n, 7, 2, 2, M_ERR)
-  n, q = typed(q, 6, 1, 4, M_ERR)
-  local tag = number(q, n, false)
-  q = q + n
+  local tag, q, n
+  local t = byte(T, p + 1)
+  if byte(T, p) == 0x76 and t and t >= 1 and t <= 15 and p + t + 8 <= E then
+    -- the usual header: 76, a short transactionId, 62 xx 62 xx 72 63 tag
+    local h = p + 1 + t
+    local g, _, a, _, l, u, hi, lo = byte(T, h, h + 7)
+    if g == 0x62 and a == 0x62 and l == 0x72 and u == 0x63 then tag, q = hi * 256 + lo, h + 8 end
+  end
+  if not tag then
+    q = select(2, typed(p, 7, 6, 6, M_ERR))
+    n, q = typed(q, 0, 0, math.huge, M_ERR)
+    n, q = typed(q + n, 6, 1, 8, M_ERR)
+    n, q = typed(q + n, 6, 1, 8, M_ERR)
+    q = select(2, typed(q + n, 7, 2, 2, M_ERR))
+    n, q = typed(q, 6, 1, 4, M_ERR)
+    tag = number(q, n, false)
+    q = q + n
+  end
   if nk > 0 then put("\n") end
-  put(format("%04x", tag))
+  put(TAGS[tag])
   if tag == 0x0101 then
     q = open_res(q)
   elseif tag == 0x0701 then
@@ -323,11 +341,16 @@ local function message(p)
   q = q + n
   if q > E then raise("truncated_data") end
   if byte(T, q) ~= 0 then raise(M_ERR) end
-  local x = x25(T, p, covered)
-  if crc ~= x % 256 * 256 + (x - x % 256) / 256 and crc ~= kermit(T, p, covered) then
-    bad = bad + 1
-  end
+  nm = nm + 1                      -- checked once the walk is done (M.sml)
+  FROM[nm], TO[nm], SENT[nm] = p, covered, crc
   return q + 1
+end
+
+-- Whether message i's CRC is X-25 (its bytes swapped: sent low byte first) or KERMIT;
+-- x: its X-25, k: its KERMIT.
+local function message_ok(i, x, k)
+  local crc = SENT[i]
+  return crc == x % 256 * 256 + (x - x % 256) / 256 or crc == k
 end
 
 -- The messages of T[first..E], 00 fill between them skipped (libsml skips it too).
@@ -338,46 +361,100 @@ local function messages(first)
   end
 end
 
+-- The walk of T[first..last]: values, key, or the error's code.
+local function walk(file, first, last)
+  T, E, V, nv, nk, nm = file, last, {}, 0, 0, 0
+  local ok, err = pcall(messages, first)
+  local v, key = V, concat(K, "", 1, nk)
+  T, V = nil, nil
+  if nk > 1024 then K = {} end     -- the parts of a huge key go; a meter's stay for reuse
+  if ok then return v, key end
+  if type(err) == "table" and RAISED[err.code] == err then return nil, err.code end
+  error(err, 0)
+end
+
+-- The transport CRC of s[1..n - 2] from the KERMITs of its ranges after the start
+-- sequence (KS[i] of the range that ends at ENDS[i], nk of them), as sent in c1, c2:
+-- "x25", "kermit" or nil. R_X25, R_KERMIT: the registers after the start sequence.
+local KS, ENDS = {}, {}
+local R_X25 = combine(0xFFFF, kermit(START, 1, 8), 8)
+local R_KERMIT = kermit(START, 1, 8)
+local function transport(count, c1, c2)
+  local r, from = R_X25, 9
+  for i = 1, count do
+    r, from = combine(r, KS[i], ENDS[i] - from + 1), ENDS[i] + 1
+  end
+  if c1 + c2 * 256 == 65535 - r then return "x25" end
+  r, from = R_KERMIT, 9
+  for i = 1, count do
+    r, from = combine(r, KS[i], ENDS[i] - from + 1), ENDS[i] + 1
+  end
+  if c1 * 256 + c2 == r then return "kermit" end
+end
+
 function M.sml(s)
   if type(s) ~= "string" then error("bad argument #1 to 'sml' (string expected)", 2) end
   local n = #s
   if n < 8 or sub(s, 1, 8) ~= START then return fail("no_sml_start") end
   if n < 16 or sub(s, n - 7, n - 3) ~= END then return fail("no_sml_end") end
   local c1, c2 = byte(s, n - 1, n)
-  local crc = "x25"
-  if c1 + c2 * 256 ~= x25(s, 1, n - 2) then
-    if c1 * 256 + c2 ~= kermit(s, 1, n - 2) then return fail("bad_crc") end
-    crc = "kermit"
-  end
   local len, pad = n - 16, byte(s, n - 2)
-  if len % 4 ~= 0 or pad > MAX_PAD or pad > len then return fail("bad_padding") end
-  if pad > 0 and sub(s, n - 7 - pad, n - 8) ~= ZEROS[pad] then return fail("bad_padding") end
-  -- An escape group (aligned) must come doubled; the pair stands for one group of data.
-  local file, first, last = s, 9, n - 8
+  local bad_pad = len % 4 ~= 0 or pad > MAX_PAD or pad > len
+    or pad > 0 and sub(s, n - 7 - pad, n - 8) ~= ZEROS[pad]
   local q = find(s, ESCAPE, 9, true)
-  if q and q <= n - 11 then
-    local parts, from = {}, 9
-    while q and q <= n - 11 do
-      if (q - 9) % 4 == 0 then
-        if q + 4 > n - 11 or sub(s, q + 4, q + 7) ~= ESCAPE then return fail("bad_escape") end
-        parts[#parts + 1] = sub(s, from, q + 3)
-        from = q + 8
-        q = find(s, ESCAPE, from, true)
-      else
-        q = find(s, ESCAPE, q + 1, true)
+  local v, key, crc
+  local bad = 0
+  if not bad_pad and not (q and q <= n - 11) then
+    -- The usual transmission: the file is s itself. Walked first, then one KERMIT pass
+    -- over its ranges gives the transport CRC and every message's (the outcome is as if
+    -- the transport came first).
+    v, key = walk(s, 9, n - 8 - pad)
+    local count, at = 0, 9
+    for i = 1, nm do
+      local from, to = FROM[i], TO[i]
+      if from > at then
+        count = count + 1
+        KS[count], ENDS[count] = kermit(s, at, from - 1), from - 1
+      end
+      local k = kermit(s, from, to)
+      count = count + 1
+      KS[count], ENDS[count], at = k, to, to + 1
+      if not message_ok(i, 65535 - combine(0xFFFF, k, to - from + 1), k) then
+        bad = bad + 1
       end
     end
-    parts[#parts + 1] = sub(s, from, n - 8)
-    file = concat(parts)
-    first, last = 1, #file
+    count = count + 1
+    KS[count], ENDS[count] = kermit(s, at, n - 2), n - 2
+    crc = transport(count, c1, c2)
+    if count > 64 then KS, ENDS = {}, {} end   -- a huge file's ranges go
+    if not crc then return fail("bad_crc") end
+    if not v then return fail(key) end
+    return v, key, crc, bad
   end
-  T, E, V, nv, K, nk, bad = file, last - pad, {}, 0, {}, 0, 0
-  local ok, err = pcall(messages, first)
-  local v, key = V, concat(K, "", 1, nk)
-  T, V, K = nil, nil, nil
-  if not ok then
-    if type(err) == "table" and RAISED[err.code] == err then return fail(err.code) end
-    error(err, 0)
+  crc = c1 + c2 * 256 == x25(s, 1, n - 2) and "x25"
+    or c1 * 256 + c2 == kermit(s, 1, n - 2) and "kermit"
+  if not crc then return fail("bad_crc") end
+  if bad_pad then return fail("bad_padding") end
+  -- An escape group (aligned) must come doubled; the pair stands for one group of data.
+  local parts, from = {}, 9
+  while q and q <= n - 11 do
+    if (q - 9) % 4 == 0 then
+      if q + 4 > n - 11 or sub(s, q + 4, q + 7) ~= ESCAPE then return fail("bad_escape") end
+      parts[#parts + 1] = sub(s, from, q + 3)
+      from = q + 8
+      q = find(s, ESCAPE, from, true)
+    else
+      q = find(s, ESCAPE, q + 1, true)
+    end
+  end
+  parts[#parts + 1] = sub(s, from, n - 8)
+  local file = concat(parts)
+  v, key = walk(file, 1, #file - pad)
+  if not v then return fail(key) end
+  for i = 1, nm do
+    if not message_ok(i, x25(file, FROM[i], TO[i]), kermit(file, FROM[i], TO[i])) then
+      bad = bad + 1
+    end
   end
   return v, key, crc, bad
 end
