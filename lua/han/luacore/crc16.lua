@@ -181,6 +181,13 @@ if not lib and not native then
   lib = ok and type(b) == "table" and b.bxor and b or nil
 end
 
+-- The arithmetic xor, made once where no bit library is.
+local arith_xor
+local function arith()
+  arith_xor = arith_xor or arithmetic()
+  return arith_xor
+end
+
 -- The way picked: a maker of CRC functions that keeps only what it reads.
 local make
 if native then
@@ -196,7 +203,7 @@ elseif lib then
     return crc4(lib.bxor, slices(lib.bxor, poly, 4), init, xorout)
   end
 else
-  local bxor = arithmetic()
+  local bxor = arith()
   make = function(poly, init, xorout)
     return crc2(bxor, slices(bxor, poly, 2), init, xorout)
   end
@@ -210,85 +217,12 @@ function M.kermit(s, i, j)
   return kermit(s, i, j)
 end
 
--- Consecutive ranges from one pass (SML: the transport's CRC and every message's): CRCs
--- are linear, so the register (polynomial 0x8408, no final xor) after a range of len
--- bytes started from r is k xor r shifted through len zero bytes, k the range's own
--- KERMIT. combine(r, k, len) gives it. The shift, linear in r, is made per length from
--- the shifts by powers of two, as four tables of nibbles (a meter's ranges keep their
--- lengths: at most 64 lengths are kept).
-local xor5 = native and load("return function(a, b, c, d, e) return a ~ b ~ c ~ d ~ e end")()
-  or lib and lib.bxor or arithmetic()
-local BIT = {}
-for b = 1, 16 do BIT[b] = 2 ^ (b - 1) end
-if native then BIT = load("local t = {} for b = 1, 16 do t[b] = 1 << (b - 1) end return t")() end
-
--- An operator as the images of the 16 bits; applied bit by bit (made once per length).
-local function apply(op, x)
-  local r = 0
-  for b = 1, 16 do
-    if x % 2 == 1 then r = xor5(r, op[b], 0, 0, 0) end
-    x = (x - x % 2) / 2
-  end
-  return r
-end
-local levels = {}   -- levels[k]: the shift through 2^k zero bytes
-local function level(k)
-  if not levels[k] then
-    local op = {}
-    if k == 0 then
-      local T0 = made[0x8408][0]
-      for b = 1, 16 do
-        local x = BIT[b]
-        local lo = x % 256
-        op[b] = xor5(T0[lo + 1], (x - lo) / 256, 0, 0, 0)
-      end
-    else
-      local half = level(k - 1)
-      for b = 1, 16 do op[b] = apply(half, half[b]) end
-    end
-    levels[k] = op
-  end
-  return levels[k]
-end
-local shifts, n_shifts = {}, 0
-local function shift_tables(len)
-  local op, k, rest = nil, 0, len
-  while rest > 0 do
-    if rest % 2 == 1 then
-      local l = level(k)
-      if op then
-        local o = {}
-        for b = 1, 16 do o[b] = apply(l, op[b]) end
-        op = o
-      else
-        op = l
-      end
-    end
-    rest, k = (rest - rest % 2) / 2, k + 1
-  end
-  local t = {}
-  for p = 0, 3 do
-    local col = { 0 }
-    for v = 1, 15 do   -- v's image: its highest bit's, xor the rest's
-      local high = v >= 8 and 8 or v >= 4 and 4 or v >= 2 and 2 or 1
-      local b = 4 * p + (high == 8 and 4 or high == 4 and 3 or high == 2 and 2 or 1)
-      col[v + 1] = xor5(col[v - high + 1], op and op[b] or BIT[b], 0, 0, 0)
-    end
-    t[p + 1] = col
-  end
-  if n_shifts >= 64 then shifts, n_shifts = {}, 0 end
-  shifts[len], n_shifts = t, n_shifts + 1
-  return t
-end
-function M.combine(r, k, len)
-  kermit = kermit or make(0x8408, 0, 0)
-  local t = shifts[len] or shift_tables(len)
-  local a = r % 16
-  r = (r - a) / 16
-  local b = r % 16
-  r = (r - b) / 16
-  local c = r % 16
-  return xor5(k, t[1][a + 1], t[2][b + 1], t[3][c + 1], t[4][(r - c) / 16 + 1])
+-- What han.luacore.sml combines CRCs with, made on its first use: an xor of five numbers
+-- and the byte table of the X-25 polynomial.
+function M.combiner()
+  local xor5 = native and load("return function(a, b, c, d, e) return a ~ b ~ c ~ d ~ e end")()
+    or lib and lib.bxor or arith()
+  return xor5, made[0x8408][0]
 end
 
 local arc

@@ -6,7 +6,7 @@ local byte, sub, find, format, concat = string.byte, string.sub, string.find,
 local type, error, pcall = type, error, pcall
 local crc16 = require("han.luacore.crc16")
 local fail = require("han.luacore.errors").fail
-local x25, kermit, combine = crc16.x25, crc16.kermit, crc16.combine
+local x25, kermit = crc16.x25, crc16.kermit
 
 local M = {}
 
@@ -359,6 +359,81 @@ local function messages(first)
   while p <= E do
     if byte(T, p) == 0 then p = p + 1 else p = message(p) end
   end
+end
+
+-- Consecutive ranges from one pass (SML: the transport's CRC and every message's): CRCs
+-- are linear, so the register (polynomial 0x8408, no final xor) after a range of len
+-- bytes started from r is k xor r shifted through len zero bytes, k the range's own
+-- KERMIT: combine(r, k, len). The shift, linear in r, is made per length from
+-- the shifts by powers of two, as four tables of nibbles (a meter's ranges keep their
+-- lengths: at most 64 lengths are kept).
+local xor5, T0 = crc16.combiner()
+
+-- An operator as the images of the 16 bits; applied bit by bit (made once per length).
+local function apply(op, x)
+  local r = 0
+  for b = 1, 16 do
+    if x % 2 == 1 then r = xor5(r, op[b], 0, 0, 0) end
+    x = (x - x % 2) / 2
+  end
+  return r
+end
+local levels = {}   -- levels[k]: the shift through 2^k zero bytes
+local function level(k)
+  if not levels[k] then
+    local op = {}
+    if k == 0 then
+      for b = 1, 16 do
+        local x = 2 ^ (b - 1)
+        local lo = x % 256
+        op[b] = xor5(T0[lo + 1], (x - lo) / 256, 0, 0, 0)
+      end
+    else
+      local half = level(k - 1)
+      for b = 1, 16 do op[b] = apply(half, half[b]) end
+    end
+    levels[k] = op
+  end
+  return levels[k]
+end
+local shifts, n_shifts = {}, 0
+local function shift_tables(len)
+  local op, k, rest = nil, 0, len
+  while rest > 0 do
+    if rest % 2 == 1 then
+      local l = level(k)
+      if op then
+        local o = {}
+        for b = 1, 16 do o[b] = apply(l, op[b]) end
+        op = o
+      else
+        op = l
+      end
+    end
+    rest, k = (rest - rest % 2) / 2, k + 1
+  end
+  local t = {}
+  for p = 0, 3 do
+    local col = { 0 }
+    for v = 1, 15 do   -- v's image: its highest bit's, xor the rest's
+      local high = v >= 8 and 8 or v >= 4 and 4 or v >= 2 and 2 or 1
+      local b = 4 * p + (high == 8 and 4 or high == 4 and 3 or high == 2 and 2 or 1)
+      col[v + 1] = xor5(col[v - high + 1], op and op[b] or 2 ^ (b - 1), 0, 0, 0)
+    end
+    t[p + 1] = col
+  end
+  if n_shifts >= 64 then shifts, n_shifts = {}, 0 end
+  shifts[len], n_shifts = t, n_shifts + 1
+  return t
+end
+local function combine(r, k, len)
+  local t = shifts[len] or shift_tables(len)
+  local a = r % 16
+  r = (r - a) / 16
+  local b = r % 16
+  r = (r - b) / 16
+  local c = r % 16
+  return xor5(k, t[1][a + 1], t[2][b + 1], t[3][c + 1], t[4][(r - c) / 16 + 1])
 end
 
 -- The walk of T[first..last]: values, key, or the error's code.
