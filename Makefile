@@ -14,8 +14,8 @@ ALL_CFLAGS = $(WARN) -fPIC -fvisibility=hidden $(CFLAGS) $(LUA_INC)
 LDFLAGS_SO = -shared
 
 ENGINE  = csrc/han.c csrc/crc16.c csrc/crc16_arc.c csrc/hdlc.c csrc/axdr.c csrc/framer.c \
-          csrc/aes.c csrc/unwrap.c csrc/p1.c
-CORE    = $(ENGINE) csrc/han_core.c csrc/han_p1.c
+          csrc/aes.c csrc/unwrap.c csrc/p1.c csrc/sml.c
+CORE    = $(ENGINE) csrc/han_core.c csrc/han_p1.c csrc/han_sml.c
 HEADERS = $(wildcard csrc/*.h)
 
 # Where each test runtime finds its own build of the C modules.
@@ -82,7 +82,7 @@ valgrind: $(BUILD)/lua5.1/han/core.so
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	    lua5.1 /usr/bin/busted -o TAP spec/core_spec.lua spec/framer_spec.lua \
 	    spec/framer_mbus_p1_spec.lua spec/unwrap_spec.lua spec/gcm_spec.lua spec/p1_spec.lua \
-	    spec/decode_spec.lua
+	    spec/decode_spec.lua spec/sml_spec.lua spec/sml_framer_spec.lua
 
 test: lint dist/han.lua $(foreach r,$(RUNTIMES),$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/han/serial.so $(BUILD)/$(r)/han/mosquitto.so)
 	RUNTIMES="$(RUNTIMES)" BUILD=$(BUILD) sh spec/run.sh
@@ -126,11 +126,13 @@ asan:
 # seed corpus made of the vectors; any crash, leak or sanitizer report fails the run.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS = decode framer unwrap p1
+FUZZ_TARGETS = decode framer unwrap p1 sml
 fuzz_src_decode = fuzz/fuzz_decode.c csrc/hdlc.c csrc/axdr.c csrc/crc16.c csrc/han.c
 fuzz_src_framer = fuzz/fuzz_framer.c csrc/framer.c csrc/hdlc.c csrc/crc16.c csrc/crc16_arc.c
 fuzz_src_unwrap = fuzz/fuzz_unwrap.c csrc/unwrap.c csrc/aes.c csrc/axdr.c csrc/hdlc.c csrc/crc16.c
 fuzz_src_p1 = fuzz/fuzz_p1.c csrc/p1.c csrc/crc16_arc.c
+fuzz_src_sml = fuzz/fuzz_sml.c csrc/sml.c csrc/framer.c csrc/hdlc.c csrc/crc16.c \
+    csrc/crc16_arc.c
 
 $(BUILD)/fuzz/%: fuzz/fuzz_%.c $(ENGINE) $(HEADERS)
 	@mkdir -p $(@D)

@@ -47,4 +47,11 @@ for _, r in ipairs(H.jsonl("p1.jsonl")) do
 end
 assert(M.telegram, "the 952-byte Iskra AM550 telegram is not in spec/vectors/p1.jsonl")
 
+-- The SML transmission: the 316-byte one of an EMH eHZ-H (energy, tariffs, power, public
+-- key), from spec/vectors/sml.jsonl.
+for _, r in ipairs(H.sml_vectors()) do
+  if r.id == "emh_ehz-hw8e2a5l0ek2p" then M.sml = r.raw end
+end
+assert(M.sml and #M.sml == 316, "the EMH eHZ-H transmission is not in spec/vectors/sml.jsonl")
+
 return M

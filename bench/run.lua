@@ -12,6 +12,7 @@ package.path = "bench/?.lua;spec/?.lua;" .. package.path
 local H = require("helpers")
 local forum = require("forum")
 local p1forum = require("p1forum")
+local smlforum = require("smlforum")
 local han = require("han")
 
 local budget = tonumber(arg[1]) or 0.3
@@ -43,6 +44,9 @@ end
 -- forum decoder, per core; LuaJIT's hold for either core.
 local floors = jit_runtime and { c = 0.8, lua = 0.8 } or { c = 8, lua = 1.5 }
 local LIMIT_CEILING, P1_FLOOR = 2.5, 15   -- Lua 5.1, C core
+-- SML on Lua 5.1: the C core at 10x the forum SML parser and 100,000 a second at least,
+-- the Lua core at 1.5x.
+local SML_FLOORS, SML_RATE = { c = 10, lua = 1.5 }, 100000
 
 local function use(b)
   local ok = pcall(han.use_backend, b)
@@ -177,5 +181,33 @@ for _, b in ipairs({ "c", "lua" }) do
     row(("han.decode (%s core) %s"):format(core_name[b], p1_name), fmt(named), "tel/s",
       b == "c" and ("%s; core.p1 alone %s/s"):format(vs, fmt(rate(han.core.p1, telegram)))
       or ("%s (%s/s in the same rounds)"):format(vs, fmt(forum_p1)))
+  end
+end
+
+-- SML: han.decode of the 316-byte EMH eHZ-H transmission against the hand-written forum
+-- SML parser (bench/smlforum.lua) in the same rounds, per backend.
+local sml = cases.sml
+local forum_sml_shown = not want.c
+for _, b in ipairs({ "c", "lua" }) do
+  local decode = want[b] and use(b)
+  if decode then
+    local forum_rate, named = race(smlforum.parse, sml, decode, sml)
+    local ratio = timing.ratio(2, 1)
+    if not forum_sml_shown then
+      forum_sml_shown = true
+      row(("forum SML parser, EMH eHZ-H %d B"):format(#sml), fmt(forum_rate), "tr/s",
+        "bench/smlforum.lua: table CRC-16/X-25, byte loop, TL decode, OBIS match")
+    end
+    local note = ("%.2fx forum SML parser (%s/s in the same rounds)"):format(ratio,
+      fmt(forum_rate))
+    if not jit_runtime then
+      note = at_least(ratio, "forum SML parser", SML_FLOORS[b])
+      if b == "c" then
+        note = ("%s; %s/s (floor %s/s): %s; core.sml alone %s/s"):format(note, fmt(named),
+          fmt(SML_RATE), named >= SML_RATE and "ok" or "FAIL", fmt(rate(han.core.sml, sml)))
+      end
+    end
+    row(("han.decode (%s core) SML %d B"):format(core_name[b], #sml), fmt(named), "tr/s",
+      note)
   end
 end

@@ -20,4 +20,7 @@ void han_push_time(lua_State *L, int tag, const struct han_time *t);
 /* core.p1(s) */
 int han_l_p1(lua_State *L);
 
+/* core.sml(s) */
+int han_l_sml(lua_State *L);
+
 #endif

@@ -20,12 +20,15 @@
  * identification), SKIP (P1: cut short by the next telegram), GOOD. */
 enum { MORE, FAIL, LATE, SKIP, GOOD };
 
+#define SML_ESCAPE 0x1B
+
 /* The byte that opens a candidate of each protocol (indexed by enum han_protocol). */
-static const uint8_t start_byte[] = { 0, HAN_FLAG, MBUS_START, '/' };
+static const uint8_t start_byte[] = { 0, HAN_FLAG, MBUS_START, '/', SML_ESCAPE };
 
 static int kind_of(uint8_t b)
 {
-    return b == HAN_FLAG ? HAN_HDLC : b == MBUS_START ? HAN_MBUS : b == '/' ? HAN_P1 : 0;
+    return b == HAN_FLAG ? HAN_HDLC : b == MBUS_START ? HAN_MBUS : b == '/' ? HAN_P1
+        : b == SML_ESCAPE ? HAN_SML : 0;
 }
 
 /* The longest candidate of a protocol ("auto": any). */
@@ -50,6 +53,8 @@ size_t han_framer_buffered(const struct han_framer *f)
 size_t han_framer_missing(const struct han_framer *f)
 {
     if (f->len == 0 || f->kind == HAN_P1) return 1;  /* P1: no length field */
+    if (f->kind == HAN_SML)                          /* the start, then whole groups */
+        return f->len < 8 ? 8 - f->len : 4 - (f->len - 8) % 4;
     if (f->kind == HAN_MBUS) return f->len < 2 ? 1 : (size_t)f->buf[1] + 6 - f->len;
     if (f->len < 3) return 3 - f->len;
     return f->need - f->len;
@@ -281,6 +286,71 @@ static int p1_examine(struct han_framer *f, const uint8_t *b, size_t have, size_
     return MORE;
 }
 
+/* SML: 1B1B1B1B 01010101, then 4-byte groups from the start; the first event by offset
+ * decides (docs/core-api.md): an escape group followed by another is data (an escaped
+ * pair), by 01010101 a new start that cuts this one short (SKIP), by 1A pp CRC CRC the
+ * end, checked as X-25 low byte first or KERMIT high byte first, by anything else a
+ * failure; a start sequence off the grid is a new start too (a lost byte shifts it). */
+static const uint8_t SML_START[8] = { 0x1B, 0x1B, 0x1B, 0x1B, 1, 1, 1, 1 };
+
+static int sml_examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
+                       uint64_t **counter)
+{
+    size_t k = f->seen, lim = have < HAN_SML_MAX ? have : HAN_SML_MAX;
+    for (; k < 8; k++) {
+        if (k >= have) {
+            f->seen = k;
+            return MORE;
+        }
+        if (b[k] != SML_START[k]) {           /* a 1B that starts nothing: nor do */
+            *n = k;                           /* those before b[k] (docs/core-api.md) */
+            return FAIL;
+        }
+    }
+    *counter = &f->st.bad_length;
+    while (k + 8 <= lim) {
+        const uint8_t *e = memchr(b + k, SML_ESCAPE, lim - 7 - k);
+        if (!e) {
+            k = lim - 7;
+            break;
+        }
+        k = (size_t)(e - b);
+        if (k == f->sml_pair || memcmp(b + k, SML_START, 4) != 0) {
+            k++;
+            continue;
+        }
+        if (k % 4 == 0) {
+            unsigned crc;
+            if (memcmp(b + k + 4, SML_START, 4) == 0) {   /* an escaped pair */
+                f->sml_pair = k + 4;
+                k++;
+                continue;
+            }
+            if (memcmp(b + k + 4, SML_START + 4, 4) == 0) break;
+            *n = k + 8;
+            if (b[k + 4] != 0x1A) return LATE;
+            crc = han_crc16(b, k + 6);
+            if ((unsigned)(b[k + 6] | b[k + 7] << 8) == crc ||
+                (unsigned)(b[k + 6] << 8 | b[k + 7]) == han_crc16_update(0, b, k + 6))
+                return GOOD;
+            *counter = &f->st.bad_fcs;
+            return LATE;
+        }
+        if (memcmp(b + k + 4, SML_START + 4, 4) == 0) break;
+        k++;
+    }
+    if (k + 8 <= lim) {                   /* a new start at k */
+        *n = k;
+        return SKIP;
+    }
+    f->seen = k;
+    if (have > HAN_SML_MAX) {
+        *n = HAN_SML_MAX + 1;
+        return LATE;
+    }
+    return MORE;
+}
+
 /* A late failure of the candidate at stream position `start` whose n bytes were looked
  * at: the hunt resumes one byte after its start, unless the candidate is inside (it
  * began before the last byte of the latest-ending late failure, or it is the first one
@@ -305,6 +375,7 @@ static void open_at(struct han_framer *f, int kind)
     f->kind = kind;
     f->need = f->line = 0;
     f->seen = 1;
+    f->sml_pair = 0;
 }
 
 /* Where the next candidate starts in p[0..n), or n. */
@@ -325,6 +396,7 @@ static int examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *
     switch (f->kind) {
     case HAN_MBUS: return mbus_examine(f, b, have, n, counter);
     case HAN_P1: return p1_examine(f, b, have, n, counter);
+    case HAN_SML: return sml_examine(f, b, have, n, counter);
     default: return hdlc_examine(f, b, have, n, counter);
     }
 }
@@ -334,7 +406,7 @@ static void good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver d
 {
     switch (f->kind) {
     case HAN_MBUS: mbus_deliver(f, b, n, deliver, ud); break;
-    case HAN_P1: deliver(ud, b, n); break;
+    case HAN_P1: case HAN_SML: deliver(ud, b, n); break;
     default: hdlc_deliver(f, b, n, deliver, ud); break;
     }
     f->st.frames_ok++;
@@ -350,6 +422,7 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
     size_t at = 0, n = 0, step;
     for (;;) {
         uint64_t *counter = NULL;
+        n = 1;                            /* where the hunt resumes after FAIL */
         if (!f->open) {
             step = hunt(f, b + at, f->len - at);
             f->st.bytes_discarded += step;
@@ -360,11 +433,11 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
         switch (examine(f, b + at, f->len - at, &n, &counter)) {
         case MORE:
             goto done;
-        case SKIP:                        /* P1: the cut candidate's bytes go */
+        case SKIP:                        /* P1, SML: the cut candidate's bytes go */
             (*counter)++;
             f->st.bytes_discarded += n;
             at += n;
-            open_at(f, HAN_P1);
+            open_at(f, f->kind);
             continue;
         case GOOD:
             good(f, b + at, n, deliver, ud);
@@ -381,7 +454,7 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
             step = late(f, base + at, n);
             break;
         default:
-            step = 1;
+            step = n;
             break;
         }
         if (counter) (*counter)++;

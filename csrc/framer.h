@@ -1,5 +1,5 @@
 /* Streaming framer: bytes in any chunking in, checked frames out. HDLC frames, M-Bus
- * long frames, DSMR P1 telegrams, or whichever of the three comes first ("auto").
+ * long frames, DSMR P1 telegrams, SML transmissions, or whichever comes first ("auto").
  * Follows the reference algorithm of docs/core-api.md so its counters match the
  * pure-Lua framer's for any chunking. Its buffers grow on demand, through the caller's
  * allocator, up to the bounds below. */
@@ -11,11 +11,12 @@
 #define HAN_MAX_SEGMENTS 65536   /* reassembled message bound */
 #define HAN_P1_MAX       16384   /* longest P1 telegram */
 #define HAN_P1_LINE      2048    /* longest P1 line, its CR LF included */
-/* The longest candidate: a P1 telegram fails on its 16385th byte. */
+#define HAN_SML_MAX      16384   /* longest SML transmission */
+/* The longest candidate: a P1 telegram or SML transmission fails on its 16385th byte. */
 #define HAN_MAX_CANDIDATE (HAN_P1_MAX + 1)
 
 /* The numbers index the binding's protocol names. */
-enum han_protocol { HAN_AUTO, HAN_HDLC, HAN_MBUS, HAN_P1 };
+enum han_protocol { HAN_AUTO, HAN_HDLC, HAN_MBUS, HAN_P1, HAN_SML };
 
 struct han_framer_stats {
     uint64_t bytes_in, bytes_framed, bytes_discarded;
@@ -43,7 +44,9 @@ struct han_framer {
     int p1_data;            /* P1: the candidate has a data line */
     int p1_crc;             /* P1: a telegram with CRC digits came: no CRC-less one now */
     size_t need;            /* HDLC: whole size of the candidate, 0 until its format is in */
-    size_t seen, line;      /* P1: bytes of the candidate looked at; its current line */
+    size_t seen, line;      /* P1: bytes of the candidate looked at; its current line.
+                               SML: seen is the first offset not yet looked at */
+    size_t sml_pair;        /* SML: the second group of the last escaped pair, 0 none */
     uint64_t fed;           /* bytes that reached the hunt (after cr_lf) */
     uint64_t late_end;      /* 1 + the position of the last byte of the latest-ending
                                candidate that failed late, 0 for none */

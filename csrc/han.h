@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /* Every han_err: its name, its message (docs/core-api.md, "Errors and their codes";
- * "0x%02X" names a byte) and its stable code, the DLMS errors, then P1's. */
+ * "0x%02X" names a byte) and its stable code, the DLMS errors, then P1's, then SML's. */
 #define HAN_ERRORS(X) \
     X(HAN_OK,          "ok", "ok")                                                        \
     X(HAN_ENOFLAG,     "no opening flag", "no_flag")                                      \
@@ -46,7 +46,15 @@
     X(HAN_P1_ECHAR,    "bad character", "bad_character")                                  \
     X(HAN_P1_EIDENT,   "bad identification", "bad_identification")                        \
     X(HAN_P1_ELINES,   "too many lines", "too_many_lines")                                \
-    X(HAN_P1_ELINE,    "bad line %u", "bad_line")
+    X(HAN_P1_ELINE,    "bad line %u", "bad_line")                                        \
+    X(HAN_ESMLSTART,   "no SML start", "no_sml_start")                                    \
+    X(HAN_ESMLEND,     "no SML end", "no_sml_end")                                        \
+    X(HAN_ECRC,        "bad CRC", "bad_crc")                                              \
+    X(HAN_EPADDING,    "bad SML padding", "bad_padding")                                  \
+    X(HAN_EESCAPE,     "bad SML escape", "bad_escape")                                    \
+    X(HAN_ETL,         "bad SML TL field", "bad_tl")                                      \
+    X(HAN_ESMLMSG,     "bad SML message", "bad_sml_message")                              \
+    X(HAN_ESMLENTRY,   "bad SML list entry", "bad_sml_entry")
 
 #define HAN_ERR_NAME(name, message, code) name,
 enum han_err { HAN_ERRORS(HAN_ERR_NAME) HAN_ECOUNT };

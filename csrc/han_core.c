@@ -404,7 +404,7 @@ static void enqueue(void *ud, const uint8_t *p, size_t n)
 }
 
 /* Indexed by enum han_protocol. */
-static const char *const protocol_names[] = {"auto", "hdlc", "mbus", "p1"};
+static const char *const protocol_names[] = {"auto", "hdlc", "mbus", "p1", "sml"};
 
 static int l_framer(lua_State *L)
 {
@@ -417,10 +417,10 @@ static int l_framer(lua_State *L)
         lua_getfield(L, 1, "protocol");
         if (!lua_isnil(L, -1)) {
             const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-            for (protocol = HAN_P1; protocol >= HAN_AUTO; protocol--)
+            for (protocol = HAN_SML; protocol >= HAN_AUTO; protocol--)
                 if (strcmp(name, protocol_names[protocol]) == 0) break;
             if (protocol < HAN_AUTO)
-                return luaL_error(L, "bad protocol (hdlc, mbus, p1 or auto expected)");
+                return luaL_error(L, "bad protocol (hdlc, mbus, p1, sml or auto expected)");
         }
         lua_pop(L, 2);
     }
@@ -544,7 +544,7 @@ static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
     {"values", l_values}, {"framer", l_framer},
     {"gcm_encrypt", l_gcm_encrypt}, {"gcm_decrypt", l_gcm_decrypt}, {"unwrap", l_unwrap},
-    {"p1", han_l_p1}, {NULL, NULL}
+    {"p1", han_l_p1}, {"sml", han_l_sml}, {NULL, NULL}
 };
 
 __attribute__((visibility("default"))) int luaopen_han_core(lua_State *L);

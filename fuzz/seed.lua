@@ -1,6 +1,6 @@
 -- Writes the seed corpus of the fuzz targets from the captured vectors: every frame of
 -- frames.jsonl, its APDU without HDLC, slices of the raw captures, the encrypted
--- envelopes and the P1 telegrams.
+-- envelopes, the P1 telegrams and the SML transmissions (and their files).
 -- Usage: lua fuzz/seed.lua DIR   (run from the repository root)
 package.path = "spec/?.lua;" .. package.path
 local H = require("helpers")
@@ -24,4 +24,8 @@ for _, s in ipairs(H.streams()) do
 end
 for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do put(H.unhex(rec.hex)) end
 for _, rec in ipairs(H.jsonl("p1.jsonl")) do put(rec.text) end
+for _, rec in ipairs(H.sml_vectors()) do
+  put(rec.raw)
+  put(rec.raw:sub(9, -9))   -- the file, for the target that wraps it
+end
 print(("%d seeds in %s"):format(n, dir))

@@ -638,6 +638,15 @@ describe("han.core errors (" .. H.backend .. " backend)", function()
     bad_identification = function() return core.p1("/AB5\r\n!\r\n") end,
     too_many_lines = function() return core.p1(table.concat(lines, "\r\n") .. "\r\n!\r\n") end,
     bad_line = function() return core.p1("/ABC5\r\n\r\nhello\r\n!\r\n") end,
+    no_sml_start = function() return core.sml("\27\27\27\27\1\1\1\2") end,
+    no_sml_end = function() return core.sml("\27\27\27\27\1\1\1\1") end,
+    bad_padding = function() return core.sml(H.sml.seal("", 5)) end,
+    bad_escape = function() return core.sml(H.sml.seal("\27\27\27\27")) end,
+    bad_tl = function() return core.sml(H.sml.seal("\16")) end,
+    bad_sml_message = function() return core.sml(H.sml.seal("\113\1")) end,
+    bad_sml_entry = function()
+      return core.sml(H.sml.seal(H.sml.get_list("\1", { H.sml.list(H.sml.absent) })))
+    end,
   }
 
   it("gives each error of docs/core-api.md its message and its code", function()

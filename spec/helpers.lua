@@ -250,6 +250,96 @@ function M.load_with_bits(path, version, bit, bit32)
   return chunk()
 end
 
+-- SML (sml.jsonl, docs/core-api.md core.sml): the records with their bytes in .raw, and
+-- a writer of transmissions for the specs. The X-25 CRCs come from the C core when it
+-- loads, else the Lua one: both are checked against the vectors' CRCs elsewhere.
+function M.sml_vectors()
+  local recs = M.jsonl("sml.jsonl")
+  for _, r in ipairs(recs) do r.raw = r.raw or M.unhex(r.hex) end
+  return recs
+end
+
+local sml = {}
+M.sml = sml
+local function x25(s)
+  local ok, core = pcall(require, "han.core")
+  if not ok then core = require("han.luacore") end
+  return core.crc16(s)
+end
+local function tl(typ, len, tl_counts)
+  -- one TL byte while the length fits a nibble, else two (the type in the first)
+  if len + (tl_counts and 1 or 0) <= 15 then
+    return string.char(typ * 16 + len + (tl_counts and 1 or 0))
+  end
+  local total = len + (tl_counts and 2 or 0)
+  return string.char(0x80 + typ * 16 + math.floor(total / 16), total % 16)
+end
+sml.absent = "\1"
+function sml.octets(s) return tl(0, #s, true) .. s end
+function sml.bool(b) return "\66" .. (b and "\1" or "\0") end
+-- an unsigned (int: signed) number of n bytes, two's complement
+local function number(typ, n, v)
+  local out, neg = {}, v < 0
+  if neg then v = -v - 1 end          -- two's complement: the bytes of -v - 1, inverted
+  for i = n, 1, -1 do
+    out[i] = string.char(neg and 255 - v % 256 or v % 256)
+    v = math.floor(v / 256)
+  end
+  return tl(typ, n, true) .. table.concat(out)
+end
+function sml.uint(n, v) return number(6, n, v) end
+function sml.int(n, v) return number(5, n, v) end
+function sml.list(...)
+  local items = { ... }
+  return tl(7, #items, false) .. table.concat(items)
+end
+-- A message with its CRC: X-25 (sent low byte first), "kermit" (KERMIT, high byte first),
+-- or a number sent as the CRC field's value.
+function sml.message(tag, body, crc)
+  local m = "\118" .. sml.octets("\0\0\0\1") .. sml.uint(1, 0) .. sml.uint(1, 0)
+    .. sml.list(sml.uint(2, tag), body)
+  local value = crc
+  if crc == "kermit" then
+    value = require("han.luacore.crc16").kermit(m, 1, #m)
+  elseif crc == nil then
+    local c = x25(m)
+    value = c % 256 * 256 + math.floor(c / 256)
+  end
+  return m .. sml.uint(2, value) .. "\0"
+end
+-- An entry: objName (6 bytes or a "A.B.C.D.E.F" code), value, and unit, scaler, status,
+-- valTime (each an element; absent when nil).
+function sml.entry(name, value, unit, scaler, status, time)
+  if name:find("%.") then
+    local b = {}
+    for d in name:gmatch("%d+") do b[#b + 1] = string.char(tonumber(d)) end
+    name = table.concat(b)
+  end
+  local a = sml.absent
+  return sml.list(sml.octets(name), status or a, time or a, unit and sml.uint(1, unit) or a,
+    scaler and sml.int(1, scaler) or a, value, a)
+end
+function sml.open(server) return sml.message(0x0101, sml.list(sml.absent, sml.absent,
+  sml.octets("\1\2\3"), sml.octets(server), sml.absent, sml.absent)) end
+function sml.get_list(server, entries, crc)
+  return sml.message(0x0701, sml.list(sml.absent, sml.octets(server),
+    sml.octets("\1\0\98\10\255\255"), sml.absent, sml.list((table.unpack or unpack)(entries)),
+    sml.absent, sml.absent), crc)
+end
+function sml.close() return sml.message(0x0201, sml.list(sml.absent)) end
+-- The transmission of an SML file: start, file, padding to a multiple of 4 (pad: how many
+-- bytes, default what is needed; stated: the count sent, default pad), end, X-25 CRC
+-- low byte first.
+function sml.seal(file, pad, stated)
+  pad = pad or (4 - #file % 4) % 4
+  local s = "\27\27\27\27\1\1\1\1" .. file .. ("\0"):rep(pad) .. "\27\27\27\27\26"
+    .. string.char(stated or pad)
+  local c = x25(s)
+  return s .. string.char(c % 256, math.floor(c / 256))
+end
+-- The SML file of a transmission without escapes: its body less the padding.
+function sml.file(s) return s:sub(9, -9 - s:byte(-3)) end
+
 -- The backend under test: $HAN_BACKEND ("c" or "lua"; default "c").
 M.backend = os.getenv("HAN_BACKEND") or "c"
 

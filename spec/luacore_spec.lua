@@ -17,6 +17,10 @@ describe("han.luacore.crc16 bit-library selection", function()
       local crc = H.load_with_bits("lua/han/luacore/crc16.lua", v[2], v[3], v[4])
       assert.are.equal(0x906E, crc.x25("123456789", 1, 9))
       assert.are.equal(0xBB3D, crc.arc("123456789", 1, 9))
+      assert.are.equal(0x2189, crc.kermit("123456789", 1, 9))
+      local xor5, T0 = crc.combiner()   -- what han.luacore.sml joins CRCs with
+      assert.are.equal(0x8408, T0[129])
+      assert.are.equal(1, xor5(0xFFFF, 0xFFFE, 0x1234, 0x1234, 0))
       for i, rec in ipairs(H.frames()) do
         local n = #rec.raw
         assert.are.equal(reference.x25(rec.raw, 2, n - 3), crc.x25(rec.raw, 2, n - 3),

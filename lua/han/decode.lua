@@ -11,6 +11,7 @@ local type, pairs, byte = type, pairs, string.byte
 local M = {}
 
 local p1   -- han.naming.p1, loaded with the first P1 telegram
+local sml  -- han.naming.sml, loaded with the first SML transmission
 
 local function telegram(text, opts)
   p1 = p1 or require("han.naming.p1")
@@ -42,6 +43,16 @@ local function check(data, opts)
       end
     end
   end
+  local quirks = opts.quirks
+  if quirks ~= nil then
+    local known = require("han.naming.sml").quirks
+    for name, on in pairs(type(quirks) == "table" and quirks or { [quirks] = 0 }) do
+      if not known[name] or type(on) ~= "boolean" then
+        error("bad argument #2 to 'decode' (opts.quirks." .. tostring(name)
+          .. ": true or false for a known quirk)", 3)
+      end
+    end
+  end
   if opts.zone ~= nil then
     local ok, err = pcall(time.zone, opts.zone)
     if not ok then error("bad argument #2 to 'decode' (opts.zone: " .. err .. ")", 3) end
@@ -68,16 +79,24 @@ end
 
 -- han.decode(data [, opts]) -> reading, or nil, message, code. See the README for the
 -- fields. data: an HDLC frame or several, M-Bus long frames, an APDU (plain,
--- LLC-prefixed, block transfer, ciphered) or a P1 telegram; the first byte tells which.
+-- LLC-prefixed, block transfer, ciphered), a P1 telegram or an SML transmission; the
+-- first byte tells which.
 -- opts.key, opts.auth_key, opts.system_title: for ciphered frames (a keys table serves
 -- as opts). opts.scale = {power=, energy=, current=, voltage=}: multipliers (current
 -- transformers, meters that send Wh where their list says 10 Wh); opts.zone: a zone
 -- name or table for meter times without a usable deviation (default Europe/Oslo).
+-- An SML transmission (first bytes 1B1B1B1B): opts.quirks = {name = true|false} turns
+-- the meter quirks of han.naming.sml on or off, opts.strict_crc refuses a transmission
+-- whose message CRCs fail though its transport CRC holds.
 function M.decode(data, opts)
   check(data, opts)
   local core = backend.core
   local first = byte(data, 1)
   if first == 0x2F then return telegram(data, opts) end
+  if first == 0x1B then                             -- SML: 1B1B1B1B 01010101
+    sml = sml or require("han.naming.sml")
+    return sml.name(core, data, opts)
+  end
   if first == 0x7E or first == 0x0F or first == 0xE6 then
     local v, key, header, src = core.values(data)   -- a plain frame or APDU: one call
     if v then return dlms.name(v, key, header, src, opts, core.null) end

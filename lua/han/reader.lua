@@ -57,7 +57,7 @@ local function misuse(what)
 end
 
 local CHOICES = {
-  protocol = { hdlc = true, mbus = true, p1 = true, auto = true },
+  protocol = { hdlc = true, mbus = true, p1 = true, sml = true, auto = true },
   parity = { none = true, even = true, odd = true, auto = true },
   duplex = { full = true, half = true },
 }
@@ -124,11 +124,11 @@ end
 -- han.reader(opts):
 --   port      device path (opened with the serial module), tcp://host:port (LuaSocket),
 --             an object with read(n, t), or false: bytes come only by reader:push()
---   protocol  'hdlc' (default), 'mbus', 'p1', or 'auto': the first good frame at the
---             configured speed decides
---   baudrate  default 2400, 115200 for 'p1'; parity 'none' (default), 'even', 'odd' or
---             'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity 'even', databits 7);
---             duplex 'full' (default) or 'half' (an RS-485 port)
+--   protocol  'hdlc' (default), 'mbus', 'p1', 'sml', or 'auto': the first good frame at
+--             the configured speed decides
+--   baudrate  default 2400, 115200 for 'p1', 9600 for 'sml'; parity 'none' (default),
+--             'even', 'odd' or 'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity
+--             'even', databits 7); duplex 'full' (default) or 'half' (an RS-485 port)
 --   timeout   the poll budget in seconds (default 1)
 --   scale, zone, key, auth_key, system_title: opts goes to han.decode as it is, so the
 --             keys of an encrypted meter reach the decoder; cr_lf: passed to the framer
@@ -145,7 +145,8 @@ function M.new(opts)
     device = type(opts.port) == "string" and opts.port or nil,
     port = type(opts.port) ~= "string" and opts.port or nil,
     pushed = opts.port == false,
-    baudrate = opts.baudrate or (opts.protocol == "p1" and 115200 or 2400),
+    baudrate = opts.baudrate or (opts.protocol == "p1" and 115200
+      or opts.protocol == "sml" and 9600 or 2400),
     databits = opts.databits or 8,
     duplex = opts.duplex or "full",
     auto = opts.parity == "auto",

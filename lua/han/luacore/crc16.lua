@@ -1,6 +1,6 @@
--- han.luacore.crc16: CRC-16/X-25 (HDLC, M-Bus DLMS) and CRC-16/ARC (P1) over s[i..j], the
--- twins of csrc/crc16.c and csrc/crc16_arc.c: slicing tables, eight bytes per string.byte
--- call.
+-- han.luacore.crc16: CRC-16/X-25 (HDLC, M-Bus DLMS, SML), CRC-16/KERMIT (SML) and
+-- CRC-16/ARC (P1) over s[i..j], the twins of csrc/crc16.c and csrc/crc16_arc.c: slicing
+-- tables, eight bytes per string.byte call.
 --
 -- Bit operations are picked once, at load time: the native operators on 5.3+, `bit32` on
 -- 5.2, `bit` (LuaBitOp, as on LogicMachine) on 5.1/LuaJIT, and arithmetic with a small xor
@@ -25,7 +25,10 @@ end
 
 -- S[0 .. k - 1]: S[0][x + 1] the register after byte x for the reflected polynomial `poly`,
 -- S[n][x + 1] the register after byte x and n zero bytes: k bytes cost a lookup each.
+-- Made once per polynomial: X-25 and KERMIT share theirs.
+local made = {}
 local function slices(xor, poly, k)
+  if made[poly] then return made[poly] end
   local T = {}
   for i = 0, 255 do
     local c = i
@@ -45,6 +48,7 @@ local function slices(xor, poly, k)
     end
     S[n] = t
   end
+  made[poly] = S
   return S
 end
 
@@ -177,6 +181,13 @@ if not lib and not native then
   lib = ok and type(b) == "table" and b.bxor and b or nil
 end
 
+-- The arithmetic xor, made once where no bit library is.
+local arith_xor
+local function arith()
+  arith_xor = arith_xor or arithmetic()
+  return arith_xor
+end
+
 -- The way picked: a maker of CRC functions that keeps only what it reads.
 local make
 if native then
@@ -192,13 +203,28 @@ elseif lib then
     return crc4(lib.bxor, slices(lib.bxor, poly, 4), init, xorout)
   end
 else
-  local bxor = arithmetic()
+  local bxor = arith()
   make = function(poly, init, xorout)
     return crc2(bxor, slices(bxor, poly, 2), init, xorout)
   end
 end
 
 M.x25 = make(0x8408, 0xFFFF, 0xFFFF)
+-- CRC-16/KERMIT (init 0, no final xor): some Holley meters' SML, made with the first use.
+local kermit
+function M.kermit(s, i, j)
+  kermit = kermit or make(0x8408, 0, 0)
+  return kermit(s, i, j)
+end
+
+-- What han.luacore.sml combines CRCs with, made on its first use: an xor of five numbers
+-- and the byte table of the X-25 polynomial.
+function M.combiner()
+  local xor5 = native and load("return function(a, b, c, d, e) return a ~ b ~ c ~ d ~ e end")()
+    or lib and lib.bxor or arith()
+  return xor5, made[0x8408][0]
+end
+
 local arc
 function M.arc(s, i, j)
   arc = arc or make(0xA001, 0, 0)

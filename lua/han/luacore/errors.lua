@@ -46,6 +46,13 @@ local MESSAGES = {
   bad_identification = "bad identification",
   too_many_lines = "too many lines",
   bad_line = "bad line %d",
+  no_sml_start = "no SML start",
+  no_sml_end = "no SML end",
+  bad_padding = "bad SML padding",
+  bad_escape = "bad SML escape",
+  bad_tl = "bad SML TL field",
+  bad_sml_message = "bad SML message",
+  bad_sml_entry = "bad SML list entry",
 }
 
 -- fail(code [, x]) -> nil, message, code: what a core function returns for bad data

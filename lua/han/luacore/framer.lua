@@ -7,7 +7,7 @@ local byte, sub, find, match, floor = string.byte, string.sub, string.find, stri
 local concat, format = table.concat, string.format
 local crc16 = require("han.luacore.crc16")
 local hdlc = require("han.luacore.hdlc")
-local crc_range, arc_range = crc16.x25, crc16.arc
+local crc_range, arc_range, kermit_range = crc16.x25, crc16.arc, crc16.kermit
 local head, parse_frame = hdlc.head, hdlc.parse
 
 local M = {}
@@ -15,11 +15,11 @@ local M = {}
 local Framer = {}
 Framer.__index = Framer
 
-local MAX_SEGMENTS, P1_MAX, P1_LINE = 65536, 16384, 2048
+local MAX_SEGMENTS, P1_MAX, P1_LINE, SML_MAX = 65536, 16384, 2048, 16384
 
 -- The protocol each start byte opens a candidate of, and what each mode hunts for.
-local START = { [0x7E] = "hdlc", [0x68] = "mbus", [0x2F] = "p1" }
-local HUNT = { hdlc = "\126", mbus = "h", p1 = "/", auto = "[\126h/]" }
+local START = { [0x7E] = "hdlc", [0x68] = "mbus", [0x2F] = "p1", [0x1B] = "sml" }
+local HUNT = { hdlc = "\126", mbus = "h", p1 = "/", sml = "\27", auto = "[\126h/\27]" }
 
 function M.framer(opts)
   if opts ~= nil and type(opts) ~= "table" then
@@ -27,7 +27,9 @@ function M.framer(opts)
   end
   local protocol = opts and opts.protocol
   if protocol == nil then protocol = "hdlc" end
-  if not HUNT[protocol] then error("bad protocol (hdlc, mbus, p1 or auto expected)", 2) end
+  if not HUNT[protocol] then
+    error("bad protocol (hdlc, mbus, p1, sml or auto expected)", 2)
+  end
   return setmetatable({
     protocol = protocol,  -- "auto" until the first good frame
     kind = "hdlc",        -- the candidate's protocol
@@ -41,6 +43,7 @@ function M.framer(opts)
     flag_counted = false,
     need = 0, head_done = false,
     p1_seen = 1, p1_line = 0, p1_data = false, p1_crc = false,
+    sml_seen = 1, sml_pair = 0,
     late_end = 0, inside = 0, jumped = false, chained = false,   -- see late()
     queue = {}, head = 0, tail = 0,
     seg = {}, seg_len = 0, seg_seq = 0,
@@ -73,7 +76,8 @@ end
 
 -- Each examiner looks at the candidate s[at..n] and says what it is:
 --   nil, want, lf: undecided until `want` more bytes are in (or, lf, any LF);
---   "fail", counter: failed early (the hunt resumes one byte after its start);
+--   "fail", counter[, at2]: failed early (the hunt resumes one byte after its start,
+--     or at at2);
 --   "late", counter, last: failed at s[last], late (see late());
 --   "skip", x, counter: cut short, the next candidate starts at x;
 --   "good", last: a good frame s[at..last].
@@ -249,8 +253,62 @@ local function p1_examine(f, s, at, n)
   return nil, stop + 1 - have, true
 end
 
-local examine = { hdlc = hdlc_examine, mbus = mbus_examine, p1 = p1_examine }
-local deliver = { hdlc = hdlc_deliver, mbus = mbus_deliver, p1 = enqueue }
+-- SML: 1B1B1B1B 01010101, then 4-byte groups from the start; the first event by offset
+-- decides (csrc/framer.c, sml_examine): an escape group followed by another is data (an
+-- escaped pair), by 01010101 a new start that cuts this one short, by 1A pp CRC CRC the
+-- end, checked as X-25 low byte first or KERMIT high byte first, by anything else a
+-- failure; a start sequence off the grid is a new start too (a lost byte shifts it).
+local SML_START = "\27\27\27\27\1\1\1\1"
+local function sml_examine(f, s, at, n)
+  local have = n - at + 1
+  local k = f.sml_seen
+  while k < 8 do
+    if k >= have then
+      f.sml_seen = k
+      return nil, 8 - k
+    end
+    -- a 1B that starts nothing: nor do those before this byte (docs/core-api.md)
+    if byte(s, at + k) ~= byte(SML_START, k + 1) then return "fail", nil, at + k end
+    k = k + 1
+  end
+  local lim = have < SML_MAX and have or SML_MAX
+  local want = 1
+  while k + 8 <= lim do
+    local q = find(s, "\27\27\27\27", at + k, true)
+    local o = q and q - at
+    if not o or o + 8 > lim then           -- undecided until its 8 bytes are in
+      k = o or lim - 7
+      if o then want = o + 8 - have end
+      break
+    end
+    k = o + 1
+    local nx = sub(s, q + 4, q + 7)
+    if o ~= f.sml_pair then
+      if nx == "\1\1\1\1" then return "skip", q, "bad_length" end   -- a new start
+      if o % 4 == 0 then
+        if nx == "\27\27\27\27" then
+          f.sml_pair = o + 4                 -- an escaped pair
+        else
+          local last = q + 7
+          if byte(nx, 1) ~= 0x1A then return "late", "bad_length", last end
+          local c1, c2 = byte(s, q + 6, q + 7)
+          if c1 + c2 * 256 == crc_range(s, at, q + 5)
+            or c1 * 256 + c2 == kermit_range(s, at, q + 5) then
+            return "good", last
+          end
+          return "late", "bad_fcs", last
+        end
+      end
+    end
+  end
+  f.sml_seen = k
+  if have > SML_MAX then return "late", "bad_length", at + SML_MAX end
+  return nil, want
+end
+
+local examine = { hdlc = hdlc_examine, mbus = mbus_examine, p1 = p1_examine,
+  sml = sml_examine }
+local deliver = { hdlc = hdlc_deliver, mbus = mbus_deliver, p1 = enqueue, sml = enqueue }
 
 -- A late failure of the candidate at stream position `start` whose `len` bytes were
 -- looked at (csrc/framer.c, late()): how far the hunt moves on. One byte, unless the
@@ -270,6 +328,7 @@ local function open(f, kind)
   f.chained, f.jumped = f.jumped, false
   f.cand, f.kind, f.need, f.head_done = true, kind, 0, false
   f.p1_seen, f.p1_line, f.p1_data = 1, 0, false
+  f.sml_seen, f.sml_pair = 1, 0
 end
 
 -- Examine pending until it needs more bytes. `at` walks through pending; pending is cut
@@ -311,13 +370,18 @@ local function scan(f)
       else
         at, f.cand = x + 1, false
       end
-    elseif what == "skip" then       -- P1: the cut candidate's bytes go
+    elseif what == "skip" then       -- P1, SML: the cut candidate's bytes go
       st[y] = st[y] + 1
       st.bytes_discarded = st.bytes_discarded + x - at
       at = x
-      open(f, "p1")
+      open(f, kind)
     else
-      local step = what == "late" and late(f, f.base + at - 1, y - at + 1) or 1
+      local step = 1
+      if what == "late" then
+        step = late(f, f.base + at - 1, y - at + 1)
+      elseif y then
+        step = y - at
+      end
       if x then st[x] = st[x] + 1 end
       st.bytes_discarded = st.bytes_discarded + step - (f.flag_counted and 1 or 0)
       f.flag_counted, f.cand = false, false
@@ -383,6 +447,7 @@ function Framer:missing()
   if n == 0 then return 1 end
   local kind = self.kind
   if kind == "p1" then return 1 end                   -- no length field
+  if kind == "sml" then return n < 8 and 8 - n or 4 - (n - 8) % 4 end   -- whole groups
   if kind == "mbus" then return n < 2 and 1 or byte(self.pending, 2) + 6 - n end
   if n < 3 then return 3 - n end
   return self.need - n

@@ -1,7 +1,7 @@
 -- han.luacore: the han.core contract (docs/core-api.md) in pure Lua, for controllers
 -- where the C module cannot be installed. Same values, same error strings. One file per
 -- part of the engine, as in csrc/: crc16, hdlc, axdr (the A-XDR walk), framer, unwrap,
--- aes (AES-128-GCM), p1, and errors (every error's message and code).
+-- aes (AES-128-GCM), p1, sml, and errors (every error's message and code).
 --
 -- Numbers: on Lua 5.3/5.4 integer types come out as integers and floats as floats; a
 -- u64 above 2^63 - 1 is a float. On 5.1/5.2/LuaJIT every number is a double: 32-bit
@@ -205,6 +205,11 @@ end
 function M.p1(s)
   M.p1 = require("han.luacore.p1").new(arc_range)
   return M.p1(s)
+end
+
+function M.sml(s)
+  M.sml = require("han.luacore.sml").sml
+  return M.sml(s)
 end
 
 return M

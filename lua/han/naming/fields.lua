@@ -7,7 +7,9 @@
 --
 -- Kinds: power (W, var), energy (kWh, kvarh), current (A), voltage (V), factor (power
 -- factor), volume (m3), text (strings), id (the meter id), clock (the meter's
--- date-time), tariff, time (an epoch), capacity (han.capacity's figures, kW or kWh).
+-- date-time), tariff, time (an epoch), capacity (han.capacity's figures, kW or kWh),
+-- frequency (Hz), net (a power sent signed, import positive: the namer gives it as the
+-- import and export fields it names in han.naming.sml, never as itself).
 local M = {}
 
 -- The Home Assistant device and state class of each unit.
@@ -16,7 +18,8 @@ local HA = {
   var = { "reactive_power", "measurement" },
   A = { "current", "measurement" }, V = { "voltage", "measurement" },
   kWh = { "energy", "total_increasing" }, kvarh = { nil, "total_increasing" },
-  m3 = { "gas", "total_increasing" }, [""] = { nil, "measurement" },
+  m3 = { "gas", "total_increasing" }, Hz = { "frequency", "measurement" },
+  [""] = { nil, "measurement" },
 }
 
 -- The rows, one a line: field | kind | unit | label | C.D.E codes | the one protocol whose
@@ -30,6 +33,7 @@ meter_type              | text     |       | Meter type                 | 96.1.7
 dsmr_version            | text     |       | DSMR version               | 0.2.8               | p1
 meter_time              | clock    |       | Meter time                 | 1.0.0               |
 tariff                  | tariff   |       | Tariff                     | 96.14.0             | p1
+manufacturer            | text     |       | Manufacturer               | 96.50.1 199.130.3   | sml
 power_import            | power    | W     | Power import               | 1.7.0               |
 power_export            | power    | W     | Power export               | 2.7.0               |
 reactive_import         | power    | var   | Reactive power import      | 3.7.0               |
@@ -39,6 +43,11 @@ energy_export           | energy   | kWh   | Energy export              | 2.8.0 
 reactive_energy_import  | energy   | kvarh | Reactive energy import     | 3.8.0               |
 reactive_energy_export  | energy   | kvarh | Reactive energy export     | 4.8.0               |
 power_factor            | factor   |       | Power factor               | 13.7.0              |
+power_net               | net      | W     | Net power                  | 16.7.0              |
+power_net_l1            | net      | W     | Net power L1               | 36.7.0              |
+power_net_l2            | net      | W     | Net power L2               | 56.7.0              |
+power_net_l3            | net      | W     | Net power L3               | 76.7.0              |
+frequency               | frequency | Hz   | Frequency                  | 14.7.0              |
 gas_volume              | volume   | m3    | Gas volume                 |                     |
 gas_time                | time     | s     | Gas meter time             |                     |
 current_l1              | current  | A     | Current L1                 | 31.7.0              |
@@ -113,7 +122,7 @@ M.registers = { "energy_import", "energy_export", "reactive_energy_import",
 -- outside it (a NaN or an infinity, a negative register, a power beyond 10 MW) is no
 -- measurement, and the namer refuses it (r.errors says so) and keeps the rest.
 M.range = { power = { -1e7, 1e7 }, energy = { 0, 1e15 }, voltage = { 0, 1000 },
-  current = { -1e4, 1e4 }, factor = { -1e15, 1e15 } }
+  current = { -1e4, 1e4 }, factor = { -1e15, 1e15 }, frequency = { 0, 1000 } }
 
 -- The kinds opts.scale multiplies (power covers reactive power, energy the reactive
 -- registers and the tariff registers).
