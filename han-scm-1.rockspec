@@ -44,6 +44,7 @@ build = {
     ["han.outputs.hourly"] = "lua/han/outputs/hourly.lua",
     ["han.outputs.json"] = "lua/han/outputs/json.lua",
     ["han.reader"] = "lua/han/reader.lua",
+    ["han.d0"] = "lua/han/d0.lua",
     ["han.serial"] = "csrc/serial.c",
     ["han.outputs.lm"] = "lua/han/outputs/lm.lua",
     ["han.outputs.mqtt"] = "lua/han/outputs/mqtt.lua",
