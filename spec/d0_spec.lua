@@ -1,7 +1,7 @@
--- IEC 62056-21 (D0): the naming of D0 lines through han.decode, and mode C readouts
--- with han.d0 end to end over a socat pty against a simulated meter
--- (spec/support/d0_meter.lua): a switch to 9600, a meter that keeps 300 baud, a wrong
--- BCC, a meter that never answers.
+-- IEC 62056-21 (D0): the naming of D0 lines through han.decode, and both modes end to end
+-- over a socat pty against a simulated meter (spec/support/d0_meter.lua): mode C
+-- readouts with han.d0 (a switch to 9600, a meter that keeps 300 baud, a wrong BCC, a
+-- meter that never answers) and mode D pushes read by han.reader.
 local H = require("helpers")
 local han = require("han")
 han.use_backend(H.backend)
@@ -344,4 +344,29 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend)", function
     assert.are.equal(4, m:stats().errors)
     m:close()
   end)
+
+  -- EasyMeter Q3D, the real telegram of p1.jsonl
+  local q3d
+  for _, rec in ipairs(H.jsonl("p1.jsonl")) do
+    if rec.id == "p1-de-easymeter-q3db1024-dsmr_parser" then q3d = rec.text end
+  end
+  for _, o in ipairs({ { protocol = "d0" },
+    { protocol = "p1", baudrate = 9600, parity = "even", databits = 7 } }) do
+    it("mode D: han.reader{protocol = '" .. o.protocol .. "'} reads the push at 9600 7E1",
+      function()
+        local ident, rest = q3d:match("^/([^\r]*)\r\n(.*)$")
+        start_meter(p, "push", { ident = ident, data = rest })
+        o.port, o.serial = p.reader, line_serial(p.dir, opens)
+        local reader = han.reader(o)
+        local r = assert(poll_result(reader, 5))
+        assert.are.same(han.decode(q3d), r)
+        near(52185.7825309, r.energy_import, "energy_import")
+        near(19949.3221493, r.energy_export, "energy_export")
+        near(2124.86, r.power_import, "power_import")
+        assert.are.equal("1ESY1313002565", r.meter_id)
+        assert.are.equal("EasyMeter", r.vendor)
+        assert.are.same({ { 9600, "even", 7 } }, opens)
+        reader:close()
+      end)
+  end
 end)

@@ -44,10 +44,19 @@ local function sleeper(opts, serial)
   return os_sleep or function() end
 end
 
+-- protocol 'd0': IEC 62056-21 mode D, P1's telegrams pushed at 9600 7E1.
+local function d0_defaults(opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.protocol, o.baudrate = "p1", opts.baudrate or 9600
+  o.parity, o.databits = opts.parity or "even", opts.databits or 7
+  return o
+end
+
 -- han.reader(opts):
 --   port      device path (opened with the serial module) or an object with read(n, t)
 --   protocol  'hdlc' (default), 'mbus', 'p1', or 'auto': the first good frame at the
---             configured speed decides
+--             configured speed decides; 'd0' is 'p1' at 9600 7E1 (mode D push)
 --   baudrate  default 2400, 115200 for 'p1'; parity 'none' (default), 'even', 'odd' or
 --             'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity 'even', databits 7)
 --   timeout   the poll budget in seconds (default 1)
@@ -59,6 +68,7 @@ function M.new(opts)
   if type(opts) ~= "table" or opts.port == nil then
     error("han.reader: opts.port (a device path or a port object) is required", 2)
   end
+  if opts.protocol == "d0" then opts = d0_defaults(opts) end
   local self = setmetatable({
     opts = opts,
     device = type(opts.port) == "string" and opts.port or nil,

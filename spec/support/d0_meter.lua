@@ -7,6 +7,8 @@
 --   stay    mode C, keeps 300 baud whatever the ACK asks for (as an L+G ZMD120 did)
 --   badbcc  mode C as switch, with a wrong BCC
 --   silent  never answers
+--   push    mode D: "/ident" CR LF and the data (the rest of the telegram) every
+--           second, at 9600
 --
 -- A pty passes bytes at any speed and forgets parity, so the line is emulated here:
 -- a character takes 10 bit times (7E1) at the meter's speed; and where the reader's
@@ -51,7 +53,7 @@ end
 
 local port = assert(serial.open(dir .. "/meter", { baudrate = 300, parity = "even",
   databits = 7 }))
-local baud = 300
+local baud = mode == "push" and 9600 or 300
 note("ready")
 
 local function send(s)
@@ -78,6 +80,14 @@ local function receive(timeout)
       end
       line[#line + 1] = c
     end
+  end
+end
+
+if mode == "push" then
+  while true do
+    send("/" .. ident .. "\r\n" .. data)
+    note("telegram")
+    serial.sleep(1)
   end
 end
 
