@@ -52,6 +52,16 @@ describe("D0 telegrams through han.decode (" .. H.backend .. " backend)", functi
     assert_zmd405(assert(han.decode("/" .. ZMD405.ident .. "\r\n\r\n" .. ZMD405.data)))
   end)
 
+  it("names an Apator Norax readout's A-B: and C lines (d0-examples.md)", function()
+    local r = assert(han.decode("/APA5\\2NORAX30\r\n\r\n0-0:C.1.0(72432595)\r\n"
+      .. "0-0:1.0.0(2021-07-12 22:20:17)\r\n1-0:1.8.1(00000000001.329*kWh)\r\n!\r\n"))
+    assert.are.equal("72432595", r.meter_id)
+    near(1.329, r.energy_import_t1, "energy_import_t1")   -- the thread: 1329 Wh
+    assert.are.equal("Apator", r.vendor)
+    assert.is_nil(r.meter_time)                         -- not P1's YYMMDDhhmmss: obis only
+    assert.are.equal("2021-07-12 22:20:17", r.obis["0-0:1.0.0"])
+  end)
+
   it("leaves codes it does not know unnamed, whatever their shape", function()
     local r = assert(han.decode("/ABC5x\r\n\r\nL.1.0(5)\r\n1.8.0*12(7*kWh)\r\n1x.8.0(8*kWh)\r\n"
       .. "2.8.0(9*kWh)\r\n!\r\n"))
