@@ -291,33 +291,44 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend)", function
     m:close()
   end)
 
-  it("mode C: reads a meter that keeps 300 baud after the ACK, and remembers", function()
-    -- an L+G ZMD120 offered 4 (4800), was acknowledged "040" and stayed at 300
-    local zmd120 = { ident = "LGZ4\\2ZMD120APt.G03",
-      data = "F.F(00000000)\r\n1.8.1(001846.0*kWh)\r\n2.8.1(004329.6*kWh)\r\n!\r\n" }
-    start_meter(p, "stay", zmd120)
-    local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens), interval = 1,
-      reply_timeout = 1 })
-    local r = assert(poll_result(m, 20))
-    near(1846, r.energy_import_t1, "energy_import_t1")
-    near(4329.6, r.energy_export_t1, "energy_export_t1")
-    -- the first block came at 300 while the reader had followed to 4800: garbled; the
-    -- reader went back to 300, let it pass and asked again without following
-    local blocks = logged(p, "^block")
-    assert.are.equal(2, #blocks)
-    assert.are.equal("block 300, reader at 4800", blocks[1][2])
-    assert.are.equal("block 300, reader at 300", blocks[2][2])
-    assert.are.equal(2, #logged(p, "^ack 040$"))
-    assert.is_true(m:stats().keeps_300)
-    assert.are.equal(300, m:stats().baudrate)
-    -- the next readout stays at 300 at once
-    local n = #opens
-    assert(poll_result(m, 15))
-    assert.are.equal(3, #logged(p, "^request$"))
-    assert.are.equal("block 300, reader at 300", logged(p, "^block")[3][2])
-    assert.are.equal(n, #opens)
-    m:close()
-  end)
+  it("mode C: reads a meter that keeps 300 baud after the ACK, remembers, learns back",
+    function()
+      -- an L+G ZMD120 offered 4 (4800), was acknowledged "040" and stayed at 300; this
+      -- one does so for its first three blocks, then follows
+      local zmd120 = { ident = "LGZ4\\2ZMD120APt.G03",
+        data = "F.F(00000000)\r\n1.8.1(001846.0*kWh)\r\n2.8.1(004329.6*kWh)\r\n!\r\n" }
+      start_meter(p, "stay3", zmd120)
+      local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens), interval = 1,
+        reply_timeout = 1 })
+      local r = assert(poll_result(m, 20))
+      near(1846, r.energy_import_t1, "energy_import_t1")
+      near(4329.6, r.energy_export_t1, "energy_export_t1")
+      -- the first block came at 300 while the reader had followed to 4800: garbled; the
+      -- reader went back to 300, let it pass and asked again without following
+      local function blocks()
+        local out = {}
+        for i, e in ipairs(logged(p, "^block")) do out[i] = e[2] end
+        return out
+      end
+      assert.are.same({ "block 300, reader at 4800", "block 300, reader at 300" }, blocks())
+      assert.are.equal(2, #logged(p, "^ack 040$"))
+      assert.is_true(m:stats().keeps_300)
+      assert.are.equal(300, m:stats().baudrate)
+      -- the next readout stays at 300 at once
+      local n = #opens
+      assert(poll_result(m, 15))
+      assert.are.equal(3, #logged(p, "^request$"))
+      assert.are.equal("block 300, reader at 300", blocks()[3])
+      assert.are.equal(n, #opens)
+      -- the meter follows now: the reader, at 300, gets no block and follows again
+      r = assert(poll_result(m, 20))
+      near(1846, r.energy_import_t1, "energy_import_t1")
+      assert.are.same({ "block 4800, reader at 300", "block 4800, reader at 4800" },
+        { blocks()[4], blocks()[5] })
+      assert.is_false(m:stats().keeps_300)
+      assert.are.equal(4800, m:stats().baudrate)
+      m:close()
+    end)
 
   it("mode C: refuses a block whose BCC is wrong", function()
     start_meter(p, "badbcc", ZMD405)

@@ -4,7 +4,8 @@
 -- and CR LF) and `data` (the data block's text, without STX and ETX). The meter notes
 -- what it does in DIR/log, one line each. MODE:
 --   switch  mode C, answers at the speed the ACK asks for
---   stay    mode C, keeps 300 baud whatever the ACK asks for (as an L+G ZMD120 did)
+--   stayN   mode C, keeps 300 baud whatever the ACK asks for (as an L+G ZMD120 did)
+--           for its first N blocks (all when N is left out), then follows
 --   badbcc  mode C as switch, with a wrong BCC
 --   silent  never answers
 --   push    mode D: "/ident" CR LF and the data (the rest of the telegram) every
@@ -91,6 +92,9 @@ if mode == "push" then
   end
 end
 
+local stays = mode:match("^stay(%d*)$")
+stays = stays and (tonumber(stays) or math.huge)
+local blocks = {}
 while true do
   local request = receive(3600)
   if request and request:find("^/%?.*!$") then
@@ -102,10 +106,11 @@ while true do
       if ack and ack:find("^\6[0-9][0-6][0-9]$") then
         note("ack " .. ack:sub(2))
         serial.sleep(0.2)                            -- then it switches speed
-        if mode ~= "stay" then baud = BAUD[ack:sub(3, 3)] end
+        if not stays or #blocks >= stays then baud = BAUD[ack:sub(3, 3)] end
         local body, bcc = data .. "\3", 0
         for i = 1, #body do bcc = xor(bcc, body:byte(i)) end
         if mode == "badbcc" then bcc = xor(bcc, 0x20) end
+        blocks[#blocks + 1] = baud
         note(("block %d, reader at %s"):format(baud, tostring(reader_baud())))
         send("\2" .. body .. string.char(bcc))
         note("sent")
