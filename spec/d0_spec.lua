@@ -87,6 +87,7 @@ describe("han.d0", function()
     assert.are.equal(0x03, d0.bcc("AB"))                 -- 0x41 xor 0x42
     assert.are.equal(0x00, d0.bcc("!\r\n!\r\n"))
     assert.are.equal(0x25, d0.bcc("!\r\n\3"))            -- 0x21 0x0D 0x0A 0x03
+    if math.type then assert.are.equal("integer", math.type(d0.bcc("AB"))) end
   end)
 
   it("raises on misuse, naming the option", function()

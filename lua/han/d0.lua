@@ -40,7 +40,7 @@ local function bcc(s)
   end
   local x = 0
   for k = 8, 1, -1 do x = x * 2 + ones[k] % 2 end
-  return x
+  return math.floor(x)            -- an integer on Lua 5.3+ (the halving made floats)
 end
 M.bcc = bcc
 
