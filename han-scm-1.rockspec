@@ -50,6 +50,7 @@ build = {
     ["han.outputs.json"] = "lua/han/outputs/json.lua",
     ["han.reader"] = "lua/han/reader.lua",
     ["han.tcp"] = "lua/han/tcp.lua",
+    ["han.d0"] = "lua/han/d0.lua",
     ["han.serial"] = "csrc/serial.c",
     ["han.outputs.lm"] = "lua/han/outputs/lm.lua",
     ["han.outputs.mqtt"] = "lua/han/outputs/mqtt.lua",

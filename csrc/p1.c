@@ -8,10 +8,12 @@
 #include <string.h>
 
 /* Codes whose groups are identifiers, kept as strings: C.D (after the ':') is 0.0
- * device ids, 0.2 versions, 96.1 equipment ids, 96.13 messages, 96.14 tariff, 42.0
- * logical device name. cd[0..n): the code after its first ':' (or the whole code). */
+ * device ids, 0.2 versions, 96.1 (C.1 in IEC 62056-21's letters) equipment ids, 96.13
+ * messages, 96.14 tariff, 42.0 logical device name. cd[0..n): the code after its first
+ * ':' (or the whole code). */
 static int is_id_code(const uint8_t *cd, size_t n)
 {
+    if (n >= 4 && memcmp(cd, "C.1.", 4) == 0) return 1;
     if (n >= 4 && cd[0] == '0' && cd[1] == '.' && (cd[2] == '0' || cd[2] == '2'))
         return cd[3] == '.';
     if (n >= 5 && cd[0] == '9' && cd[1] == '6' && cd[2] == '.')
@@ -77,9 +79,9 @@ static int number(const uint8_t *g, size_t n, struct han_p1_value *v)
         point = 1;
     }
     end = i;
-    if (i < n && (g[i] != '*' || n - i - 1 < 1 || n - i - 1 > HAN_P1_MAX_UNIT)) return 0;
+    if (i < n && (g[i] != '*' || n - i - 1 > HAN_P1_MAX_UNIT)) return 0;
     v->kind = HAN_P1_NUMBER;
-    if (i < n) {
+    if (i + 1 < n) {   /* "5*", an empty unit (D0 meters print it), is no unit */
         v->unit = (const char *)g + i + 1;
         v->unit_len = n - i - 1;
     }

@@ -49,8 +49,8 @@ static int fail(lua_State *L, const char *what, const char *dev, int err)
 }
 
 static const struct { int baud; speed_t speed; } speeds[] = {
-    {1200, B1200}, {2400, B2400}, {4800, B4800}, {9600, B9600}, {19200, B19200},
-    {38400, B38400}, {57600, B57600}, {115200, B115200},
+    {300, B300}, {600, B600}, {1200, B1200}, {2400, B2400}, {4800, B4800}, {9600, B9600},
+    {19200, B19200}, {38400, B38400}, {57600, B57600}, {115200, B115200},
 };
 
 static int opt_int(lua_State *L, const char *k, int def)

@@ -139,7 +139,8 @@ describe("core.p1 (" .. H.backend .. " backend)", function()
     assert.are.equal(123, s["1-0:1.8.2"])
     assert.are.equal("000000000012X", s["1-0:1.8.3"])
     assert.are.equal("1.", s["1-0:21.7.0"])
-    assert.are.equal("5*", s["1-0:22.7.0"])
+    assert.are.equal(5, s["1-0:22.7.0"])     -- D0 meters print an empty unit
+    assert.is_nil(su["1-0:22.7.0"])
     assert.are.equal("0123456789abcdef", su["1-0:23.7.0"])
     assert.are.equal("5*0123456789abcdefg", s["1-0:24.7.0"])
     assert.is_nil(su["1-0:24.7.0"])
@@ -154,6 +155,17 @@ describe("core.p1 (" .. H.backend .. " backend)", function()
       status = 0x80 }, s["1-0:61.7.0"])
     assert.are.equal(0, s["1-0:62.7.0"].status)
     assert.are.equal("000101000012x", s["1-0:63.7.0"])
+  end)
+
+  it("reads IEC 62056-21 (D0) lines: C.1 ids stay strings, an empty unit is none", function()
+    -- lines of an L+G ZMD405 and an ACE3000 readout (docs: d0-examples.md)
+    local v, key = assert(core.p1(telegram({ "/LGZ5\\2ZMD4054459.B40", "", "F.F(00000000)",
+      "0.9.1(23:16:43)", "C.1.0(054800102)", "0-0:C.1.0(72432595)", "C.1(1126120053322353)",
+      "1.8.0(013925.5*)", "1.8.1*12(0075.5341*kWh)" })))
+    assert.are.same({ 0, "23:16:43", "054800102", "72432595", 1126120053322353, 13925.5,
+      75.5341 }, v)
+    assert.are.equal("/LGZ5\\2ZMD4054459.B40\nF.F(n)\n0.9.1(s)\nC.1.0(s)\n0-0:C.1.0(s)\n"
+      .. "C.1(n)\n1.8.0(n)\n1.8.1*12(n*kWh)\n", key)
   end)
 
   it("keeps continuation lines in their object and a code sent twice twice; accepts LF",

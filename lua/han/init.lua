@@ -17,6 +17,7 @@ han.backend, han.core = backend.name, backend.core
 local lazy = {
   decode = { "han.decode", "decode" },
   reader = { "han.reader", "new" },
+  d0 = { "han.d0", "new" },
   hourly = { "han.outputs.hourly", "new" },
   lm = { "han.outputs.lm", "new" },
   capacity = { "han.outputs.capacity", "new" },

@@ -57,7 +57,7 @@ local function misuse(what)
 end
 
 local CHOICES = {
-  protocol = { hdlc = true, mbus = true, p1 = true, sml = true, auto = true },
+  protocol = { hdlc = true, mbus = true, p1 = true, sml = true, d0 = true, auto = true },
   parity = { none = true, even = true, odd = true, auto = true },
   duplex = { full = true, half = true },
 }
@@ -121,11 +121,20 @@ local function check(opts)
   end
 end
 
+-- protocol 'd0': IEC 62056-21 mode D, P1's telegrams pushed at 9600 7E1.
+local function d0_defaults(opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.protocol, o.baudrate = "p1", opts.baudrate or 9600
+  o.parity, o.databits = opts.parity or "even", opts.databits or 7
+  return o
+end
+
 -- han.reader(opts):
 --   port      device path (opened with the serial module), tcp://host:port (LuaSocket),
 --             an object with read(n, t), or false: bytes come only by reader:push()
 --   protocol  'hdlc' (default), 'mbus', 'p1', 'sml', or 'auto': the first good frame at
---             the configured speed decides
+--             the configured speed decides; 'd0' is 'p1' at 9600 7E1 (mode D push)
 --   baudrate  default 2400, 115200 for 'p1', 9600 for 'sml'; parity 'none' (default),
 --             'even', 'odd' or 'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity
 --             'even', databits 7); duplex 'full' (default) or 'half' (an RS-485 port)
@@ -140,6 +149,7 @@ end
 --   auto_after: consecutive bad frames before parity 'auto' tries the other parity (3)
 function M.new(opts)
   check(opts)
+  if opts.protocol == "d0" then opts = d0_defaults(opts) end
   local self = setmetatable({
     opts = opts,
     device = type(opts.port) == "string" and opts.port or nil,

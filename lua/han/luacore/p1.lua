@@ -16,16 +16,17 @@ local arc
 -- Values
 
 -- C.D (after the ':') of the codes whose groups are identifiers, kept as strings:
--- device ids, versions, equipment ids, messages, tariff, logical device name.
-local ID_CD = { ["0.0"] = true, ["0.2"] = true, ["96.1"] = true, ["96.13"] = true,
-  ["96.14"] = true, ["42.0"] = true }
+-- device ids, versions, equipment ids (C.1 in IEC 62056-21's letters), messages,
+-- tariff, logical device name.
+local ID_CD = { ["0.0"] = true, ["0.2"] = true, ["96.1"] = true, ["C.1"] = true,
+  ["96.13"] = true, ["96.14"] = true, ["42.0"] = true }
 
 local id_memo, id_memo_n = {}, 0   -- code -> identifier?, bounded (hostile input)
 local function is_id(code)
   local v = id_memo[code]
   if v == nil then
     local colon = find(code, ":", 1, true)
-    v = ID_CD[match(code, "^(%d+%.%d+)%.", colon and colon + 1 or 1)] == true
+    v = ID_CD[match(code, "^(%w+%.%d+)%.", colon and colon + 1 or 1)] == true
     if id_memo_n < 1024 then id_memo[code], id_memo_n = v, id_memo_n + 1 end
   end
   return v
@@ -50,9 +51,10 @@ local function value(text, id)
   local num, rest = match(text, "^([-+]?%d+%.%d+)(.*)$")
   if not num then num, rest = match(text, "^([-+]?%d+)(.*)$") end
   if num then
-    if rest == "" then return tonumber(num), "(n)" end
+    -- "5*", an empty unit (D0 meters print it), is no unit
+    if rest == "" or rest == "*" then return tonumber(num), "(n)" end
     local r = #rest
-    if r >= 2 and r <= MAX_UNIT + 1 and byte(rest, 1) == 42 then   -- '*'
+    if r <= MAX_UNIT + 1 and byte(rest, 1) == 42 then   -- '*'
       return tonumber(num), "(n" .. rest .. ")"
     end
   end

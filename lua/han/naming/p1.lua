@@ -22,7 +22,7 @@ local M = {}
 M.vendors = {
   KFM = "Kaifa", ISK = "Iskra", KMP = "Kamstrup", XMX = "Landis+Gyr", LGF = "Landis+Gyr",
   ELL = "Landis+Gyr", SAG = "Sagemcom", FLU = "Fluvius", ADN = "Aidon", ESO = "ESO",
-  ESY = "EasyMeter",
+  ESY = "EasyMeter", LGZ = "Landis+Gyr", HAG = "Hager", ACE = "Actaris", APA = "Apator",
 }
 
 -- Powers of ten from a value's unit to the reading's unit (W and var, kWh and kvarh,
@@ -69,14 +69,17 @@ local GAS = 3   -- M-Bus device type of a gas meter
 local MAX_CHANNEL = 16
 
 -- What a code is: an entry of names, {kind = role, channel = n, rank =} for M-Bus,
--- or UNKNOWN.
+-- or UNKNOWN. IEC 62056-21 meters often leave out A-B ("1.8.0") and write C = 96 as
+-- the letter C ("C.1.0", the meter number); a *F other than 255 is a past value.
 local UNKNOWN = {}
 local function classify(code)
-  local a, b, c, d, e, rest = match(code, "^(%d+)-(%d+):(%d+)%.(%d+)%.(%d+)(.*)$")
-  if not a or (rest ~= "" and rest ~= "*255") then return UNKNOWN end
-  local cde = tonumber(c) .. "." .. tonumber(d) .. "." .. tonumber(e)
+  local a, b, cde = match(code, "^(%d+)-(%d+):(.*)$")
+  local c, d, e, rest = match(cde or code, "^(%w+)%.(%d+)%.(%d+)(.*)$")
+  c = c == "C" and 96 or tonumber(c)
+  if not c or (rest ~= "" and rest ~= "*255") then return UNKNOWN end
+  cde = c .. "." .. tonumber(d) .. "." .. tonumber(e)
   b = tonumber(b)
-  if tonumber(a) == 0 and b >= 1 then
+  if a and tonumber(a) == 0 and b >= 1 then
     local ch = M.channel[cde]
     if not ch or b > MAX_CHANNEL then return UNKNOWN end
     return { kind = ch.role, channel = b, rank = ch.rank }
