@@ -551,9 +551,9 @@ static const uint16_t T[16][256] = {
   },
 };
 
-uint16_t han_crc16(const uint8_t *p, size_t n)
+uint16_t han_crc16_update(uint16_t crc, const uint8_t *p, size_t n)
 {
-    uint32_t c = 0xFFFF;
+    uint32_t c = crc;
     while (n >= 16) {
         /* The CRC is 16 bits wide: only the first two bytes mix with it. */
         c ^= (uint32_t)p[0] | ((uint32_t)p[1] << 8);
@@ -566,5 +566,10 @@ uint16_t han_crc16(const uint8_t *p, size_t n)
     }
     while (n--)
         c = (c >> 8) ^ T[0][(c ^ *p++) & 0xFF];
-    return (uint16_t)(c ^ 0xFFFF);
+    return (uint16_t)c;
+}
+
+uint16_t han_crc16(const uint8_t *p, size_t n)
+{
+    return han_crc16_final(han_crc16_update(HAN_CRC16_INIT, p, n));
 }

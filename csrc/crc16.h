@@ -5,6 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define HAN_CRC16_INIT 0xFFFFu
+
+/* Continue a CRC over more bytes: crc = han_crc16_update(HAN_CRC16_INIT, p, n) ...,
+ * then han_crc16_final(crc) (SML checks a transmission and its messages in one pass). */
+uint16_t han_crc16_update(uint16_t crc, const uint8_t *p, size_t n);
+#define han_crc16_final(crc) ((uint16_t)((crc) ^ 0xFFFFu))
+
 /* The CRC of one buffer. */
 uint16_t han_crc16(const uint8_t *p, size_t n);
 
