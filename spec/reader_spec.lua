@@ -191,6 +191,27 @@ describe("han.reader (" .. H.backend .. " backend)", function()
     end)
   end
 
+  for _, semantics in ipairs({ "partial", "drop" }) do
+    it("reads SML at 9600 8N1 with " .. semantics .. " timed-out reads", function()
+      local stream, good = {}, {}
+      for _, rec in ipairs(H.sml_vectors()) do
+        stream[#stream + 1] = { at = #stream + 1, bytes = rec.raw }
+        if rec.crc_ok then good[#good + 1] = rec.raw end
+      end
+      local serial = fake_serial.new({ stream = stream, semantics = semantics,
+        byte_time = 10 / 9600 })
+      local raw = {}
+      local reader = han.reader({ port = "/dev/ttyUSB0", protocol = "sml", serial = serial,
+        on_raw = function(_, frame) raw[#raw + 1] = frame end })
+      local got = run(reader, 80, #good)
+      assert.are.same(good, raw)
+      assert.are.equal(#good, #got)
+      for i, t in ipairs(good) do assert.are.same(assert(han.decode(t)), got[i]) end
+      assert.are.same({ 9600, "none", 8 }, { serial.line.params.baudrate,
+        serial.line.params.parity, serial.line.params.databits })
+    end)
+  end
+
   it("returns a P1 reading the moment the telegram's last LF is in, at 9600 7E1", function()
     local stream, _, ok = p1_stream(10)
     local arrivals = {}
