@@ -8,10 +8,7 @@ han.use_backend(H.backend)
 local pty = require("support.pty")
 local d0 = require("han.d0")
 
-local function near(want, got, what)
-  assert(type(got) == "number" and math.abs(got - want) <= 1e-9 * math.max(1, math.abs(want)),
-    ("%s: expected %.17g, got %s"):format(what, want, tostring(got)))
-end
+local near = H.same
 
 -- An L+G ZMD405's identification and lines (docs: d0-examples.md, pwitab/iec62056-21
 -- #16), as the data block of a readout: current and past tariff-1 import.

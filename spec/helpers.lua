@@ -139,6 +139,16 @@ function M.xor(a, b)
   return r
 end
 
+-- want and got the same; numbers (from unit scaling and sums) equal to a few ulps.
+function M.same(want, got, what)
+  if type(want) == "number" and type(got) == "number" then
+    assert(math.abs(got - want) <= 1e-9 * math.max(1, math.abs(want)),
+      ("%s: expected %.17g, got %.17g"):format(what, want, got))
+  else
+    require("luassert").are.same(want, got, what)   -- busted's assert, not Lua's
+  end
+end
+
 -- CRC-16/ARC (P1's CRC) bit by bit, with arithmetic: an independent check of the cores'.
 function M.arc(s)
   local crc = 0

@@ -10,15 +10,7 @@ for _, r in ipairs(vectors) do by_id[r.id] = r end
 
 local function reading(id, opts) return assert(han.decode(by_id[id].text, opts)) end
 
--- Floats from unit scaling and tariff sums: equal to a few ulps.
-local function same(want, got, what)
-  if type(want) == "number" and type(got) == "number" then
-    assert(math.abs(got - want) <= 1e-9 * math.max(1, math.abs(want)),
-      ("%s: expected %.17g, got %.17g"):format(what, want, got))
-  else
-    assert.are.same(want, got, what)
-  end
-end
+local same = H.same
 
 local NONE = {}   -- a field that must be absent
 

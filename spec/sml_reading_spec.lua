@@ -12,15 +12,7 @@ for _, r in ipairs(vectors) do by_id[r.id] = r end
 
 local function reading(id, opts) return assert(han.decode(by_id[id].raw, opts)) end
 
--- Floats from unit scaling: equal to a few ulps.
-local function same(want, got, what)
-  if type(want) == "number" and type(got) == "number" then
-    assert(math.abs(got - want) <= 1e-9 * math.max(1, math.abs(want)),
-      ("%s: expected %.17g, got %.17g"):format(what, want, got))
-  else
-    assert.are.same(want, got, what)
-  end
-end
+local same = H.same
 
 -- "1-0:1.8.0*255" -> "1.0.1.8.0.255", and the C.D.E and F of it.
 local function parts(code)
