@@ -126,22 +126,7 @@ describe("the framer on a noisy line (" .. H.backend .. " backend)", function()
       { "p1", table.concat(p1), "x" .. ("/AAA"):rep(500) .. "\r\n",
         "x" .. ("/AAA"):rep(500) .. "\r\n!1234\r\n" },
     }
-    -- the best of three runs, in 512-byte pushes
-    local function seconds(protocol, data)
-      local chunks = {}
-      for i = 1, #data, 512 do chunks[#chunks + 1] = data:sub(i, i + 511) end
-      local best, frames = math.huge, 0
-      for _ = 1, 3 do
-        local f = core.framer({ protocol = protocol })
-        local t0 = os.clock()
-        for _, chunk in ipairs(chunks) do
-          f:push(chunk)
-          while f:pop() do frames = frames + 1 end
-        end
-        best = math.min(best, os.clock() - t0)
-      end
-      return best, frames
-    end
+    local function seconds(protocol, data) return H.frame_seconds(core, protocol, data) end
     for _, case in ipairs(cases) do
       local protocol = case[1]
       local real, frames = seconds(protocol, fill(case[2]))

@@ -150,21 +150,7 @@ describe("the SML framer (" .. H.backend .. " backend)", function()
       "\1" .. start,                                    -- starts off the grid, cut short
       ("\27"):rep(64) .. "\1",                          -- 1B that start nothing
     }
-    local function seconds(data)
-      local chunks = {}
-      for i = 1, #data, 512 do chunks[#chunks + 1] = data:sub(i, i + 511) end
-      local best, frames = math.huge, 0
-      for _ = 1, 3 do
-        local f = core.framer({ protocol = "sml" })
-        local t0 = os.clock()
-        for _, chunk in ipairs(chunks) do
-          f:push(chunk)
-          while f:pop() do frames = frames + 1 end
-        end
-        best = math.min(best, os.clock() - t0)
-      end
-      return best, frames
-    end
+    local function seconds(data) return H.frame_seconds(core, "sml", data) end
     local base, frames = seconds(fill(table.concat(real)))
     assert.is_true(frames > 100)
     for k, pattern in ipairs(cases) do
