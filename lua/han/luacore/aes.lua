@@ -103,7 +103,7 @@ end
 local function encrypt(rk, s0, s1, s2, s3)
   s0, s1, s2, s3 = xor2(s0, rk[0]), xor2(s1, rk[1]), xor2(s2, rk[2]), xor2(s3, rk[3])
   local a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3
-  for k = 4, 36, 4 do
+  for k = 4, 40, 4 do
     d0 = s0 % 256; s0 = (s0 - d0) / 256; c0 = s0 % 256; s0 = (s0 - c0) / 256
     b0 = s0 % 256; a0 = (s0 - b0) / 256 % 256
     d1 = s1 % 256; s1 = (s1 - d1) / 256; c1 = s1 % 256; s1 = (s1 - c1) / 256
@@ -112,20 +112,12 @@ local function encrypt(rk, s0, s1, s2, s3)
     b2 = s2 % 256; a2 = (s2 - b2) / 256 % 256
     d3 = s3 % 256; s3 = (s3 - d3) / 256; c3 = s3 % 256; s3 = (s3 - c3) / 256
     b3 = s3 % 256; a3 = (s3 - b3) / 256 % 256
+    if k == 40 then break end   -- the last round has no MixColumns
     s0 = xor5(T0[a0], T1[b1], T2[c2], T3[d3], rk[k])
     s1 = xor5(T0[a1], T1[b2], T2[c3], T3[d0], rk[k + 1])
     s2 = xor5(T0[a2], T1[b3], T2[c0], T3[d1], rk[k + 2])
     s3 = xor5(T0[a3], T1[b0], T2[c1], T3[d2], rk[k + 3])
   end
-  d0 = s0 % 256; s0 = (s0 - d0) / 256; c0 = s0 % 256; s0 = (s0 - c0) / 256
-  b0 = s0 % 256; a0 = (s0 - b0) / 256 % 256
-  d1 = s1 % 256; s1 = (s1 - d1) / 256; c1 = s1 % 256; s1 = (s1 - c1) / 256
-  b1 = s1 % 256; a1 = (s1 - b1) / 256 % 256
-  d2 = s2 % 256; s2 = (s2 - d2) / 256; c2 = s2 % 256; s2 = (s2 - c2) / 256
-  b2 = s2 % 256; a2 = (s2 - b2) / 256 % 256
-  d3 = s3 % 256; s3 = (s3 - d3) / 256; c3 = s3 % 256; s3 = (s3 - c3) / 256
-  b3 = s3 % 256; a3 = (s3 - b3) / 256 % 256
-  -- the last round has no MixColumns
   return xor2(((S[a0] * 256 + S[b1]) * 256 + S[c2]) * 256 + S[d3], rk[40]),
     xor2(((S[a1] * 256 + S[b2]) * 256 + S[c3]) * 256 + S[d0], rk[41]),
     xor2(((S[a2] * 256 + S[b3]) * 256 + S[c0]) * 256 + S[d1], rk[42]),
