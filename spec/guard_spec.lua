@@ -144,7 +144,6 @@ describe("han.guard", function()
       { settle = 0, margin = 0, hysteresis = 0 })
     local kw = { [true] = 1, [false] = 3 }          -- the house: 1 kW + the heat pump
     local budget, energy = 1.8, 0
-    local log = {}
     for t = T0, T0 + 2 * HOUR - 10, 10 do
       env.now = t
       local start = t - (t - T0) % HOUR
@@ -152,7 +151,6 @@ describe("han.guard", function()
       local shed = env.g:fields().guard_shed_hp
       env.g:update(report(env, start, energy, kw[shed], budget))
       energy = energy + kw[env.g:fields().guard_shed_hp] * 10 / HOUR
-      log[#log + 1] = shed
     end
     assert.is_true(#env.calls >= 4)
     local last = { at = -math.huge, on = true }
