@@ -73,6 +73,23 @@ describe("han.lm", function()
     assert.are.equal(2, env.grp.getvalue("2/1/2"))
   end)
 
+  it("maps the period's figures and the guard's loads: a 1-bit object per load", function()
+    local out = lm.new({ capacity_forecast = "3/1/1", capacity_headroom = "3/1/2",
+      guard_shed = "3/1/3", guard_shed_heater = "3/1/4" },
+      { grp = env.grp, dt = env.dt, create = true })
+    assert.are.same({
+      { "create", { datatype = 14, name = "HAN Period forecast", address = "3/1/1", units = "kWh" } },
+      { "create", { datatype = 14, name = "HAN Capacity headroom", address = "3/1/2", units = "kW" } },
+      { "create", { datatype = 12, name = "HAN Shed loads", address = "3/1/3", units = "" } },
+      { "create", { datatype = 1, name = "HAN Shed heater", address = "3/1/4", units = "" } },
+    }, env.of("create"))
+    assert.are.equal(4, out:update({ capacity_forecast = 4.2, capacity_headroom = -0.5,
+      guard_shed = 1, guard_shed_heater = true }))
+    assert.are.equal(true, env.grp.getvalue("3/1/4"))
+    assert.are.equal(1, out:update({ guard_shed_heater = false }))
+    assert.are.equal(false, env.grp.getvalue("3/1/4"))
+  end)
+
   it("rejects misuse", function()
     assert.has_error(function() lm.new({ power_import = 5 }, { grp = env.grp }) end)
     assert.has_error(function() lm.new("x", { grp = env.grp }) end)
