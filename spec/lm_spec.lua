@@ -78,8 +78,10 @@ describe("han.lm", function()
       guard_shed = "3/1/3", guard_shed_heater = "3/1/4" },
       { grp = env.grp, dt = env.dt, create = true })
     assert.are.same({
-      { "create", { datatype = 14, name = "HAN Period forecast", address = "3/1/1", units = "kWh" } },
-      { "create", { datatype = 14, name = "HAN Capacity headroom", address = "3/1/2", units = "kW" } },
+      { "create", { datatype = 14, name = "HAN Period forecast", address = "3/1/1",
+        units = "kWh" } },
+      { "create", { datatype = 14, name = "HAN Capacity headroom", address = "3/1/2",
+        units = "kW" } },
       { "create", { datatype = 12, name = "HAN Shed loads", address = "3/1/3", units = "" } },
       { "create", { datatype = 1, name = "HAN Shed heater", address = "3/1/4", units = "" } },
     }, env.of("create"))
