@@ -290,6 +290,26 @@ describe("han, a user's first hour:", function()
       end), read(proc.err))
     end)
 
+    it("shows the running period and the guard's loads in han watch on a terminal",
+      function()
+        local port = serve(STREAMS .. "KFM_001-MA304H3E-1-ok.bin")
+        local out = tmp("screen")
+        -- script(1) gives the command a terminal: watch draws its screen there
+        local p = io.popen(("sh -c 'script -qfc \"%s bin/han watch tcp://127.0.0.1:%d"
+          .. " --capacity norway --guard-load heater:2\" /dev/null > %s 2>&1 & echo $!'")
+          :format(LUA, port, out))
+        local proc = { pid = p:read("*l") }
+        p:close()
+        finally(function() kill(proc) end)
+        local screen = wait_for(function()
+          local s = read(out)
+          return s:find("guard_shed +0") and s
+        end, 8)
+        assert.is_truthy(screen, read(out))
+        assert.matches("capacity_energy +[%d.]+ kWh", screen)
+        assert.matches("power_import +%d+ W", screen)
+      end)
+
     it("says a refused connection with exit 3", function()
       local code, _, err = han_cmd("read tcp://127.0.0.1:1")
       assert.are.equal(3, code)
