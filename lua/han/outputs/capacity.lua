@@ -715,7 +715,7 @@ function Capacity:clock_of(r)
   if r.meter_time and not self.flags_summer and self.zone.dst then
     local y = select(5, self:calendar(t))
     local _, stop = time.summer_span(y, self.zone.dst)
-    if t >= stop and t < stop + 3600 and (not seen or t - 3600 >= seen) then
+    if seen and t >= stop and t < stop + 3600 and t - 3600 >= seen then
       t = t - 3600
     end
   end
