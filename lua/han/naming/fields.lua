@@ -19,7 +19,7 @@ local HA = {
   A = { "current", "measurement" }, V = { "voltage", "measurement" },
   kWh = { "energy", "total_increasing" }, kvarh = { nil, "total_increasing" },
   m3 = { "gas", "total_increasing" }, Hz = { "frequency", "measurement" },
-  [""] = { nil, "measurement" },
+  s = {}, [""] = { nil, "measurement" },
 }
 
 -- The rows, one a line: field | kind | unit | label | C.D.E codes | the one protocol whose
@@ -91,10 +91,20 @@ capacity_month          | capacity |       | Capacity month             |       
 capacity_peak_1         | capacity | kW    | Capacity peak 1            |                     |
 capacity_peak_2         | capacity | kW    | Capacity peak 2            |                     |
 capacity_peak_3         | capacity | kW    | Capacity peak 3            |                     |
+capacity_peak_4         | capacity | kW    | Capacity peak 4            |                     |
+capacity_peak_5         | capacity | kW    | Capacity peak 5            |                     |
+capacity_estimated      | capacity |       | Estimated capacity peaks   |                     |
+capacity_high_mean      | capacity | kW    | High-load capacity mean    |                     |
+capacity_high_peak_1    | capacity | kW    | High-load capacity peak    |                     |
+capacity_year_mean      | capacity | kW    | 12-month capacity mean     |                     |
+capacity_meter_peak     | capacity | kW    | Meter's month peak         |                     |
+capacity_meter_peak_time | capacity | s    | Meter's month peak time    |                     |
+capacity_period_start   | capacity | s     | Period start               |                     |
+capacity_period_end     | capacity | s     | Period end                 |                     |
 capacity_forecast       | capacity | kWh   | Period forecast            |                     |
 capacity_forecast_avg   | capacity | kWh   | Period forecast (average)  |                     |
-capacity_budget         | capacity | kWh   | Period budget              |                     |
 capacity_target         | capacity | kW    | Capacity target            |                     |
+capacity_budget         | capacity | kWh   | Period budget              |                     |
 capacity_headroom       | capacity | kW    | Capacity headroom          |                     |
 guard_shed              | capacity |       | Shed loads                 |                     |
 ]]
@@ -183,7 +193,8 @@ made.fields = function()
       only = only ~= "" and only or nil,
       ha_class = not string_valued and ha[1] or nil,
       ha_state = not string_valued and kind ~= "time" and not NO_STATE[field] and ha[2] or nil,
-      datatype = (kind == "clock" or kind == "time") and nil or string_valued and "string"
+      datatype = (kind == "clock" or kind == "time" or unit == "s") and nil
+        or string_valued and "string"
         or (WHOLE[field] and "uint32") or "float32" }
   end
   return setmetatable(t, { __index = function(_, field) return family_field(field) end })
