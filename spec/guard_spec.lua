@@ -92,6 +92,32 @@ describe("han.guard", function()
       assert.are.equal(3, env.g:fields().guard_shed)
     end)
 
+  it("goes by the report's time left when it gives the headroom: a meter clock an hour"
+    .. " off decides alike", function()
+    local function run(offset)
+      local env = setup({ { name = "a", kw = 2 }, { name = "b", kw = 2 } },
+        { margin = 0, hysteresis = 0, settle = 0 })
+      local out = {}
+      for _, case in ipairs({ { 1800, 2, 8 }, { 1900, 2.2, 2 }, { 3500, 4.95, 3 } }) do
+        local t, energy, kw = T0 + case[1], case[2], case[3]
+        local left = (T0 + HOUR - t) / HOUR
+        env.now = t + offset
+        env.g:update({ capacity_period_start = T0, capacity_period_end = T0 + HOUR,
+          capacity_energy = energy, capacity_forecast = energy + kw * left,
+          capacity_budget = 5, capacity_headroom = (5 - energy) / left })
+        out[#out + 1] = names(env.calls)
+      end
+      return out
+    end
+    local right = run(0)
+    -- 17:30: 2 + 8 * 0.5 = 6 over 5: 2 kW needed, a goes; 17:31:40: 2.2 + 2 * 29/60 =
+    -- 3.17, 1.83 spare in 29 min = 3.8 kW: a back; 17:58:20: 4.95 + 3/36 = 5.03, over
+    -- by 0.03 kWh in 100 s = 1.2 kW: a goes again, b stays.
+    assert.are.same({ "a-", "a- a+", "a- a+ a-" }, right)
+    assert.are.same(right, run(3600))
+    assert.are.same(right, run(-300))
+  end)
+
   it("makes no second decision before the meter can show the first (settle)", function()
     local env = setup({ { name = "a", kw = 1 }, { name = "b", kw = 1 } }, { settle = 10 })
     env.now = T0 + 600

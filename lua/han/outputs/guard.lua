@@ -180,6 +180,19 @@ end
 
 local function fmt(v) return string.format("%.3f", v) end
 
+-- Hours left in the period. The report's own clock (the meter's) says it where it gives
+-- the headroom: (budget - energy) over the time left. Else the guard's clock, kept
+-- inside the period: a meter clock a few minutes off must not make the end look near.
+local function hours_left(report, start, stop, now)
+  local energy, headroom, budget = report.capacity_energy, report.capacity_headroom,
+    report.capacity_budget
+  if finite(energy) and finite(headroom) and headroom ~= 0 and finite(budget) then
+    local left = (budget - energy) / headroom
+    if left > 0 and left <= (stop - start) / 3600 then return left end
+  end
+  return math.min(math.max(stop - now, 1), stop - start) / 3600
+end
+
 -- update(report) -> the guard's fields (see fields()). A report without a period or a
 -- forecast changes nothing: the loads stay as they are until the timeout.
 function Guard:update(report)
@@ -201,8 +214,7 @@ function Guard:update(report)
     self:release(now, "no limit in this period")
     return self:fields()
   end
-  -- The time left, as the report's period sees it (a clock a little off stays inside).
-  local left = math.min(math.max(stop - now, 1), stop - start) / 3600
+  local left = hours_left(report, start, stop, now)
   local spare = budget - self.margin - forecast
   if now - self.last_switch < self.settle then return self:fields() end
   if spare < 0 then
