@@ -3,6 +3,7 @@ local fake_lm = require("support.fake_lm")
 local fake_serial = require("support.fake_serial")
 local helpers = require("helpers")
 local capacity = require("han.outputs.capacity")
+local lm_script = require("support.lm_script")
 -- A reading shaped like han.decode's for a Kamstrup list 3 (3-phase, hourly registers).
 local function kamstrup_hourly()
   return { list = "Kamstrup_V0001", vendor = "Kamstrup", meter_id = "5706567274389702",
@@ -110,27 +111,13 @@ describe("han.lm", function()
       end
     end
     local serial = fake_serial.new({ stream = { { at = 0.2, bytes = frame } } })
+    env = fake_lm.new()
     -- The bundle as pasted on the controller, with the line replaced by the fake.
-    local user_han = setmetatable({
+    local _, _, _, once = lm_script.resident("examples/lm-outputs.lua", env, {
       reader = function(o) o.serial = serial; return han.reader(o) end,
       lm = lm.new, capacity = capacity.new,
-    }, { __index = han })
-    env = fake_lm.new()
-    -- The controller's globals, seen by the script and by the modules alike.
-    local lm_globals = { grp = env.grp, storage = env.storage, dt = env.dt, log = function() end }
-    for k, v in pairs(lm_globals) do _G[k] = v end
-    finally(function() for k in pairs(lm_globals) do _G[k] = nil end end)
-    local g = setmetatable({
-      require = function(name) return name == "user.han" and user_han or require(name) end,
-    }, { __index = _G })
-    local chunk
-    if setfenv then
-      chunk = assert(loadfile("examples/lm-outputs.lua"))
-      setfenv(chunk, g)
-    else
-      chunk = assert(loadfile("examples/lm-outputs.lua", "t", g))
-    end
-    for _ = 1, 4 do chunk() end             -- the resident script's runs
+    }, function() return serial.line.now end, finally)
+    for _ = 1, 4 do once() end              -- the resident script's runs
     assert.are.equal(7, #env.of("create"))
     local r = han.decode(frame)
     local power

@@ -6,7 +6,8 @@ local han = require("han")
 
 local M = {}
 
--- resident(path, env, user, now, cleanup) -> run(seconds), logged, globals. `user`:
+-- resident(path, env, user, now, cleanup) -> run(seconds), logged, globals, once (one
+-- run of the body). `user`:
 -- han's fields to replace; now(): the virtual clock run() goes by; cleanup: busted's
 -- finally, which takes the globals away after the test.
 function M.resident(path, env, user, now, cleanup)
@@ -29,7 +30,7 @@ function M.resident(path, env, user, now, cleanup)
   end
   return function(seconds)
     while now() < seconds do chunk() end
-  end, logged, g
+  end, logged, g, chunk
 end
 
 return M
