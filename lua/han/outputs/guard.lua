@@ -17,8 +17,8 @@ M.defaults = {
   margin = 0.1,       -- kWh kept free below the budget
   hysteresis = 0.5,   -- kW of spare beyond a load's own before it comes back
   timeout = 120,      -- seconds without a usable report: every load back on
-  settle = 10,        -- seconds after a switch before the next headroom decision: the
-                      -- meter's power must show it first (lists come every 2–10 s)
+  settle = 10,        -- seconds after a switch before the next decision: the meter's
+                      -- power must show it first (lists come every 2–10 s)
 }
 
 local function finite(v)
@@ -100,6 +100,7 @@ Guard.__index = Guard
 -- report's field: 'capacity_forecast', or 'capacity_forecast_avg'), on_value /
 -- off_value (group values, default true / false), payload_on / payload_off (MQTT,
 -- 'ON' / 'OFF'), grp (default LM's global), mqtt (a han.mqtt bridge), clock, log.
+-- Every load is taken to be on when the guard starts.
 function M.new(opts)
   if type(opts) ~= "table" then error("han.guard: new expects an options table", 2) end
   local loads = opts.loads
