@@ -333,7 +333,7 @@ def belgium():
     q = load(random.Random(210), n)
     spike(q, start, epoch(z, 2024, 1, 17, 18, 45), [6.2])
     scenario("flanders: telegrams sent again late and twice", "belgium", start, stop, q,
-             {"cadence": 10, "every": True, "power": True, "resend": 50}, "2024-01")
+             {"cadence": 60, "every": True, "power": True, "resend": 50}, "2024-01")
     # a year and a month at 900 s: low months count at the 2.5 kW floor; the billing
     # basis is the mean of the last 12 monthly figures
     ystart, ystop = epoch(z, 2023, 1, 1), epoch(z, 2024, 2, 1, 1)

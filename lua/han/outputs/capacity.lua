@@ -335,6 +335,7 @@ function M.new(opts)
     clock = opts.clock or os.time,
     store = opts.store,
     said = {},             -- what was logged once
+    memo = {}, memo_n = 0,
   }, Capacity)
   if not self.store and opts.state then self.store = M.file_store(opts.state) end
   if not self.store and opts.storage then
@@ -377,11 +378,18 @@ function Capacity:save()
 end
 
 -- Local calendar of an epoch: "YYYY-MM", "YYYY-MM-DD", hour, weekday (1 = Monday),
--- year, month, day.
+-- year, month, day. Remembered for the few periods in flight (each report asks).
 function Capacity:calendar(epoch)
-  local y, m, d, h, _, _, wday = time.to_local(epoch, self.zone)
-  return string.format("%04d-%02d", y, m), string.format("%04d-%02d-%02d", y, m, d), h,
-    wday, y, m, d
+  local memo = self.memo
+  local c = memo[epoch]
+  if not c then
+    local y, m, d, h, _, _, wday = time.to_local(epoch, self.zone)
+    c = { string.format("%04d-%02d", y, m), string.format("%04d-%02d-%02d", y, m, d), h,
+      wday, y, m, d }
+    if self.memo_n >= 64 then memo, self.memo_n = {}, 0; self.memo = memo end
+    memo[epoch], self.memo_n = c, self.memo_n + 1
+  end
+  return c[1], c[2], c[3], c[4], c[5], c[6], c[7]
 end
 
 local function within(h, span)
@@ -644,7 +652,8 @@ end
 
 -- Book the periods that are done: those a register read reaches the end of (estimated
 -- when a boundary was guessed), and those past their wait (the energy they hold then;
--- estimated when more than MAX_GAP of the period had no power readings either). Drop booked periods no register step needs any more.
+-- estimated when more than MAX_GAP of the period had no power readings either). Drop
+-- the booked periods no register step needs any more.
 function Capacity:settle(t)
   local st, p = self.state, self.period
   local reg = st.register
