@@ -6,13 +6,7 @@ local pty_support = require("support.pty")
 local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
 local clock, sleep = pty_support.serial.clock, pty_support.serial.sleep
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = H.read_file
 
 local function run(args)
   local out, err = os.tmpname(), os.tmpname()
@@ -21,15 +15,6 @@ local function run(args)
   local o, e = read(out), read(err)
   os.remove(out); os.remove(err)
   return code, o, e
-end
-
-local function wait_for(fn, seconds)
-  local stop = clock() + (seconds or 5)
-  repeat
-    local v = fn()
-    if v then return v end
-    sleep(0.02)
-  until clock() > stop
 end
 
 -- The Belgian Fluvius telegram of the P1 vectors (its meter peak 2.589 kW).
@@ -75,7 +60,12 @@ describe("han read --capacity", function()
     finally(function() os.execute("kill " .. pid .. " 2>/dev/null"); os.remove(out) end)
     sleep(0.3)
     pty:write({ fluvius() }, 0.05, "meter")
-    local line = wait_for(function() return read(out):match("[^\n]+") end)
+    local line
+    local stop = clock() + 5
+    while not line and clock() < stop do
+      sleep(0.02)
+      line = read(out):match("[^\n]+")
+    end
     assert.is_truthy(line)
     local r = H.json_decode(line)
     assert.are.equal(4, r.capacity_target)

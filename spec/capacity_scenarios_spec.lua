@@ -12,15 +12,11 @@
 local capacity = require("han.outputs.capacity")
 local scenarios = require("support.capacity_scenarios")
 local cjson = require("cjson.safe")
+local H = require("helpers")
+local capacity_log = require("support.capacity_log")
+local count = capacity_log.count
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local ALL = assert(cjson.decode(read("spec/vectors/capacity/scenarios.json")))
+local ALL = assert(cjson.decode(H.read_file("spec/vectors/capacity/scenarios.json")))
 
 local function near(want, got, what)
   assert(type(got) == "number", what .. ": " .. tostring(want) .. " wanted, got "
@@ -32,9 +28,9 @@ local function absent(v) return v == nil or v == cjson.null end
 
 -- Run a scenario: the month's last report, the one after everything, what was logged.
 local function run(s, opts)
-  local said = {}
+  local log, said = capacity_log.new()
   opts = opts or {}
-  opts.rule, opts.log = s.rule, function(m) said[#said + 1] = m end
+  opts.rule, opts.log = s.rule, log
   local cap = capacity.new(opts)
   local month_report, last
   scenarios.each(s, function(r)
@@ -56,11 +52,6 @@ local function check(s, rep)
   if s.year_mean then near(s.year_mean, rep.capacity_year_mean, "12-month mean") end
 end
 
-local function count(said, pattern)
-  local n = 0
-  for _, m in ipairs(said) do if m:find(pattern) then n = n + 1 end end
-  return n
-end
 
 describe("han.capacity over simulated months", function()
   for _, s in ipairs(ALL) do

@@ -9,10 +9,7 @@ local function oslo(y, mo, d, h, mi)
   return time.from_local(y, mo, d, h, mi or 0, 0, OSLO)
 end
 
-local function quiet()
-  local said = {}
-  return function(msg) said[#said + 1] = msg end, said
-end
+local quiet = require("support.capacity_log").new
 
 -- Push readings every `step` seconds from t0 (inclusive) to t1 (exclusive) at kW.
 local function run(cap, t0, t1, kw, step)
