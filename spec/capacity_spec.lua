@@ -9,10 +9,7 @@ local function oslo(y, mo, d, h, mi)
   return time.from_local(y, mo, d, h, mi or 0, 0, OSLO)
 end
 
-local function quiet()
-  local said = {}
-  return function(msg) said[#said + 1] = msg end, said
-end
+local quiet = require("support.capacity_log").new
 
 -- Push readings every `step` seconds from t0 (inclusive) to t1 (exclusive) at kW.
 local function run(cap, t0, t1, kw, step)
@@ -194,6 +191,23 @@ describe("han.capacity", function()
     assert.are.equal("table", type(lm.store.cap))
     local rep = capacity.new({ storage = lm.storage, key = "cap", log = log }):report()
     assert.is_true(close(rep.capacity_peak_1, 5))
+  end)
+
+  it("knows Sweden's public holidays and eves, the moving ones too", function()
+    local want = {
+      ["2025-04-18"] = "holiday", ["2025-04-21"] = "holiday", ["2025-05-29"] = "holiday",
+      ["2025-06-20"] = "eve", ["2025-06-21"] = "holiday", ["2025-11-01"] = "holiday",
+      ["2026-04-03"] = "holiday", ["2026-05-14"] = "holiday", ["2026-06-19"] = "eve",
+      ["2026-06-20"] = "holiday", ["2026-10-31"] = "holiday", ["2026-12-24"] = "eve",
+      ["2026-12-31"] = "eve", ["2026-01-06"] = "holiday", ["2026-05-24"] = "holiday",
+    }
+    for day, kind in pairs(want) do
+      local y, m, d = day:match("(%d+)-(%d+)-(%d+)")
+      assert.are.equal(kind, capacity.holiday(y + 0, m + 0, d + 0), day)
+    end
+    for _, day in ipairs({ { 2025, 6, 19 }, { 2026, 11, 1 }, { 2026, 4, 7 }, { 2025, 12, 23 } }) do
+      assert.is_nil(capacity.holiday(day[1], day[2], day[3]))
+    end
   end)
 
   it("takes readings with missing fields and rejects misuse", function()

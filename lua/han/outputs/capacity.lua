@@ -114,7 +114,7 @@ for alias, name in pairs(M.aliases) do M.rules[alias] = M.rules[name] end
 
 local MAX_COUNT = 31 * 24 * 4  -- a month of quarters: the peaks list never grows beyond it
 local SETTLE = 120           -- how long a closed period waits for registers it has none of
-local HOLD = 3600 + 300      -- ... and one that had registers (one lost hourly list)
+local HOLD = 3 * 3600 + 300  -- ... and one of a stream with registers (two lists lost)
 local MAX_GAP = 120          -- power held longer than this is not an estimate (seconds)
 local MAX_FILL = 86400       -- a register span shares energy over at most a day of periods
 local MAX_AHEAD = 40 * 86400 -- a reading further ahead of the last is checked by the next
@@ -335,6 +335,7 @@ function M.new(opts)
     clock = opts.clock or os.time,
     store = opts.store,
     said = {},             -- what was logged once
+    memo = {}, memo_n = 0,
   }, Capacity)
   if not self.store and opts.state then self.store = M.file_store(opts.state) end
   if not self.store and opts.storage then
@@ -353,6 +354,7 @@ end
 
 function Capacity:load()
   self.state = fresh_state(self.rule_name)
+  for _, ch in ipairs(self.charges) do self.state[ch.key] = {} end
   if not self.store then return end
   local t, why = self.store.load()
   if t == nil then
@@ -376,11 +378,18 @@ function Capacity:save()
 end
 
 -- Local calendar of an epoch: "YYYY-MM", "YYYY-MM-DD", hour, weekday (1 = Monday),
--- year, month, day.
+-- year, month, day. Remembered for the few periods in flight (each report asks).
 function Capacity:calendar(epoch)
-  local y, m, d, h, _, _, wday = time.to_local(epoch, self.zone)
-  return string.format("%04d-%02d", y, m), string.format("%04d-%02d-%02d", y, m, d), h,
-    wday, y, m, d
+  local memo = self.memo
+  local c = memo[epoch]
+  if not c then
+    local y, m, d, h, _, _, wday = time.to_local(epoch, self.zone)
+    c = { string.format("%04d-%02d", y, m), string.format("%04d-%02d-%02d", y, m, d), h,
+      wday, y, m, d }
+    if self.memo_n >= 64 then memo, self.memo_n = {}, 0; self.memo = memo end
+    memo[epoch], self.memo_n = c, self.memo_n + 1
+  end
+  return c[1], c[2], c[3], c[4], c[5], c[6], c[7]
 end
 
 local function within(h, span)
@@ -477,9 +486,9 @@ function Capacity:restore(t)
     good = good and type(r) == "table" and in_range(r.start, 0, MAX_TIME)
       and r.start % self.period == 0 and in_range(r.e, 0, MAX_KW)
       and in_range(r.pe, 0, MAX_KW) and in_range(r.c, 0, self.period + 1)
-      and in_range(r.g, 0, self.period + 1) and (i == 1 or r.start > open[i - 1].start)
+      and in_range(r.cov, 0, self.period + 1) and (i == 1 or r.start > open[i - 1].start)
     if good then
-      open[i] = { start = r.start, e = r.e, pe = r.pe, c = r.c, g = r.g,
+      open[i] = { start = r.start, e = r.e, pe = r.pe, c = r.c, cov = r.cov,
         cut = r.cut == true or nil, booked = r.booked == true or nil }
     end
   end
@@ -554,9 +563,8 @@ end
 -- Periods in flight. st.open lists the periods not yet booked (and booked ones whose
 -- power since the last register is still needed to share a register step), ascending:
 -- { start, e = kWh booked from register steps, pe = kWh from power since the last
--- register, c = seconds of that power, g = seconds whose energy only the registers
--- give, cut = a register step crossed a boundary of the period over more than MAX_GAP,
--- booked }.
+-- register, c = seconds of that power, cov = seconds of power in all, cut = a register
+-- step crossed a boundary of the period over more than MAX_GAP, booked }.
 
 -- The record of the period starting at `start`, or nil.
 function Capacity:record_at(start)
@@ -575,7 +583,7 @@ function Capacity:record(start)
   local from = last and self.state.register and last.start + self.period or start
   from = max(from, start - MAX_FILL)
   for s = from, start, self.period do
-    open[#open + 1] = { start = s, e = 0, pe = 0, c = 0, g = 0 }
+    open[#open + 1] = { start = s, e = 0, pe = 0, c = 0, cov = 0 }
   end
   return open[#open]
 end
@@ -589,7 +597,7 @@ function Capacity:hold(t0, t1, kw)
     local rec = self:record(t - t % p)
     if rec then
       rec.pe = rec.pe + kw * (stop - t) / 3600
-      rec.c = rec.c + (stop - t)
+      rec.c, rec.cov = rec.c + (stop - t), rec.cov + (stop - t)
     end
     t = stop
   end
@@ -627,13 +635,10 @@ function Capacity:share(a, b, step)
     local r, e = x.r, x.pe
     if step and uncovered > 0 and rest >= 0 then
       e = x.pe + rest * x.u / uncovered
-      r.g = r.g + x.u
     elseif step and pe_all > 0 then
       e = x.pe * step / pe_all
     elseif step and c_all > 0 then
       e = step * x.c / c_all
-    else
-      r.g = r.g + x.u
     end
     if not r.booked then r.e = r.e + e end
     r.pe, r.c = r.pe - x.pe, r.c - x.c
@@ -645,14 +650,15 @@ function Capacity:share(a, b, step)
   end
 end
 
--- Book the periods that are done: those a register read reaches the end of, and those
--- past their wait (the energy they hold then; estimated when more than MAX_GAP of the
--- period had no readings). Drop booked periods no register step needs any more.
+-- Book the periods that are done: those a register read reaches the end of (estimated
+-- when a boundary was guessed), and those past their wait (the energy they hold then;
+-- estimated when more than MAX_GAP of the period had no power readings either). Drop
+-- the booked periods no register step needs any more.
 function Capacity:settle(t)
   local st, p = self.state, self.period
   local reg = st.register
   local open = st.open
-  local wait = (reg and reg.at > t - HOLD) and HOLD or SETTLE
+  local wait = reg and HOLD or SETTLE
   local changed = false
   local running = t - t % p
   for _, r in ipairs(open) do
@@ -660,11 +666,11 @@ function Capacity:settle(t)
       local ends = r.start + p
       if reg and reg.at >= ends then
         r.booked = true
-        self:commit(r.start, r.e, r.cut or r.g > MAX_GAP)
+        self:commit(r.start, r.e, r.cut)
         changed = true
       elseif t >= ends + wait then
         r.booked = true
-        self:commit(r.start, r.e + r.pe, r.cut or r.g + (p - r.c) > MAX_GAP)
+        self:commit(r.start, r.e + r.pe, r.cut or p - r.cov > MAX_GAP)
         changed = true
       end
     end
@@ -709,18 +715,18 @@ function Capacity:clock_of(r)
   end
   if t < MIN_TIME then
     self:once("unset", "ignored readings stamped before 2015 (a clock not set)")
-    return nil
+    return nil, "unset", 0
   end
   local seen = st.seen
-  if r.meter_time and not self.flags_summer and self.zone.dst then
-    local y = select(5, self:calendar(t))
-    local _, stop = time.summer_span(y, self.zone.dst)
-    if seen and t >= stop and t < stop + 3600 and t - 3600 >= seen then
-      t = t - 3600
-    end
+  local shift = 0
+  if seen and r.meter_time and not self.flags_summer and self.zone.dst then
+    local _, stop = time.summer_span(time.civil(floor(t / 86400)), self.zone.dst)
+    -- a list a little late still belongs to the first hour
+    if t >= stop and t < stop + 3600 and t - 3600 >= seen - MAX_GAP then shift = -3600 end
   end
+  t = t + shift
   if seen and t < seen then
-    return nil, "old"
+    return nil, "old", shift
   end
   if seen and t > seen + MAX_AHEAD then
     local ahead = self.ahead
@@ -728,11 +734,11 @@ function Capacity:clock_of(r)
       self.ahead = t
       self:once("ahead", "ignored a reading more than 40 days ahead of the last one "
         .. "until the next reading confirms it")
-      return nil
+      return nil, "ahead", 0
     end
   end
   self.ahead = nil
-  return t
+  return t, nil, shift
 end
 
 -- push(reading) -> the report (see report()); readings without import power or
@@ -751,10 +757,10 @@ function Capacity:push(r)
       .. tostring(r[bad]) .. " (not a finite value in range)")
     return self:report()
   end
-  local why
-  t, why = self:clock_of(r)
+  local why, shift
+  t, why, shift = self:clock_of(r)
   local st = self.state
-  local at = kwh and (type(r.hour) == "number" and r.hour + 3600 or t)
+  local at = kwh and (type(r.hour) == "number" and r.hour + 3600 + shift or t)
   if not t then
     -- an hourly list stamped on the hour comes after the first readings of the next
     if why == "old" and not (at and st.register and at > st.register.at) then
@@ -768,11 +774,11 @@ function Capacity:push(r)
   end
   local first = st.seen == nil
   local made = #st.open
-  if st.seen and st.last_p and t - st.seen <= MAX_GAP then
-    self:hold(st.seen, t, st.last_p)
-  end
+  -- power holds until the next reading with power (an hourly list has none)
+  if st.last_p and t - self.power_at <= MAX_GAP then self:hold(st.seen, t, st.last_p) end
   self:record(t - t % self.period)
-  st.seen, st.last_p = t, kw
+  st.seen = t
+  if kw or not st.last_p then st.last_p, self.power_at = kw, t end
   if at then self:register(at, kwh, r.meter_id) end
   local changed = self:settle(t)
   if changed or first or #st.open ~= made then self:save() end
@@ -918,8 +924,8 @@ function Capacity:running(out, now)
   local energy = 0
   local rec = self:record_at(start)
   if rec then energy = rec.e + rec.pe end
-  local power = st.seen and st.last_p
-  if power and now - st.seen > MAX_GAP then power = nil end   -- readings stopped
+  local power = st.last_p
+  if power and now - self.power_at > MAX_GAP then power = nil end   -- readings stopped
   if power and now > st.seen then
     energy = energy + power * (now - max(st.seen, start)) / 3600
   end
