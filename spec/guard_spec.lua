@@ -188,17 +188,46 @@ describe("han.guard", function()
     end
   end)
 
-  it("restores every load at the period change (minimum off time allowing)", function()
-    local env = setup({ { name = "a", kw = 1 }, { name = "b", kw = 1, min_off = 1200 } })
-    env.now = T0 + 3000
-    env.g:update(report(env, T0, 5, 5, 5))
-    assert.are.equal("a- b-", names(env.calls))
-    env.now = T0 + HOUR + 5
-    local f = env.g:update(report(env, T0 + HOUR, 0, 9, 5))   -- over at once: still back
-    assert.are.equal("a- b- a+", names(env.calls))
-    assert.is_true(f.guard_shed_b)
-    assert.matches("period changed", env.g:state().loads[1].why)
-  end)
+  it("brings loads back as soon as a new period begins, as far as its room goes",
+    function()
+      local env = setup({ { name = "a", kw = 2 }, { name = "b", kw = 1 },
+        { name = "c", kw = 1, min_off = 1200 } }, { settle = 60, hysteresis = 0.5 })
+      env.now = T0 + 3000
+      env.g:update(report(env, T0, 5, 5, 5))
+      assert.are.equal("a- b- c-", names(env.calls))
+      -- 1 s later, within the settle time: a new hour decides at once. 3 kW drawn, 4.9
+      -- kWh to use: 1.9 kW of room, but c's min_off holds it and, the order being
+      -- kept, the rest. At 20 min: 1 kWh used, 2.4 kW drawn, (4.9 - 1 - 1.6) kWh for
+      -- 40 min is 3.45 kW: c (1 + 0.5) and b (1 + 0.5) come back, not a (2 + 0.5).
+      env.now = T0 + HOUR + 1
+      env.g:update(report(env, T0 + HOUR, 0, 3, 5))
+      assert.are.equal("a- b- c-", names(env.calls))
+      env.now = T0 + HOUR + 1200
+      env.g:update(report(env, T0 + HOUR, 1, 2.4, 5))
+      assert.are.equal("a- b- c- c+ b+", names(env.calls))
+      assert.matches("^spare 3%.450 kW", env.g:state().loads[3].why)
+      local fresh = setup({ { name = "a", kw = 1 } }, { settle = 60 })
+      fresh.now = T0 + 3590                       -- shed 10 s before the hour's end
+      fresh.g:update(report(fresh, T0, 5, 5, 5))
+      fresh.now = T0 + HOUR
+      assert.is_false(fresh.g:update(report(fresh, T0 + HOUR, 0, 3, 5)).guard_shed_a)
+      assert.matches("^a new period, spare 1%.900 kW", fresh.g:state().loads[1].why)
+    end)
+
+  it("does not bring back a load whose min_on would hold it on into the next period",
+    function()
+      local env = setup({ { name = "car", kw = 7, min_on = 300 } }, { settle = 0 })
+      env.now = T0 + 600
+      env.g:update(report(env, T0, 1, 10, 5))
+      assert.are.equal("car-", names(env.calls))
+      -- 3.3 kWh spare at 59:00 is 198 kW for the minute left, but 300 s on is too long
+      env.now = T0 + 3540
+      env.g:update(report(env, T0, 1.6, 0, 5))
+      assert.are.equal("car-", names(env.calls))
+      env.now = T0 + 3300                          -- (a clock 5 min earlier) it fits
+      env.g:update(report(env, T0, 1.6, 0, 5))
+      assert.are.equal("car- car+", names(env.calls))
+    end)
 
   it("restores every load in a period with no limit (budget nil)", function()
     local env = setup({ { name = "a", kw = 1 } })
@@ -294,8 +323,8 @@ describe("han.guard", function()
     now = T0 + HOUR
     g:update({ capacity_period_start = T0 + HOUR, capacity_period_end = T0 + 2 * HOUR,
       capacity_forecast = 0, capacity_budget = 5 })
-    assert.are.same({ "write", "1/1/1", true }, env.of("write")[3])
-    assert.are.same({ "write", "1/1/2", 0 }, env.of("write")[4])
+    assert.are.same({ "write", "1/1/2", 0 }, env.of("write")[3])      -- the last shed first
+    assert.are.same({ "write", "1/1/1", true }, env.of("write")[4])
   end)
 
   it("keeps a simulated evening under the step that it crosses without the guard",

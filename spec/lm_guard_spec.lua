@@ -33,8 +33,9 @@ end
 -- The house: 2 kW, an oven of 3 kW from 17:30 to 18:20, and each load whose object is
 -- not off (a load is on until the guard writes false). `user`: han's fields the script
 -- gets replaced besides the reader and the guard's clock. Returns the world.
-local function evening(user)
-  local w = { env = fake_lm.new(), now = T0, silent = false, writes = {}, hours = {} }
+local function evening(user, period)
+  local w = { env = fake_lm.new(), now = T0, silent = false, writes = {}, hours = {},
+    period = period or HOUR }
   local env = w.env
   local write = env.grp.write
   env.grp.write = function(address, value)
@@ -49,11 +50,11 @@ local function evening(user)
     end
     return p
   end
-  -- The meter, and the energy of each hour as it really went (2 s at the power read).
+  -- The meter, and the energy of each period as it really went (2 s at the power read).
   local p = nil
   local reader = { poll = function()
     if p then
-      local i = math.floor((w.now - T0) / HOUR) + 1
+      local i = math.floor((w.now - T0) / w.period) + 1
       w.hours[i] = (w.hours[i] or 0) + p * 2 / HOUR
     end
     w.now = w.now + 2
@@ -83,8 +84,9 @@ describe("examples/lm-guard.lua (" .. H.backend .. " backend)", function()
       -- The car (first in the list) went first, at the first decision.
       assert.are.same({ T0 + 2, "1/1/1", false }, { writes[1].at, writes[1].address,
         writes[1].value })
-      -- Each load ran in each hour (back when there was room), none faster than its
-      -- minimum times.
+      -- Water and floor heating ran in each hour (back when there was room); the car's
+      -- 7.4 kW beside the house's 2 never fit under 5 kW: it stayed off, not brought
+      -- back for an hour's last seconds to be held on by its min_on into the next.
       for h = 0, 1 do
         local ran = {}
         for _, x in ipairs(writes) do
@@ -92,8 +94,9 @@ describe("examples/lm-guard.lua (" .. H.backend .. " backend)", function()
             ran[x.address] = true
           end
         end
-        assert.are.same({ ["1/1/1"] = true, ["1/1/2"] = true, ["1/1/3"] = true }, ran)
+        assert.are.same({ ["1/1/2"] = true, ["1/1/3"] = true }, ran)
       end
+      -- None faster than its minimum times.
       local min = { ["1/1/1"] = { on = 300, off = 300 }, ["1/1/2"] = { on = 0, off = 600 },
         ["1/1/3"] = { on = 600, off = 600 } }
       local last = {}
@@ -109,15 +112,20 @@ describe("examples/lm-guard.lua (" .. H.backend .. " backend)", function()
       assert.are.equal(env.dt.bool, env.objects["32/2/5"].datatype)
       assert.are.equal(env.dt.float32, env.objects["32/2/1"].datatype)
       assert.are.equal(STEP, env.grp.getvalue("32/2/2"))
-      -- The meter falls silent just after 19:00, when water and floor heating were
-      -- shed: after 120 s without a reading they are due back, and come back once
-      -- their 600 s off have passed.
+      -- The meter falls silent just after 19:00, when the car and the water heater were
+      -- off: after 120 s without a reading both are due back, the car at once, the
+      -- water heater once its 600 s off (from 19:00) have passed.
       assert.are.equal(2, env.grp.getvalue("32/2/4"))
+      assert.are.same({ T0 + 2 * HOUR, "1/1/2", false }, { writes[#writes].at,
+        writes[#writes].address, writes[#writes].value })
       w.silent = true
       w.run(T0 + 2 * HOUR + 2 + 120)
       assert.are.equal(2, env.grp.getvalue("32/2/4"))
+      w.run(T0 + 2 * HOUR + 2 + 124)
+      assert.are.equal(1, env.grp.getvalue("32/2/4"))
+      assert.is_true(env.grp.getvalue("1/1/1"))
       w.run(T0 + 2 * HOUR + 598)
-      assert.are.equal(2, env.grp.getvalue("32/2/4"))
+      assert.are.equal(1, env.grp.getvalue("32/2/4"))
       w.run(T0 + 2 * HOUR + 602)
       assert.are.equal(0, env.grp.getvalue("32/2/4"))
       for _, load in ipairs(LOADS) do assert.is_true(env.grp.getvalue(load[1]), load[1]) end
@@ -125,4 +133,33 @@ describe("examples/lm-guard.lua (" .. H.backend .. " backend)", function()
       assert.matches("no readings for 120 s", w.logged[#w.logged][1])
     end)
   end
+
+  it("keeps every quarter hour of Flanders under the step with han.capacity's reports",
+    function()
+      -- a 6 kW step: the oven's 5 kW alone would use a quarter's 1.25 kWh of 5 kW
+      local w = evening({ capacity = function(o)
+        o.rule, o.target = "flanders", 6
+        return han.capacity(o)
+      end }, 900)
+      w.run(T0 + 2 * HOUR + 2)
+      for i = 1, 8 do
+        -- 6 kW for a quarter hour: 1.5 kWh
+        assert.is_true(w.hours[i] <= 1.5, "quarter " .. i .. ": " .. w.hours[i] .. " kWh")
+      end
+      -- The car's 7.4 kW beside the house's 2 never fit a quarter of 6 kW: shed at once
+      -- and kept off, not brought back at each quarter's start to be shed again.
+      assert.are.same({ T0 + 2, "1/1/1", false }, { w.writes[1].at, w.writes[1].address,
+        w.writes[1].value })
+      assert.is_false(w.env.grp.getvalue("1/1/1"))
+      -- Water and floor heating ran until the oven came, and again once it went (18:20).
+      local back = {}
+      for _, x in ipairs(w.writes) do
+        if x.value then back[x.address] = x.at end
+        assert.are_not.equal("1/1/1", x.value and x.address)
+      end
+      assert.is_true(back["1/1/2"] >= T0 + 80 * 60)
+      assert.is_true(back["1/1/3"] >= T0 + 80 * 60)
+      assert.is_true(w.hours[8] > 1.5 - 0.2, w.hours[8] .. " kWh")
+      assert.is_true(#w.writes <= 6, #w.writes .. " switches")
+    end)
 end)

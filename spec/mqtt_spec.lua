@@ -508,7 +508,9 @@ describe("han.mqtt with a real broker", function()
     assert.are.equal("0", sub.last("home/ev/set").payload)
     now = t0 + 3600
     report.capacity_period_start, report.capacity_period_end = t0 + 3600, t0 + 7200
-    report.capacity_forecast = 0
+    -- a new hour with room for both (9.9 kW spare)
+    report.capacity_energy, report.capacity_forecast = 0, 0
+    report.capacity_budget, report.capacity_headroom = 10, 10
     r = reading(report)
     for k, v in pairs(g:update(report)) do r[k] = v end
     b:publish(r)

@@ -7,10 +7,10 @@
 -- In the budget's terms, the room beyond what the present draw will use is
 -- spare = budget - margin - forecast (kWh), i.e. (headroom - present power) kW for the
 -- time left. Spare below 0: shed loads in list order until their nominal kW cover it.
--- Spare enough for the last shed load's kW plus the hysteresis: restore it. The period
--- change, a period without limit, silence (no usable report for `timeout` seconds) and
--- close() restore every load. A load is never switched again before its min_on / min_off
--- seconds (close() excepted: the guard lets go for good).
+-- Spare enough for the last shed load's kW plus the hysteresis: restore it, at once
+-- when a new period begins. A period without limit, silence (no usable report for
+-- `timeout` seconds) and close() restore every load. A load is never switched again
+-- before its min_on / min_off seconds (close() excepted: the guard lets go for good).
 local M = {}
 
 M.defaults = {
@@ -168,11 +168,16 @@ end
 
 -- The last shed load first, each while the spare kW hold it plus the hysteresis; the
 -- order is kept: a load that does not fit or may not switch yet holds back the rest.
-function Guard:restore(spare_kw, now, why)
+-- One whose min_on outlasts the period (`left` seconds) waits for the next: it could
+-- not be shed there in time.
+function Guard:restore(spare_kw, left, now, why)
   for i = #self.loads, 1, -1 do
     local load = self.loads[i]
     if load.shed then
-      if spare_kw < load.kw + self.hysteresis or not may_switch(load, now) then return end
+      if spare_kw < load.kw + self.hysteresis or not may_switch(load, now)
+        or load.min_on > left then
+        return
+      end
       if not self:set(load, true, now, why) then return end
       spare_kw = spare_kw - load.kw
     end
@@ -207,23 +212,24 @@ function Guard:update(report)
   end
   self.seen, self.report = now, { start = start, stop = stop, forecast = forecast,
     budget = budget }
-  if self.period ~= start then
-    if self.period then self:release(now, "the period changed") end
-    self.period = start
-  end
+  -- A new period decides at once, settle or not: its budget is fresh. Its loads come
+  -- back as its room allows, not all at once: a load with a min_on would be held on in
+  -- a period without room for it, and one shed all evening would flap at every start.
+  local fresh = self.period ~= start
+  self.period = start
   if budget == nil then
     self:release(now, "no limit in this period")
     return self:fields()
   end
   local left = hours_left(report, start, stop, now)
   local spare = budget - self.margin - forecast
-  if now - self.last_switch < self.settle then return self:fields() end
+  if not fresh and now - self.last_switch < self.settle then return self:fields() end
   if spare < 0 then
     self:shed(-spare / left, now, "forecast " .. fmt(forecast) .. " kWh over budget "
       .. fmt(budget) .. " kWh - margin " .. fmt(self.margin))
   else
-    self:restore(spare / left, now, "spare " .. fmt(spare / left) .. " kW for the rest of"
-      .. " the period")
+    self:restore(spare / left, left * 3600, now, (fresh and "a new period, " or "")
+      .. "spare " .. fmt(spare / left) .. " kW for the rest of the period")
   end
   return self:fields()
 end
