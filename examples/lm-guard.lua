@@ -1,7 +1,7 @@
 -- LogicMachine resident script (sleep interval 0): stay under the capacity step. The
 -- running hour's forecast, budget and headroom go to group objects, and han.guard
 -- switches loads off through their group addresses before the hour uses more than its
--- budget, and on again at the next hour or when there is room.
+-- budget, and on again when there is room (at once when a new hour has it).
 -- Paste han (dist/han.lua) as the user library `han` first.
 -- luacheck: globals capacity guard outputs
 han = han or require('user.han')
