@@ -70,6 +70,18 @@ describe("han.capacity", function()
     assert.are.equal("", table.concat(said))
   end)
 
+  it("marks the hour it started in estimated: 20 minutes of it were never seen", function()
+    local cap = capacity.new({ log = log })
+    local h0 = oslo(2024, 1, 15, 10)
+    local rep
+    for t = h0 + 1200, h0 + 3610, 10 do
+      rep = cap:push({ meter_time = t, power_import = 3000, energy_import = 50 + (t - h0) / 1200 })
+    end
+    assert.is_true(close(rep.capacity_peak_1, 2))
+    assert.are.equal(1, rep.capacity_estimated)
+    assert.matches("from 10:00 was estimated", said[1])
+  end)
+
   it("books the estimate when no registers come", function()
     local cap = capacity.new({ log = log })
     local h0 = oslo(2024, 1, 15, 10)

@@ -608,8 +608,9 @@ end
 -- each period gets the power energy seen in it, and what the step holds beyond all
 -- power seen goes to the seconds without readings, in proportion; without such
 -- seconds (or when power saw more than the step), the power energies are scaled to
--- the step. `step` nil (no register step: a restart of the registers) books the power
--- energy alone. A booked period's share is dropped, never moved to another period.
+-- the step. `step` nil (no register step: the first register read, or a restart of
+-- the registers) books the power energy alone. A booked period's share is dropped,
+-- never moved to another period.
 local function inside(x, a, b) return x > a and x < b end
 
 function Capacity:share(a, b, step)
@@ -644,8 +645,10 @@ function Capacity:share(a, b, step)
     if not r.booked then r.e = r.e + e end
     r.pe, r.c = r.pe - x.pe, r.c - x.c
     if r.c <= 0 then r.pe, r.c = 0, 0 end
-    -- a boundary of this period fell between two reads far apart: its split is guessed
-    if a and b - a > MAX_GAP and (inside(r.start, a, b) or inside(r.start + p, a, b)) then
+    -- a boundary of this period fell between two reads far apart (its split is
+    -- guessed), or no step tells what the seconds without readings used
+    if a and b - a > MAX_GAP and (inside(r.start, a, b) or inside(r.start + p, a, b))
+      or not step and x.u > MAX_GAP then
       r.cut = true
     end
   end
