@@ -5,7 +5,7 @@
 -- of each operator's published rule. To regenerate the expected figures (python3 with
 -- zoneinfo), from the repository root:
 --
---     python3 spec/support/capacity_reference.py
+--     make capacity-vectors     (python3 spec/support/capacity_reference.py)
 --
 -- The figures are compared as the report stood after the month's last period was
 -- booked (its last report naming that month).

@@ -52,6 +52,36 @@ describe("han.capacity", function()
     assert.are.equal("2024-01", rep.capacity_month)
   end)
 
+  it("books hourly lists stamped by the host's clock in the first minute as the hour's", function()
+    local now
+    local cap = capacity.new({ log = log, clock = function() return now end })
+    local h0 = oslo(2024, 1, 15, 10)
+    local rep
+    for hour = 0, 2 do
+      for t = h0 + hour * 3600, h0 + hour * 3600 + 3599, 10 do
+        now = t
+        cap:push({ power_import = 3000 })
+        if t % 3600 == 10 then rep = cap:push({ energy_import = 100 + 3.5 * hour }) end
+      end
+    end
+    -- the registers' 3.5 kWh, not the power's 3, and no boundary guessed
+    assert.is_true(close(rep.capacity_peak_1, 3.5))
+    assert.are.equal(0, rep.capacity_estimated)
+    assert.are.equal("", table.concat(said))
+  end)
+
+  it("marks the hour it started in estimated: 20 minutes of it were never seen", function()
+    local cap = capacity.new({ log = log })
+    local h0 = oslo(2024, 1, 15, 10)
+    local rep
+    for t = h0 + 1200, h0 + 3610, 10 do
+      rep = cap:push({ meter_time = t, power_import = 3000, energy_import = 50 + (t - h0) / 1200 })
+    end
+    assert.is_true(close(rep.capacity_peak_1, 2))
+    assert.are.equal(1, rep.capacity_estimated)
+    assert.matches("from 10:00 was estimated", said[1])
+  end)
+
   it("books the estimate when no registers come", function()
     local cap = capacity.new({ log = log })
     local h0 = oslo(2024, 1, 15, 10)

@@ -113,6 +113,7 @@ M.aliases = { falbygden = "partille", karlstad = "partille", jbf = "skovde",
 for alias, name in pairs(M.aliases) do M.rules[alias] = M.rules[name] end
 
 local MAX_COUNT = 31 * 24 * 4  -- a month of quarters: the peaks list never grows beyond it
+local BOUNDARY_WINDOW = 60   -- a lone register read this soon after the hour is the hour's
 local SETTLE = 120           -- how long a closed period waits for registers it has none of
 local HOLD = 3 * 3600 + 300  -- ... and one of a stream with registers (two lists lost)
 local MAX_GAP = 120          -- power held longer than this is not an estimate (seconds)
@@ -607,8 +608,9 @@ end
 -- each period gets the power energy seen in it, and what the step holds beyond all
 -- power seen goes to the seconds without readings, in proportion; without such
 -- seconds (or when power saw more than the step), the power energies are scaled to
--- the step. `step` nil (no register step: a restart of the registers) books the power
--- energy alone. A booked period's share is dropped, never moved to another period.
+-- the step. `step` nil (no register step: the first register read, or a restart of
+-- the registers) books the power energy alone. A booked period's share is dropped,
+-- never moved to another period.
 local function inside(x, a, b) return x > a and x < b end
 
 function Capacity:share(a, b, step)
@@ -643,8 +645,10 @@ function Capacity:share(a, b, step)
     if not r.booked then r.e = r.e + e end
     r.pe, r.c = r.pe - x.pe, r.c - x.c
     if r.c <= 0 then r.pe, r.c = 0, 0 end
-    -- a boundary of this period fell between two reads far apart: its split is guessed
-    if a and b - a > MAX_GAP and (inside(r.start, a, b) or inside(r.start + p, a, b)) then
+    -- a boundary of this period fell between two reads far apart (its split is
+    -- guessed), or no step tells what the seconds without readings used
+    if a and b - a > MAX_GAP and (inside(r.start, a, b) or inside(r.start + p, a, b))
+      or not step and x.u > MAX_GAP then
       r.cut = true
     end
   end
@@ -741,6 +745,20 @@ function Capacity:clock_of(r)
   return t, nil, shift
 end
 
+-- Where a register read belongs: an hourly list's value is that of its hour's end, and
+-- so is a lone read in the first minute of an hour (a list stamped by the host's clock:
+-- Aidon's without meter time). nil for an old reading that is no list.
+function Capacity:register_time(r, t, shift)
+  if type(r.hour) == "number" then return r.hour + 3600 + shift end
+  if not t then return nil end
+  local reg = self.state.register
+  if self.period == 3600 and t % 3600 < BOUNDARY_WINDOW
+    and not (reg and t - reg.at <= MAX_GAP) then
+    return t - t % 3600
+  end
+  return t
+end
+
 -- push(reading) -> the report (see report()); readings without import power or
 -- registers only move the clock. A reading with a non-finite, negative or absurd time,
 -- power or register is refused whole, so the state never holds such a value.
@@ -760,7 +778,7 @@ function Capacity:push(r)
   local why, shift
   t, why, shift = self:clock_of(r)
   local st = self.state
-  local at = kwh and (type(r.hour) == "number" and r.hour + 3600 + shift or t)
+  local at = kwh and self:register_time(r, t, shift)
   if not t then
     -- an hourly list stamped on the hour comes after the first readings of the next
     if why == "old" and not (at and st.register and at > st.register.at) then
