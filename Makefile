@@ -22,7 +22,7 @@ HEADERS = $(wildcard csrc/*.h)
 RUNTIMES ?= lua5.1 lua5.4 luajit
 BUILD    = build
 
-.PHONY: all test lint clean demo bundle valgrind fuzz asan bench
+.PHONY: all test lint clean demo bundle valgrind fuzz asan bench capacity-vectors
 
 all: han/core.so han/serial.so han/mosquitto.so
 
@@ -66,6 +66,10 @@ $(BUILD)/%/bench_capi.so: bench/capi.c
 demo: han/core.so
 	$(LUA) bin/han decode examples/capture/kaifa-ma304h3e.bin \
 	    examples/capture/aidon-6515.bin examples/capture/kamstrup-6841.bin
+
+# The capacity scenarios' expected figures, from the independent reference (python3).
+capacity-vectors:
+	python3 spec/support/capacity_reference.py
 
 lint:
 	luacheck $(wildcard lua spec examples bench tools bin/han)

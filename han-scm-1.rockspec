@@ -55,6 +55,7 @@ build = {
     ["han.outputs.lm"] = "lua/han/outputs/lm.lua",
     ["han.outputs.mqtt"] = "lua/han/outputs/mqtt.lua",
     ["han.outputs.capacity"] = "lua/han/outputs/capacity.lua",
+    ["han.outputs.guard"] = "lua/han/outputs/guard.lua",
   },
   install = {
     bin = { han = "bin/han" },

@@ -9,10 +9,7 @@ local function oslo(y, mo, d, h, mi)
   return time.from_local(y, mo, d, h, mi or 0, 0, OSLO)
 end
 
-local function quiet()
-  local said = {}
-  return function(msg) said[#said + 1] = msg end, said
-end
+local quiet = require("support.capacity_log").new
 
 -- Push readings every `step` seconds from t0 (inclusive) to t1 (exclusive) at kW.
 local function run(cap, t0, t1, kw, step)
@@ -53,6 +50,36 @@ describe("han.capacity", function()
     assert.are.equal(3.5, rep.capacity_peak_1)
     assert.is_nil(rep.capacity_peak_2)
     assert.are.equal("2024-01", rep.capacity_month)
+  end)
+
+  it("books hourly lists stamped by the host's clock in the first minute as the hour's", function()
+    local now
+    local cap = capacity.new({ log = log, clock = function() return now end })
+    local h0 = oslo(2024, 1, 15, 10)
+    local rep
+    for hour = 0, 2 do
+      for t = h0 + hour * 3600, h0 + hour * 3600 + 3599, 10 do
+        now = t
+        cap:push({ power_import = 3000 })
+        if t % 3600 == 10 then rep = cap:push({ energy_import = 100 + 3.5 * hour }) end
+      end
+    end
+    -- the registers' 3.5 kWh, not the power's 3, and no boundary guessed
+    assert.is_true(close(rep.capacity_peak_1, 3.5))
+    assert.are.equal(0, rep.capacity_estimated)
+    assert.are.equal("", table.concat(said))
+  end)
+
+  it("marks the hour it started in estimated: 20 minutes of it were never seen", function()
+    local cap = capacity.new({ log = log })
+    local h0 = oslo(2024, 1, 15, 10)
+    local rep
+    for t = h0 + 1200, h0 + 3610, 10 do
+      rep = cap:push({ meter_time = t, power_import = 3000, energy_import = 50 + (t - h0) / 1200 })
+    end
+    assert.is_true(close(rep.capacity_peak_1, 2))
+    assert.are.equal(1, rep.capacity_estimated)
+    assert.matches("from 10:00 was estimated", said[1])
   end)
 
   it("books the estimate when no registers come", function()
@@ -194,6 +221,23 @@ describe("han.capacity", function()
     assert.are.equal("table", type(lm.store.cap))
     local rep = capacity.new({ storage = lm.storage, key = "cap", log = log }):report()
     assert.is_true(close(rep.capacity_peak_1, 5))
+  end)
+
+  it("knows Sweden's public holidays and eves, the moving ones too", function()
+    local want = {
+      ["2025-04-18"] = "holiday", ["2025-04-21"] = "holiday", ["2025-05-29"] = "holiday",
+      ["2025-06-20"] = "eve", ["2025-06-21"] = "holiday", ["2025-11-01"] = "holiday",
+      ["2026-04-03"] = "holiday", ["2026-05-14"] = "holiday", ["2026-06-19"] = "eve",
+      ["2026-06-20"] = "holiday", ["2026-10-31"] = "holiday", ["2026-12-24"] = "eve",
+      ["2026-12-31"] = "eve", ["2026-01-06"] = "holiday", ["2026-05-24"] = "holiday",
+    }
+    for day, kind in pairs(want) do
+      local y, m, d = day:match("(%d+)-(%d+)-(%d+)")
+      assert.are.equal(kind, capacity.holiday(y + 0, m + 0, d + 0), day)
+    end
+    for _, day in ipairs({ { 2025, 6, 19 }, { 2026, 11, 1 }, { 2026, 4, 7 }, { 2025, 12, 23 } }) do
+      assert.is_nil(capacity.holiday(day[1], day[2], day[3]))
+    end
   end)
 
   it("takes readings with missing fields and rejects misuse", function()

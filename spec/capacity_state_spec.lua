@@ -3,6 +3,7 @@
 local capacity = require("han.outputs.capacity")
 local time = require("han.time")
 local cjson = require("cjson.safe")
+local capacity_log = require("support.capacity_log")
 
 local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
 local OSLO = time.zone("Europe/Oslo")
@@ -54,11 +55,7 @@ local function files(dir)
   return out
 end
 
-local function count(list, pattern)
-  local n = 0
-  for _, s in ipairs(list) do if s:find(pattern) then n = n + 1 end end
-  return n
-end
+local count = require("support.capacity_log").count
 
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
@@ -122,8 +119,7 @@ describe("han.capacity state file", function()
   before_each(function()
     dir = sh("mktemp -d")
     path = dir .. "/state.json"
-    said = {}
-    log = function(msg) said[#said + 1] = msg end
+    log, said = capacity_log.new()
   end)
   after_each(function() os.execute("rm -rf " .. dir) end)
 

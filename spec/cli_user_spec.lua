@@ -290,6 +290,36 @@ describe("han, a user's first hour:", function()
       end), read(proc.err))
     end)
 
+    it("shows the running period and the guard's shed loads in han watch on a terminal",
+      function()
+        local port = serve(STREAMS .. "KFM_001-MA304H3E-1-ok.bin")
+        local out = tmp("screen")
+        -- script(1) gives the command a terminal: watch draws its screen there
+        local p = io.popen(("sh -c 'script -qfc \"%s bin/han watch tcp://127.0.0.1:%d"
+          .. " --capacity norway --tiers 0.01,50 --guard-load heater:2\" /dev/null > %s 2>&1"
+          .. " & echo $!'")
+          :format(LUA, port, out))
+        local proc = { pid = p:read("*l") }
+        p:close()
+        finally(function() kill(proc) end)
+        -- a whole screen (down to the last counter) with the load shed: the step of
+        -- 0.01 kW is below what the house draws
+        local screen = wait_for(function()
+          for drawn in read(out):gmatch("\27%[2J([^\27]*)") do
+            if drawn:find("guard_shed +1") and drawn:find("reconnects") then return drawn end
+          end
+        end, 8)
+        assert.is_truthy(screen, read(out))
+        assert.matches("capacity_period +%d%d:%d%d%-%d%d:%d%d", screen)
+        assert.matches("capacity_energy +[%d.]+ kWh", screen)
+        assert.matches("capacity_forecast +[%d.]+ kWh", screen)
+        assert.matches("capacity_budget +0.01 kWh", screen)
+        assert.matches("capacity_target +0.01 kW", screen)
+        assert.matches("capacity_headroom +%-?[%d.]+ kW", screen)
+        assert.matches("shed heater +2 kW since %d%d:%d%d forecast", screen)
+        assert.matches("power_import +%d+ W", screen)
+      end)
+
     it("says a refused connection with exit 3", function()
       local code, _, err = han_cmd("read tcp://127.0.0.1:1")
       assert.are.equal(3, code)

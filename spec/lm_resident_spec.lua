@@ -5,32 +5,13 @@ local han = require("han")
 han.use_backend(H.backend)
 local fake_lm = require("support.fake_lm")
 local fake_serial = require("support.fake_serial")
+local lm_script = require("support.lm_script")
 
--- The controller's globals for one script; returns the run function and the log.
+-- The script on a fake serial port, with the port's clock.
 local function resident(serial, env, path)
-  path = path or "examples/logicmachine-resident.lua"
-  local logged = {}
-  local user_han = setmetatable({
-    reader = function(o) o.serial = serial; return han.reader(o) end,
-  }, { __index = han })
-  -- The controller's globals, seen by the script and by han's modules (han.lm) alike.
-  local lm_globals = { grp = env.grp, storage = env.storage, dt = env.dt,
-    log = function(...) logged[#logged + 1] = { at = serial.line.now, ... } end }
-  for k, v in pairs(lm_globals) do _G[k] = v end
-  finally(function() for k in pairs(lm_globals) do _G[k] = nil end end)
-  local g = setmetatable({
-    require = function(name) return name == "user.han" and user_han or require(name) end,
-  }, { __index = _G })
-  local chunk
-  if rawget(_G, "setfenv") then
-    chunk = assert(loadfile(path))
-    setfenv(chunk, g)
-  else
-    chunk = assert(loadfile(path, "t", g))
-  end
-  return function(seconds)
-    while serial.line.now < seconds do chunk() end
-  end, logged, g
+  return lm_script.resident(path or "examples/logicmachine-resident.lua", env,
+    { reader = function(o) o.serial = serial; return han.reader(o) end },
+    function() return serial.line.now end, finally)
 end
 
 describe("examples/logicmachine-resident.lua (" .. H.backend .. " backend)", function()

@@ -3,6 +3,7 @@ local fake_lm = require("support.fake_lm")
 local fake_serial = require("support.fake_serial")
 local helpers = require("helpers")
 local capacity = require("han.outputs.capacity")
+local lm_script = require("support.lm_script")
 -- A reading shaped like han.decode's for a Kamstrup list 3 (3-phase, hourly registers).
 local function kamstrup_hourly()
   return { list = "Kamstrup_V0001", vendor = "Kamstrup", meter_id = "5706567274389702",
@@ -73,6 +74,25 @@ describe("han.lm", function()
     assert.are.equal(2, env.grp.getvalue("2/1/2"))
   end)
 
+  it("maps the period's figures and the guard's loads: a 1-bit object per load", function()
+    local out = lm.new({ capacity_forecast = "3/1/1", capacity_headroom = "3/1/2",
+      guard_shed = "3/1/3", guard_shed_heater = "3/1/4" },
+      { grp = env.grp, dt = env.dt, create = true })
+    assert.are.same({
+      { "create", { datatype = 14, name = "HAN Period forecast", address = "3/1/1",
+        units = "kWh" } },
+      { "create", { datatype = 14, name = "HAN Capacity headroom", address = "3/1/2",
+        units = "kW" } },
+      { "create", { datatype = 12, name = "HAN Shed loads", address = "3/1/3", units = "" } },
+      { "create", { datatype = 1, name = "HAN Shed heater", address = "3/1/4", units = "" } },
+    }, env.of("create"))
+    assert.are.equal(4, out:update({ capacity_forecast = 4.2, capacity_headroom = -0.5,
+      guard_shed = 1, guard_shed_heater = true }))
+    assert.are.equal(true, env.grp.getvalue("3/1/4"))
+    assert.are.equal(1, out:update({ guard_shed_heater = false }))
+    assert.are.equal(false, env.grp.getvalue("3/1/4"))
+  end)
+
   it("rejects misuse", function()
     assert.has_error(function() lm.new({ power_import = 5 }, { grp = env.grp }) end)
     assert.has_error(function() lm.new("x", { grp = env.grp }) end)
@@ -91,27 +111,13 @@ describe("han.lm", function()
       end
     end
     local serial = fake_serial.new({ stream = { { at = 0.2, bytes = frame } } })
+    env = fake_lm.new()
     -- The bundle as pasted on the controller, with the line replaced by the fake.
-    local user_han = setmetatable({
+    local _, _, _, once = lm_script.resident("examples/lm-outputs.lua", env, {
       reader = function(o) o.serial = serial; return han.reader(o) end,
       lm = lm.new, capacity = capacity.new,
-    }, { __index = han })
-    env = fake_lm.new()
-    -- The controller's globals, seen by the script and by the modules alike.
-    local lm_globals = { grp = env.grp, storage = env.storage, dt = env.dt, log = function() end }
-    for k, v in pairs(lm_globals) do _G[k] = v end
-    finally(function() for k in pairs(lm_globals) do _G[k] = nil end end)
-    local g = setmetatable({
-      require = function(name) return name == "user.han" and user_han or require(name) end,
-    }, { __index = _G })
-    local chunk
-    if setfenv then
-      chunk = assert(loadfile("examples/lm-outputs.lua"))
-      setfenv(chunk, g)
-    else
-      chunk = assert(loadfile("examples/lm-outputs.lua", "t", g))
-    end
-    for _ = 1, 4 do chunk() end             -- the resident script's runs
+    }, function() return serial.line.now end, finally)
+    for _ = 1, 4 do once() end              -- the resident script's runs
     assert.are.equal(7, #env.of("create"))
     local r = han.decode(frame)
     local power

@@ -446,6 +446,83 @@ describe("han.mqtt with a real broker", function()
     assert.are.equal("3643", sub.last("pf/5706567274389702/power_import").payload)
   end)
 
+  it("publishes the guard: period figures as sensors, a binary sensor per load, and its"
+    .. " switching on command topics", function()
+    local b = new_bridge({ prefix = "g" })
+    assert.is_truthy(connect(b))
+    local t0 = 1520190000
+    now = t0 + 1800
+    local g = require("han.outputs.guard").new({ mqtt = b, clock = clock, log = log,
+      loads = { { name = "heater", kw = 2, topic = "home/heater/set" },
+                { name = "ev", kw = 7, topic = "home/ev/set", payload_on = "1",
+                  payload_off = "0" } } })
+    -- 3 + 6 * 0.5 = 6 kWh against a 5 kWh budget: 2.2 kW needed, the heater's 2 do not
+    -- cover it, both go.
+    local report = { capacity_period_start = t0, capacity_period_end = t0 + 3600,
+      capacity_energy = 3, capacity_forecast = 6, capacity_forecast_avg = 5.5,
+      capacity_budget = 5, capacity_target = 5, capacity_headroom = 4 }
+    local r = reading(report)
+    for k, v in pairs(g:update(report)) do r[k] = v end
+    assert.is_true(b:publish(r))
+    flush(b)
+    local id = "5706567274389702"
+    local function config(component, field)
+      local m = sub.last("homeassistant/" .. component .. "/" .. id .. "/" .. field .. "/config")
+      assert.is_truthy(m, field)
+      assert.is_true(m.retain)
+      return helpers.json_decode(m.payload)
+    end
+    for field, want in pairs({
+      capacity_forecast = { "energy", "kWh" }, capacity_forecast_avg = { "energy", "kWh" },
+      capacity_budget = { "energy", "kWh" } }) do
+      local c = config("sensor", field)
+      assert.are.equal(want[1], c.device_class, field)
+      assert.are.equal(want[2], c.unit_of_measurement, field)
+      assert.is_nil(c.state_class, field)     -- up and down within a period: no total
+    end
+    for _, field in ipairs({ "capacity_headroom", "capacity_target" }) do
+      local c = config("sensor", field)
+      assert.are.equal("power", c.device_class)
+      assert.are.equal("kW", c.unit_of_measurement)
+      assert.are.equal("measurement", c.state_class)
+    end
+    local count = config("sensor", "guard_shed")
+    assert.is_nil(count.unit_of_measurement)
+    assert.are.equal("measurement", count.state_class)
+    local heater = config("binary_sensor", "guard_shed_heater")
+    assert.are.equal("Shed heater", heater.name)
+    assert.are.equal("binary_sensor.han_" .. id .. "_guard_shed_heater", heater.default_entity_id)
+    assert.are.equal("{{ 'ON' if value_json.guard_shed_heater else 'OFF' }}",
+      heater.value_template)
+    assert.is_nil(heater.unit_of_measurement)
+    assert.is_nil(heater.state_class)
+    assert.is_nil(sub.find("homeassistant/sensor/" .. id .. "/guard_shed_heater/config"))
+    local s = helpers.json_decode(sub.last("g/" .. id .. "/state").payload)
+    assert.are.equal(true, s.guard_shed_heater)
+    assert.are.equal(true, s.guard_shed_ev)
+    assert.are.equal(2, s.guard_shed)
+    assert.are.equal(4, s.capacity_headroom)
+    -- The loads' commands: retained, QoS 1, the payloads given.
+    local off = sub.last("home/heater/set")
+    assert.are.same({ "OFF", true, 1 }, { off.payload, off.retain, off.qos })
+    assert.are.equal("0", sub.last("home/ev/set").payload)
+    now = t0 + 3600
+    report.capacity_period_start, report.capacity_period_end = t0 + 3600, t0 + 7200
+    -- a new hour with room for both (9.9 kW spare)
+    report.capacity_energy, report.capacity_forecast = 0, 0
+    report.capacity_budget, report.capacity_headroom = 10, 10
+    r = reading(report)
+    for k, v in pairs(g:update(report)) do r[k] = v end
+    b:publish(r)
+    flush(b)
+    assert.are.equal("ON", sub.last("home/heater/set", function(m) return m.payload == "ON" end)
+      .payload)
+    assert.are.equal("1", sub.last("home/ev/set").payload)
+    s = helpers.json_decode(sub.last("g/" .. id .. "/state",
+      function(m) return m.payload:find('"guard_shed":0') end).payload)
+    assert.are.equal(false, s.guard_shed_heater)
+  end)
+
   it("says once that list-1 readings wait for a meter id, or uses the one configured", function()
     local b = new_bridge({ prefix = "k1" })
     assert.is_truthy(connect(b))

@@ -21,6 +21,7 @@ local lazy = {
   hourly = { "han.outputs.hourly", "new" },
   lm = { "han.outputs.lm", "new" },
   capacity = { "han.outputs.capacity", "new" },
+  guard = { "han.outputs.guard", "new" },
   mqtt = { "han.outputs.mqtt", "new" },
   fields = { "han.naming.fields", "fields" },
 }

@@ -31,6 +31,13 @@ function M.new(opts)
   end
 
   env.grp = {
+    -- grp.write: the value goes on the bus as a telegram, changed or not.
+    write = function(alias, value)
+      record("write", alias, value)
+      env.objects[alias] = env.objects[alias] or {}
+      env.objects[alias].value = value
+      return true
+    end,
     checkupdate = check("checkupdate"),
     checkwrite = check("checkwrite"),
     find = function(alias)

@@ -19,7 +19,7 @@ local HA = {
   A = { "current", "measurement" }, V = { "voltage", "measurement" },
   kWh = { "energy", "total_increasing" }, kvarh = { nil, "total_increasing" },
   m3 = { "gas", "total_increasing" }, Hz = { "frequency", "measurement" },
-  [""] = { nil, "measurement" },
+  s = {}, [""] = { nil, "measurement" },
 }
 
 -- The rows, one a line: field | kind | unit | label | C.D.E codes | the one protocol whose
@@ -91,6 +91,22 @@ capacity_month          | capacity |       | Capacity month             |       
 capacity_peak_1         | capacity | kW    | Capacity peak 1            |                     |
 capacity_peak_2         | capacity | kW    | Capacity peak 2            |                     |
 capacity_peak_3         | capacity | kW    | Capacity peak 3            |                     |
+capacity_peak_4         | capacity | kW    | Capacity peak 4            |                     |
+capacity_peak_5         | capacity | kW    | Capacity peak 5            |                     |
+capacity_estimated      | capacity |       | Estimated capacity peaks   |                     |
+capacity_high_mean      | capacity | kW    | High-load capacity mean    |                     |
+capacity_high_peak_1    | capacity | kW    | High-load capacity peak    |                     |
+capacity_year_mean      | capacity | kW    | 12-month capacity mean     |                     |
+capacity_meter_peak     | capacity | kW    | Meter's month peak         |                     |
+capacity_meter_peak_time | capacity | s    | Meter's month peak time    |                     |
+capacity_period_start   | capacity | s     | Period start               |                     |
+capacity_period_end     | capacity | s     | Period end                 |                     |
+capacity_forecast       | capacity | kWh   | Period forecast            |                     |
+capacity_forecast_avg   | capacity | kWh   | Period forecast (average)  |                     |
+capacity_target         | capacity | kW    | Capacity target            |                     |
+capacity_budget         | capacity | kWh   | Period budget              |                     |
+capacity_headroom       | capacity | kW    | Capacity headroom          |                     |
+guard_shed              | capacity |       | Shed loads                 |                     |
 ]]
 
 -- Each row as (field, kind, unit, label, codes, only), codes a string of C.D.E.
@@ -130,11 +146,40 @@ M.scalable = { power = true, energy = true, current = true, voltage = true }
 
 local STRING = { text = true, id = true }
 
+-- Counts, whole numbers on a LogicMachine.
+local WHOLE = { capacity_tier = true, capacity_projected_tier = true, guard_shed = true }
+
+-- A period's figures that go up and down (a forecast, a budget) are energy, but no total
+-- Home Assistant could add up: no state class.
+local NO_STATE = { capacity_forecast = true, capacity_forecast_avg = true,
+  capacity_budget = true }
+
+-- Fields whose names end in a name the user gives, by prefix: guard_shed_<load> is true
+-- while han.guard keeps that load off (a binary sensor in Home Assistant, a 1-bit object
+-- on a LogicMachine). Looked up, not listed: made on each use.
+local FAMILIES = {
+  { prefix = "guard_shed_", kind = "capacity", label = "Shed ", datatype = "bool",
+    ha_component = "binary_sensor" },
+}
+
+local function family_field(field)
+  if type(field) ~= "string" then return nil end
+  for _, f in ipairs(FAMILIES) do
+    local name = field:sub(#f.prefix + 1)
+    if field:sub(1, #f.prefix) == f.prefix and name ~= "" then
+      return { field = field, kind = f.kind, unit = "", label = f.label .. name, obis = {},
+        datatype = f.datatype, ha_component = f.ha_component }
+    end
+  end
+  return nil
+end
+
 -- What the outputs read, made on first use (a decoder that publishes nothing never
 -- pays for it):
 -- fields: field -> {field =, kind =, unit =, label =, obis = {C.D.E, ...}, only =,
 --   ha_class =, ha_state = (Home Assistant's device and state class), datatype = the
---   LogicMachine datatype (nil: an epoch, not an output by default)}
+--   LogicMachine datatype (nil: an epoch, not an output by default), ha_component =
+--   "binary_sensor" for true/false fields (else a sensor)}; fields of FAMILIES too
 -- of_kind: kind -> {field, ...}
 local made = {}
 made.fields = function()
@@ -147,11 +192,12 @@ made.fields = function()
     t[field] = { field = field, kind = kind, unit = unit, label = label, obis = obis,
       only = only ~= "" and only or nil,
       ha_class = not string_valued and ha[1] or nil,
-      ha_state = not string_valued and kind ~= "time" and ha[2] or nil,
-      datatype = (kind == "clock" or kind == "time") and nil or string_valued and "string"
-        or (field:find("tier$") and "uint32") or "float32" }
+      ha_state = not string_valued and kind ~= "time" and not NO_STATE[field] and ha[2] or nil,
+      datatype = (kind == "clock" or kind == "time" or unit == "s") and nil
+        or string_valued and "string"
+        or (WHOLE[field] and "uint32") or "float32" }
   end
-  return t
+  return setmetatable(t, { __index = function(_, field) return family_field(field) end })
 end
 made.of_kind = function()
   local t = {}

@@ -60,7 +60,7 @@ end
 
 local function storable(v)
   if type(v) == "number" then return v == v and v ~= math.huge and v ~= -math.huge end
-  return type(v) == "string"
+  return type(v) == "string" or type(v) == "boolean"    -- booleans: 1-bit objects
 end
 
 -- update(values): store each mapped field present in `values` (a reading, a capacity

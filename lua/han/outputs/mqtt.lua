@@ -8,6 +8,7 @@
 --   <prefix>/bridge/<bridge_id>/status  "online" / "offline" of this bridge (retained;
 --                                 the last will), one per bridge on a shared prefix
 --   <discovery>/sensor/<meter_id>/<field>/config   retained discovery configs
+--   (binary_sensor/ for true/false fields: han.guard's guard_shed_<load>)
 -- Drives the lua-mosquitto API: LogicMachine's `mosquitto`, else han's own binding
 -- han.mosquitto. Nothing here blocks for long: call step() often (the reader's poll
 -- gives it a second), and the bridge reconnects with back-off whenever the broker goes.
@@ -302,18 +303,26 @@ function Bridge:step(timeout)
   return self.state == "connected"
 end
 
+-- What a state's value looks like to Home Assistant, per component: a binary sensor
+-- wants ON or OFF, and Jinja would render JSON's true as "True".
+local TEMPLATE = {
+  sensor = "{{ value_json.%s }}",
+  binary_sensor = "{{ 'ON' if value_json.%s else 'OFF' }}",
+}
+
 -- The discovery config of one field of one meter.
 function Bridge:announce(id, meter, field)
   local info = catalogue[field]
   if not info or info.datatype == "string" then return end  -- ids, month: device info
+  local component = info.ha_component or "sensor"
   -- default_entity_id: Home Assistant 2025.10 replaced object_id with it (object_id
   -- stops working in 2026.4). Both availability topics must say online.
   local config = {
     name = info.label,
     unique_id = "han_" .. id .. "_" .. field,
-    default_entity_id = "sensor.han_" .. id:lower() .. "_" .. field,
+    default_entity_id = component .. ".han_" .. id:lower() .. "_" .. field,
     state_topic = self.prefix .. "/" .. id .. "/state",
-    value_template = "{{ value_json." .. field .. " }}",
+    value_template = TEMPLATE[component]:format(field),
     unit_of_measurement = info.unit ~= "" and info.unit or nil,
     device_class = info.ha_class, state_class = info.ha_state,
     expire_after = info.ha_state == "measurement" and self.expire_after or nil,
@@ -323,7 +332,7 @@ function Bridge:announce(id, meter, field)
     device = meter.device,
     origin = ORIGIN,
   }
-  self:send(self.discovery_prefix .. "/sensor/" .. id .. "/" .. field .. "/config",
+  self:send(self.discovery_prefix .. "/" .. component .. "/" .. id .. "/" .. field .. "/config",
     json.encode(config), 1, true)
 end
 
@@ -364,7 +373,8 @@ function Bridge:publish(r)
   local base = self.prefix .. "/" .. id
   for field, v in pairs(r) do
     local info = catalogue[field]
-    if info and info.datatype and (finite(v) or type(v) == "string") then
+    if info and info.datatype and (finite(v) or type(v) == "string" or type(v) == "boolean")
+      then
       meter.state[field] = v
       if self.discovery and not meter.announced[field] and self.state == "connected" then
         self:announce(id, meter, field)
