@@ -67,6 +67,18 @@ describe("han.lm", function()
     assert.are.equal(12, env.dt[lm.fields.capacity_tier.datatype])
   end)
 
+  it("keeps an epoch whole: a uint32 object, not a float32 that rounds it to minutes", function()
+    env = fake_lm.new()
+    local out = lm.new({ meter_time = "1/2/1", gas_time = "1/2/2" },
+      { grp = env.grp, dt = env.dt, create = true })
+    for _, call in ipairs(env.of("create")) do
+      assert.are.equal(env.dt.uint32, call[2].datatype)
+    end
+    assert.are.equal(2, #env.of("create"))
+    out:update({ meter_time = 1520193605 })
+    assert.are.equal(1520193605, env.grp.getvalue("1/2/1"))
+  end)
+
   it("publishes a capacity report like a reading", function()
     local out = lm.new({ capacity_mean = "2/1/1", capacity_tier = "2/1/2" }, { grp = env.grp })
     out:update({ capacity_mean = 3.2, capacity_tier = 2, capacity_month = "2024-01" })

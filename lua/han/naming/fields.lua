@@ -193,9 +193,8 @@ made.fields = function()
       only = only ~= "" and only or nil,
       ha_class = not string_valued and ha[1] or nil,
       ha_state = not string_valued and kind ~= "time" and not NO_STATE[field] and ha[2] or nil,
-      datatype = (kind == "clock" or kind == "time" or unit == "s") and nil
-        or string_valued and "string"
-        or (WHOLE[field] and "uint32") or "float32" }
+      datatype = not (kind == "clock" or kind == "time" or unit == "s")
+        and (string_valued and "string" or WHOLE[field] and "uint32" or "float32") or nil }
   end
   return setmetatable(t, { __index = function(_, field) return family_field(field) end })
 end

@@ -22,7 +22,7 @@ local function target(field, spec, opts)
   return {
     field = field, address = spec[1], delta = spec.delta,
     fn = write and "checkwrite" or "checkupdate",
-    datatype = spec.datatype or known.datatype,
+    datatype = spec.datatype or known.datatype or "uint32",   -- an epoch: whole seconds
     units = spec.units or known.unit,
     name = spec.name or (opts.name_prefix or "HAN ") .. known.label,
   }
