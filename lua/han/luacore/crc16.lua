@@ -85,17 +85,19 @@ end
 
 -- Slicing by 8, one step per eight bytes read.
 local function crc8(bxor, S, init, xorout)
-  local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
   return function(s, i, j)
+    -- the tables and functions in registers: an upvalue costs a step at each use
+    local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
+    local xor, get = bxor, byte
     local crc, k = init, i
     while k + 7 <= j do
-      local a, b, c, d, e, f, g, h = byte(s, k, k + 7)
-      local w = bxor(crc, a + b * 256)
+      local a, b, c, d, e, f, g, h = get(s, k, k + 7)
+      local w = xor(crc, a + b * 256)
       local lo = w % 256
-      crc = bxor(T7[lo], T6[(w - lo) / 256], T5[c], T4[d], T3[e], T2[f], T1[g], T0[h])
+      crc = xor(T7[lo], T6[(w - lo) / 256], T5[c], T4[d], T3[e], T2[f], T1[g], T0[h])
       k = k + 8
     end
-    return bxor(tail(bxor, T0, crc, s, k, j), xorout) % 65536
+    return xor(tail(xor, T0, crc, s, k, j), xorout) % 65536
   end
 end
 
