@@ -1,6 +1,6 @@
 -- The namer (han.naming): what it refuses (numbers outside their kind's range, absurd
--- meter clocks), the error codes han.decode gives, and its misuse errors; for both
--- cores, since the values come from either.
+-- meter clocks), the error codes han.decode gives, its misuse errors, and what it keeps
+-- of the layouts it compiles; for both cores, since the values come from either.
 local H = require("helpers")
 local han = require("han")
 
@@ -125,5 +125,27 @@ describe("han.naming (" .. H.backend .. " backend)", function()
     for i, rec in ipairs(frames) do
       assert.are.same(first[i], H.canon({ han.decode(rec.raw) }, han.core.null), "frame " .. i)
     end
+  end)
+
+  it("lets the layout compiler go once the collector has run, and loads it again for a new layout",
+    function()
+    local function body(n)
+      return apdu(nil, "\2\4" .. POWER .. "\6\0\0\0" .. string.char(n) .. VOLTAGE
+        .. "\18\0" .. string.char(200 + n))
+    end
+    assert.are.equal(7, assert(han.decode(body(7))).power_import)
+    -- what compiled it, as the namer had it: nothing else holds it, so it goes
+    local naming = require("han.naming")
+    local held = setmetatable({ naming.compiler("han.naming.dlms_layout"),
+      naming.compiler("han.naming.chunk") }, { __mode = "v" })
+    collectgarbage("collect")
+    collectgarbage("collect")
+    assert.is_nil(held[1])
+    assert.is_nil(held[2])
+    -- another layout (a u8 voltage) is compiled by a fresh copy; the first still reads
+    local r = assert(han.decode(apdu(nil, "\2\4" .. POWER .. "\6\0\0\0\9" .. VOLTAGE
+      .. "\17\231")))
+    assert.are.same({ 9, 231 }, { r.power_import, r.voltage_l1 })
+    assert.are.equal(208, assert(han.decode(body(8))).voltage_l1)
   end)
 end)

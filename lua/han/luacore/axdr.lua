@@ -176,8 +176,12 @@ function M.walk(s, p, n, rec)
     i = i + 1
     T[i] = p
     if tag == 0x09 or tag == 0x0A or tag == 0x0C then
-      local len, q, code = length(s, p, n, b1)
-      if not len then return nil, q, code end
+      local len, q = b1, p + 2   -- a short length whose bytes are in: no call
+      if not (len and len < 0x80 and len <= n - p - 1) then
+        local code
+        len, q, code = length(s, p, n, b1)
+        if not len then return nil, q, code end
+      end
       K[i], V[i], W[i] = "string", q, len
       p = q + len
     elseif tag == 0x06 then

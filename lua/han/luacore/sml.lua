@@ -386,7 +386,7 @@ local function level(k)
       for b = 1, 16 do
         local x = 2 ^ (b - 1)
         local lo = x % 256
-        op[b] = xor5(T0[lo + 1], (x - lo) / 256, 0, 0, 0)
+        op[b] = xor5(T0[lo], (x - lo) / 256, 0, 0, 0)
       end
     else
       local half = level(k - 1)

@@ -109,9 +109,13 @@ capacity_headroom       | capacity | kW    | Capacity headroom          |       
 guard_shed              | capacity |       | Shed loads                 |                     |
 ]]
 
+-- Kept without the padding that aligns the columns above (the literal itself goes with
+-- this chunk once it has run).
+ROWS = ROWS:gsub(" *| *", "|"):gsub(" +\n", "\n")
+
 -- Each row as (field, kind, unit, label, codes, only), codes a string of C.D.E.
 local function rows()
-  return ROWS:gmatch("([%w_]+) *| *(%w+) *| *(%w*) *| *([^|]-) *| *([%d. ]-) *| *(%w*)\n")
+  return ROWS:gmatch("([%w_]+)|(%w+)|(%w*)|([^|]*)|([%d. ]*)|(%w*)\n")
 end
 
 -- The tariff registers, and the totals they add up to when a meter sends none.

@@ -11,9 +11,7 @@
 local fields = require("han.naming.fields")
 local time = require("han.time")
 
-local type, floor, format, concat = type, math.floor, string.format, table.concat
-local load = rawget(_G, "loadstring") or load
-local unpack = rawget(_G, "unpack") or rawget(table, "unpack")
+local type, floor, format = type, math.floor, string.format
 
 local M = {}
 
@@ -67,84 +65,20 @@ end
 ------------------------------------------------------------------------------------
 -- Compiled layouts
 
--- A chunk that builds a reading: the body of a function whose upvalues are the
--- constants it was given (K[1], K[2] ...); strings from the data only ever enter the
--- text as quoted literals. The reading's tables are each made by one constructor, so
--- that Lua sizes them once:
---   pre(...)            a statement before the tables are made
---   obis(code, expr)    obis[code] = expr
---   field(name, expr)   r[name] = expr
---   number(name, expr)  r[name] = expr when in the range of the field's kind
---   line(...)           a statement after (r and ob are the reading and its obis),
---   number_line(name, expr) one that sets r[name] as number() does
--- Of a field or code given twice, the later wins.
-function M.chunk()
-  local c = { pre_lines = {}, lines = {}, consts = {}, index = {},
-    ob = {}, ob_at = {}, r = {}, r_at = {}, numbers = {} }
-  local function put(list, at, k, expr)
-    if at[k] then list[at[k]] = false end
-    list[#list + 1] = { k, expr }
-    at[k] = #list
+-- A module that only compiles layouts (han.naming.chunk, han.naming.dlms_layout) runs
+-- when a layout is new, and a meter sends one or a few: it is not kept in
+-- package.loaded but only weakly, until the collector's next cycle, so that a resident
+-- script does not hold the code (about 30 KiB of a Lua 5.1 heap) while a run of new
+-- layouts loads it once.
+local compilers = setmetatable({}, { __mode = "v" })
+function M.compiler(name)
+  local m = compilers[name]
+  if not m then
+    m = require(name)
+    package.loaded[name] = nil
+    compilers[name] = m
   end
-  function c.pre(...) c.pre_lines[#c.pre_lines + 1] = concat({ ... }) end
-  function c.line(...) c.lines[#c.lines + 1] = concat({ ... }) end
-  function c.obis(code, expr) put(c.ob, c.ob_at, code, expr) end
-  function c.field(name, expr)
-    put(c.r, c.r_at, name, expr)
-    c.numbers[name] = nil
-  end
-  function c.number(name, expr)
-    put(c.r, c.r_at, name, expr)
-    c.numbers[name] = fields.range[fields.kind[name]]
-  end
-  -- The statement that sets r[name] to the number expr gives, when in range.
-  function c.number_line(name, expr)
-    local range = fields.range[fields.kind[name]]
-    c.line(format("x = %s if x >= %.17g and x <= %.17g then r.%s = x else refuse(r, %q, x) end",
-      expr, range[1], range[2], name, name))
-  end
-  -- An expression that gives the constant v: a string as a literal (%q quotes any
-  -- byte safely), anything else through K.
-  function c.const(v)
-    if type(v) == "string" then return (format("%q", v):gsub("\r", "\\r")) end
-    local i = c.index[v]
-    if not i then
-      i = #c.consts + 1
-      c.consts[i], c.index[v] = v, i
-    end
-    return "K[" .. i .. "]"
-  end
-  local function constructor(list, key)
-    local out = {}
-    for _, e in ipairs(list) do
-      if e then out[#out + 1] = format("  %s = %s,", key(e[1]), e[2]) end
-    end
-    return concat(out, "\n")
-  end
-  -- The function: `params` its parameters, `upvalues` named values it may use.
-  function c.compile(params, upvalues)
-    local names, values = { "K", "refuse" }, { c.consts, M.refuse }
-    for name, v in pairs(upvalues) do
-      names[#names + 1], values[#values + 1] = name, v
-    end
-    local checks = {}
-    for _, e in ipairs(c.r) do
-      local range = e and c.numbers[e[1]]
-      if range then
-        checks[#checks + 1] = format(
-          "x = r.%s if not (x >= %.17g and x <= %.17g) then refuse(r, %q, x) end",
-          e[1], range[1], range[2], e[1])
-      end
-    end
-    local src = concat({ "local ", concat(names, ", "), " = ...\nreturn function(", params,
-      ")\nlocal x\n", concat(c.pre_lines, "\n"), "\nlocal ob = {\n",
-      constructor(c.ob, function(k) return "[" .. c.const(k) .. "]" end),
-      "\n}\nlocal r = { obis = ob,\n", constructor(c.r, function(k) return k end), "\n}\n",
-      concat(checks, "\n"), "\n", concat(c.lines, "\n"), "\nend\n" })
-    local fn = assert(load(src, "=han.naming"))
-    return fn(unpack(values, 1, #names))
-  end
-  return c
+  return m
 end
 
 local MAX_LAYOUTS = 32

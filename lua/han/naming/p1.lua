@@ -285,7 +285,7 @@ end
 
 local function compile(key)
   local ident, objs = objects(key)
-  local c = naming.chunk()
+  local c = naming.compiler("han.naming.chunk")()
   local K = c.const
   c.pre("local zone = opts and opts.zone")
   c.pre("clear()")

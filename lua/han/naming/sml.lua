@@ -178,7 +178,7 @@ local function compile(key)
   if #entries == 0 then
     return { message = "no values in the notification", code = "no_values" }
   end
-  local c = naming.chunk()
+  local c = naming.compiler("han.naming.chunk")()
   local K = c.const
   local flag = flag_of(server)
   c.field("list", K("SML"))
