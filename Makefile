@@ -107,6 +107,7 @@ bench: $(foreach r,lua5.1 luajit,$(BUILD)/$(r)/han/core.so $(BUILD)/$(r)/bench_c
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/luajit/?.so;;" luajit bench/streams.lua
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/memory.lua c
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/memory.lua lua
+	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/memory.lua lua+bit
 	@lua5.1 bench/loc.lua
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/cli.lua lua5.1
 	@$(BENCH_ENV) LUA_CPATH="$(BUILD)/lua5.1/?.so;;" lua5.1 bench/latency.lua

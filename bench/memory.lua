@@ -4,10 +4,14 @@
 -- (`core.framer{protocol = "hdlc"}`). A C framer is a full userdata, which counts in the
 -- Lua heap: its growth is the userdata's size. Floors (bench/README.md): the Lua core's
 -- require plus first decode <= 150 KiB, a framer <= 8 KiB.
--- Usage: lua bench/memory.lua c|lua   (prints nothing when that backend does not load)
+-- Usage: lua bench/memory.lua c|lua|lua+bit   (prints nothing when that backend does not
+-- load). lua+bit: the Lua core where a bit library is there before han (LuaBitOp on a
+-- LogicMachine), which makes the Lua core's CRC slice by 8 instead of 4.
 package.path = "bench/?.lua;spec/?.lua;" .. package.path
 local which = arg[1] or "c"
-if which == "lua" then package.cpath = "" end   -- as on a controller without the C core
+local backend = which:match("^%a+")
+if which == "lua+bit" and not pcall(require, "bit") then return end
+if backend == "lua" then package.cpath = "" end   -- as on a controller without the C core
 local cases = require("cases")
 local frame = cases.kamstrup
 local runtime = (rawget(_G, "jit") and jit.version) or _VERSION
@@ -28,7 +32,7 @@ end
 
 local before = heap()
 local han = require("han")
-if not pcall(han.use_backend, which) then return end
+if not pcall(han.use_backend, backend) then return end
 local loaded = heap()
 han.decode(frame)
 local first = heap()
@@ -36,7 +40,7 @@ for _ = 1, 20000 do han.decode(frame) end
 local steady = heap()
 row("memory: require('han') + first decode, " .. which, first - before,
   ("require alone %.1f KiB; heap after 20,000 decodes %+.1f KiB%s"):format(loaded - before,
-    steady - first, which == "lua" and "; " .. floor(first - before, 150) or ""))
+    steady - first, backend == "lua" and "; " .. floor(first - before, 150) or ""))
 
 han.core.framer({ protocol = "hdlc" })   -- the framer's code, loaded with the first one
 local f0 = heap()
