@@ -58,6 +58,8 @@ build = {
     ["han.outputs.lm"] = "lua/han/outputs/lm.lua",
     ["han.outputs.mqtt"] = "lua/han/outputs/mqtt.lua",
     ["han.outputs.capacity"] = "lua/han/outputs/capacity.lua",
+    ["han.outputs.tariffs"] = "lua/han/outputs/tariffs.lua",
+    ["han.outputs.store"] = "lua/han/outputs/store.lua",
     ["han.outputs.guard"] = "lua/han/outputs/guard.lua",
   },
   install = {

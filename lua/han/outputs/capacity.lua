@@ -5,112 +5,16 @@
 -- showed (see share()). Closed periods feed each charge's peaks under the operator's
 -- rule; month, day, weekday and hour are those of the period's start in local time.
 local time = require("han.time")
+local tariffs = require("han.outputs.tariffs")
+local store = require("han.outputs.store")
 
 local floor, max, min = math.floor, math.max, math.min
 
 local M = {}
 
----------------------------------------------------------------------------------------
--- Swedish public holidays and the eves operators exclude, computed per year.
-
--- Easter Sunday of year y (Gregorian, the anonymous algorithm): month, day.
-local function easter(y)
-  local a, b, c = y % 19, floor(y / 100), y % 100
-  local d, e = floor(b / 4), b % 4
-  local g = floor((b - floor((b + 8) / 25) + 1) / 3)
-  local h = (19 * a + b - d - g + 15) % 30
-  local l = (32 + 2 * e + 2 * floor(c / 4) - h - c % 4) % 7
-  local m = floor((a + 11 * h + 22 * l) / 451)
-  local n = h + l - 7 * m + 114
-  return floor(n / 31), n % 31 + 1
-end
-
--- What a day is: fixed dates, days after Easter, and a weekday within a span of dates.
-local SWEDISH = {
-  fixed = { { 1, 1, "holiday" }, { 1, 6, "holiday" }, { 5, 1, "holiday" },
-    { 6, 6, "holiday" }, { 12, 24, "eve" }, { 12, 25, "holiday" }, { 12, 26, "holiday" },
-    { 12, 31, "eve" } },
-  easter = { { -2, "holiday" }, { 0, "holiday" }, { 1, "holiday" }, { 39, "holiday" },
-    { 49, "holiday" } },   -- Good Friday, Easter, Easter Monday, Ascension, Pentecost
-  -- {month, first day, weekday (1 = Monday)}: the one such day among seven
-  floating = { { 6, 19, 5, "eve" }, { 6, 20, 6, "holiday" },     -- midsummer eve and day
-    { 10, 31, 6, "holiday" } },                                  -- All Saints' Day
-}
-
-local days_memo = {}
--- Day number (days since 1970-01-01) -> "holiday" | "eve" of year y.
-local function swedish_days(y)
-  local t = days_memo[y]
-  if t then return t end
-  t = {}
-  for _, f in ipairs(SWEDISH.fixed) do t[time.days(y, f[1], f[2])] = f[3] end
-  local em, ed = easter(y)
-  local sunday = time.days(y, em, ed)
-  for _, f in ipairs(SWEDISH.easter) do t[sunday + f[1]] = f[2] end
-  for _, f in ipairs(SWEDISH.floating) do
-    local first = time.days(y, f[1], f[2])
-    local _, _, _, wday = time.civil(first)
-    t[first + (f[3] - wday) % 7] = f[4]
-  end
-  days_memo[y] = t
-  return t
-end
-
--- holiday(y, m, d) -> "holiday", "eve" or nil: Sweden's public holidays and the eves
--- (midsummer, Christmas and New Year's eve) some operators leave out.
-function M.holiday(y, m, d)
-  return swedish_days(y)[time.days(y, m, d)]
-end
-
----------------------------------------------------------------------------------------
--- The rules, as data. A rule: period (seconds), zone, charges (each its own peaks),
--- floor (kW each month's figure counts at least, Flanders), months (how many monthly
--- figures make the billing basis, Flanders). A charge: count (how many periods make the
--- mean), distinct_days (one period per local day), hours = {from, to} (local hours that
--- count: from <= hour < to), skip = {weekend =, holiday =, eve =} (days that do not
--- count), season = {months that count}, night = {from, to, weight} (hours counted at a
--- weight, wrapping midnight), name (a second charge's report prefix).
-local WINTER = { 11, 12, 1, 2, 3 }
-local WEEKEND = { weekend = true }
-local HOLIDAYS = { weekend = true, holiday = true }
-local WORKDAYS = { weekend = true, holiday = true, eve = true }
-local NORWAY = { period = 3600, zone = "Europe/Oslo" }
-local SWEDEN = { period = 3600, zone = "Europe/Stockholm" }
-
-local function preset(base, charges, extra)
-  local rule = { period = base.period, zone = base.zone, charges = charges }
-  for k, v in pairs(extra or {}) do rule[k] = v end
-  return rule
-end
-
-M.rules = {
-  norway = preset(NORWAY, { { count = 3, distinct_days = true } }),
-  sweden = preset(SWEDEN, { { count = 1 } }),
-  goteborg = preset(SWEDEN, { { count = 3, distinct_days = true } }),
-  ellevio = preset(SWEDEN, { { count = 3, distinct_days = true,
-    night = { 22, 6, 0.5 } } }),
-  sollentuna = preset(SWEDEN, { { count = 3, hours = { 7, 19 }, skip = WORKDAYS } }),
-  malarenergi = preset(SWEDEN, { { count = 1, hours = { 7, 19 }, skip = HOLIDAYS } }),
-  telge = preset(SWEDEN, { { count = 1, hours = { 7, 20 }, skip = HOLIDAYS,
-    season = WINTER } }),
-  partille = preset(SWEDEN, { { count = 1 } }),
-  linde = preset(SWEDEN, { { count = 1 }, { name = "high", count = 1, hours = { 7, 19 },
-    skip = WEEKEND, season = WINTER } }),
-  karlskoga = preset(SWEDEN, { { count = 1 }, { name = "high", count = 1,
-    hours = { 6, 20 }, skip = WEEKEND, season = WINTER } }),
-  veab = preset(SWEDEN, { { count = 3, hours = { 7, 20 }, skip = WEEKEND } }),
-  falu = preset(SWEDEN, { { count = 1, hours = { 7, 19 }, skip = HOLIDAYS,
-    season = WINTER } }),
-  skovde = preset(SWEDEN, { { count = 1, hours = { 6, 22 }, skip = WEEKEND,
-    season = WINTER } }),
-  malung = preset(SWEDEN, { { count = 5, distinct_days = true } }),
-  belgium = preset({ period = 900, zone = "Europe/Brussels" }, { { count = 1 } },
-    { floor = 2.5, months = 12 }),
-}
--- The same published rule under another operator's name.
-M.aliases = { falbygden = "partille", karlstad = "partille", jbf = "skovde",
-  flanders = "belgium" }
-for alias, name in pairs(M.aliases) do M.rules[alias] = M.rules[name] end
+-- The operators' rules as data, and the state stores: each in a file of its own.
+M.rules, M.aliases, M.holiday = tariffs.rules, tariffs.aliases, tariffs.holiday
+M.file_store, M.storage_store = store.file_store, store.storage_store
 
 local MAX_COUNT = 31 * 24 * 4  -- a month of quarters: the peaks list never grows beyond it
 local BOUNDARY_WINDOW = 60   -- a lone register read this soon after the hour is the hour's
@@ -124,146 +28,9 @@ local MAX_HOUR_KWH = 1000    -- a larger register step per hour is a meter swap
 local MAX_KW = 1e6           -- 1 GW is no HAN meter's: a bad value (and sums stay finite)
 local MAX_TIME = 253402300800   -- year 10000 (UTC): calendar fields stay integers
 local STATE_VERSION = 1
-local MAX_STATE_BYTES = 1024 * 1024   -- a state is a few KiB: a larger file is not one
 
 local function in_range(v, low, high)
   return type(v) == "number" and v >= low and v < high   -- false for NaN
-end
-
--- JSON for the state file: cjson on desktops, LogicMachine's json elsewhere.
-local function json_codec()
-  local ok, cjson = pcall(require, "cjson.safe")
-  if ok then return cjson end
-  ok, cjson = pcall(require, "json")
-  if ok then return cjson end
-  return nil
-end
-
----------------------------------------------------------------------------------------
--- State stores: load() -> table | nil, why; save(t) -> true | nil, err.
-
--- A process as /proc/<pid>/stat shows it (Linux): pid, state letter, start time in
--- clock ticks since boot (a pid used again has another), or nil.
-local function process(pid)
-  local f = io.open("/proc/" .. pid .. "/stat", "rb")
-  if not f then return nil end
-  local line = f:read("*l")
-  f:close()
-  -- "pid (name) state ppid ...": the name may hold spaces and parentheses.
-  local id, rest = (line or ""):match("^(%d+) %(.*%) (.*)$")
-  if not id then return nil end
-  local fields = {}
-  for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
-  if not fields[20] then return nil end
-  return { pid = id, state = fields[1], start = fields[20] }    -- fields 3 and 22
-end
-
--- This process, for temp names and the lock. Pure Lua has no getpid(): without /proc
--- the id is made of the time and an address, and the lock cannot be checked.
-local me
-local function whoami()
-  if not me then
-    me = process("self")
-      or { id = os.time() .. "-" .. tostring({}):gsub("%W", ""):sub(-12) }
-    me.id = me.id or me.pid .. "-" .. me.start
-  end
-  return me
-end
-
-local temps = 0
-
--- Replace the file at `path` by `text`: written to a temp file of its own (two writers
--- never share one), then renamed over it, so a reader sees the old file or the new one.
--- A full disk shows at any step (buffered data fails at flush or close): the old file
--- stays unless every step worked. Pure Lua cannot fsync before the rename.
-local function replace(path, text)
-  temps = temps + 1
-  local tmp = path .. ".tmp." .. whoami().id .. "." .. temps
-  local f, err = io.open(tmp, "wb")
-  if not f then return nil, err end
-  local ok, werr = f:write(text)
-  if ok then ok, werr = f:flush() end
-  local closed, cerr = f:close()
-  if ok and not closed then ok, werr = nil, cerr end
-  if not ok then os.remove(tmp); return nil, werr end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then os.remove(tmp); return nil, rerr end
-  return true
-end
--- LuaJIT 2.1's compiled f:flush() reported 299 of 300 failed flushes on a full disk as
--- success, and an empty file replaced the state: this function stays interpreted.
-local jit = rawget(_G, "jit")
-if jit then jit.off(replace) end
-
--- One writer per state file: <path>.lock names it by pid and start time, and every
--- save checks it. The lock of another live process refuses the save; a missing lock,
--- or one of a process that is gone, is taken over. A file cannot be created
--- exclusively in pure Lua, so two writers starting together may both take the lock:
--- the one whose lock was replaced finds out at its next save.
-local function claim(lock, path)
-  local who = whoami()
-  if not who.pid then return true end
-  local f = io.open(lock, "rb")
-  if f then
-    local holder = f:read(64) or ""
-    f:close()
-    local pid, start = holder:match("^(%d+) (%d+)")
-    if pid == who.pid and start == who.start then return true end
-    local other = pid and process(pid)
-    if other and other.start == start and not other.state:find("[ZX]") then
-      return nil, path .. " is in use by process " .. pid .. " (one writer per state file)"
-    end
-  end
-  return replace(lock, who.pid .. " " .. who.start .. "\n")
-end
-
--- A JSON file, replaced atomically, with one writer (see claim).
-function M.file_store(path)
-  local codec = json_codec()
-  if not codec then error("han.capacity: a state file needs lua-cjson (or json)", 2) end
-  local store = { path = path }
-  function store.load()
-    local f = io.open(path, "rb")
-    if not f then return nil, "no state file " .. path end
-    -- The size before reading: a state is a few KiB, and decoding a 58 MB file took
-    -- seconds and hundreds of MB.
-    local size = f:seek("end")
-    if not size or size > MAX_STATE_BYTES then
-      f:close()
-      return nil, "state file " .. path .. " is too large (" .. tostring(size)
-        .. " bytes, at most " .. MAX_STATE_BYTES .. ")"
-    end
-    f:seek("set")
-    local text = f:read("*a")
-    f:close()
-    local ok, t = pcall(codec.decode, text)
-    if not ok or type(t) ~= "table" then return nil, "corrupt state file " .. path end
-    return t
-  end
-  function store.save(t)
-    local text, eerr = codec.encode(t)
-    if type(text) ~= "string" then return nil, "cannot encode the state: " .. tostring(eerr) end
-    local mine, why = claim(path .. ".lock", path)
-    if not mine then return nil, why end
-    return replace(path, text)
-  end
-  return store
-end
-
--- LogicMachine's storage (key-value, survives reboots).
-function M.storage_store(storage, key)
-  return {
-    load = function()
-      local t = storage.get(key)
-      if type(t) ~= "table" then return nil, "no stored state under '" .. key .. "'" end
-      return t
-    end,
-    save = function(t)
-      local ok, err = storage.set(key, t)
-      if ok == false or (ok == nil and err) then return nil, err or "storage.set failed" end
-      return true
-    end,
-  }
 end
 
 ---------------------------------------------------------------------------------------
@@ -309,7 +76,7 @@ function M.new(opts)
     if i == 1 then
       ch.count = opts.count or ch.count
       ch.hours = opts.hours or ch.hours
-      if opts.weekdays then ch.skip = WEEKEND end
+      if opts.weekdays then ch.skip = tariffs.WEEKEND end
     end
     if type(ch.count) ~= "number" or ch.count < 1 or ch.count > MAX_COUNT then
       error("han.capacity: count must be 1.." .. MAX_COUNT, 2)
