@@ -16,6 +16,9 @@ local ZMD405 = { ident = "LGZ5\\2ZMD4054459.B40", data = table.concat({ "F.F(000
   "0.9.1(23:16:43)", "0.9.2(21-01-04)", "C.1.0(54800102)", "1.8.1(0302.8260*kWh)",
   "1.8.1*12(0075.5341*kWh)", "1.8.1&12(0071.0012*kWh)", "!", "" }, "\r\n") }
 
+-- Its clock lines, 2021-01-04 23:16:43 in CET: 22:16:43 UTC (date -u -d @1609798603).
+local ZMD405_TIME = 1609798603
+
 local function assert_zmd405(r)
   assert.are.equal("Landis+Gyr", r.vendor)
   assert.are.equal("LGZ5\\2ZMD4054459.B40", r.meter_type)
@@ -25,6 +28,7 @@ local function assert_zmd405(r)
   near(75.5341, r.obis["1.8.1*12"], "1.8.1*12")       -- a past value: obis only
   near(71.0012, r.obis["1.8.1&12"], "1.8.1&12")
   assert.are.equal("23:16:43", r.obis["0.9.1"])
+  assert.are.equal(ZMD405_TIME, r.meter_time)         -- 0.9.2 and 0.9.1
 end
 
 describe("D0 telegrams through han.decode (" .. H.backend .. " backend)", function()
@@ -57,6 +61,39 @@ describe("D0 telegrams through han.decode (" .. H.backend .. " backend)", functi
     assert.are.equal("Apator", r.vendor)
     assert.is_nil(r.meter_time)                         -- not P1's YYMMDDhhmmss: obis only
     assert.are.equal("2021-07-12 22:20:17", r.obis["0-0:1.0.0"])
+  end)
+
+  it("turns the clock lines 0.9.2 (date) and 0.9.1 (time) into meter_time", function()
+    -- as digits, a century digit before the date (2023-06-01 12:34:56 in CEST), and as
+    -- the L+G ZMD405 prints them (d0-examples.md); in another zone; one line is no clock
+    local cases = {
+      { "0.9.1(123456)\r\n0.9.2(1230601)", nil, 1685615696 },
+      { "0.9.2(230601)\r\n0.9.1(123456)", nil, 1685615696 },
+      { "0.9.1(23:16:43)\r\n0.9.2(21-01-04)", nil, ZMD405_TIME },
+      { "0.9.1(23:16:43)\r\n0.9.2(21-01-04)", "UTC", ZMD405_TIME + 3600 },
+      { "0.9.1(000005)\r\n0.9.2(1230601)", nil, 1685570405 },      -- 00:00:05
+      { "0.9.1(23:16:43)", nil, nil },
+      { "0.9.1(12:34)\r\n0.9.2(21-01-04)", nil, nil },
+      { "0.9.1(123456)\r\n0.9.2(1231301)", nil, nil },               -- month 13
+    }
+    for i, c in ipairs(cases) do
+      local r = assert(han.decode("/LGZ5\\2ZMD405\r\n\r\n" .. c[1] .. "\r\n1.8.0(5*kWh)\r\n!\r\n",
+        { zone = c[2] }))
+      assert.are.equal(c[3], r.meter_time, i)
+      assert.are.equal(5, r.energy_import, i)
+    end
+    local r = assert(han.decode("/LGZ5\\2ZMD405\r\n\r\n0.9.1(123456)\r\n0.9.2(1230601)\r\n!\r\n"))
+    assert.are.same({ year = 2023, month = 6, day = 1, hour = 12, min = 34, sec = 56 },
+      r.time_fields)
+  end)
+
+  it("says list = 'D0' when told the telegram came from a D0 port, else 'P1'", function()
+    local text = "/" .. ZMD405.ident .. "\r\n\r\n" .. ZMD405.data
+    assert.are.equal("P1", assert(han.decode(text)).list)
+    local r = assert(han.decode(text, { protocol = "d0" }))
+    assert.are.equal("D0", r.list)
+    assert_zmd405(r)                                  -- the same layout, compiled once
+    assert.are.equal("P1", assert(han.decode(text, { protocol = "p1" })).list)
   end)
 
   it("leaves codes it does not know unnamed, whatever their shape", function()
@@ -269,6 +306,7 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend)", function
     local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens) })
     local r = assert(m:read())
     assert_zmd405(r)
+    assert.are.equal("D0", r.list)
     assert.are.same({ { 300, "even", 7 }, { 9600, "even", 7 } }, opens)
     assert.are.equal(1, #logged(p, "^request$"))
     assert.are.equal(1, #logged(p, "^ack 050$"))          -- ACK 0 5 0: readout at 9600
@@ -378,7 +416,9 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend)", function
         o.port, o.serial = p.reader, line_serial(p.dir, opens)
         local reader = han.reader(o)
         local r = assert(poll_result(reader, 5))
-        assert.are.same(han.decode(q3d), r)
+        -- the same reading as han.decode's, with the list the reader was told
+        assert.are.same(han.decode(q3d, { protocol = o.protocol }), r)
+        assert.are.equal(o.protocol == "d0" and "D0" or "P1", r.list)
         near(52185.7825309, r.energy_import, "energy_import")
         near(19949.3221493, r.energy_export, "energy_export")
         near(2124.86, r.power_import, "power_import")

@@ -116,7 +116,10 @@ function M.new(opts)
   local clock, sleep = timing(opts, serial)
   if not (clock and sleep) then bad("opts.clock and opts.sleep: none found") end
   return setmetatable({
-    opts = opts, device = device, port = not device and port or nil, serial = serial,
+    opts = opts, device = device,
+    -- han.decode's: the lines are a D0 telegram (list = "D0")
+    decode_opts = { zone = opts.zone, scale = opts.scale, protocol = "d0" },
+    port = not device and port or nil, serial = serial,
     clock = clock, sleep = sleep, speed = speed or (not device and "0" or nil),
     interval = positive(opts, "interval", 60),
     reply = positive(opts, "reply_timeout", 2),
@@ -293,7 +296,8 @@ function step.bcc(self, _, stop)
     return self:fail(format("bad BCC %02X (the block gives %02X)", b, want), "bad_bcc")
   end
   self.baudrate = self.baud or BAUD[self.speed]
-  local r, msg, code = decode("/" .. self.ident .. "\r\n\r\n" .. block:sub(1, -2), self.opts)
+  local r, msg, code = decode("/" .. self.ident .. "\r\n\r\n" .. block:sub(1, -2),
+    self.decode_opts)
   if not r then return self:fail(msg, code) end
   return self:done(r)
 end

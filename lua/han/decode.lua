@@ -84,7 +84,8 @@ end
 -- opts.key, opts.auth_key, opts.system_title: for ciphered frames (a keys table serves
 -- as opts). opts.scale = {power=, energy=, current=, voltage=}: multipliers (current
 -- transformers, meters that send Wh where their list says 10 Wh); opts.zone: a zone
--- name or table for meter times without a usable deviation (default Europe/Oslo).
+-- name or table for meter times without a usable deviation (default Europe/Oslo);
+-- opts.protocol = "d0": a telegram read from an IEC 62056-21 port (list = "D0").
 -- An SML transmission (first bytes 1B1B1B1B): opts.quirks = {name = true|false} turns
 -- the meter quirks of han.naming.sml on or off, opts.strict_crc refuses a transmission
 -- whose message CRCs fail though its transport CRC holds.

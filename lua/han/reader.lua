@@ -121,11 +121,14 @@ local function check(opts)
   end
 end
 
--- protocol 'd0': IEC 62056-21 mode D, P1's telegrams pushed at 9600 7E1.
+-- protocol 'd0': IEC 62056-21 mode D, P1's telegrams pushed at 9600 7E1. The protocol
+-- stays in the options han.decode gets (the namer says list = "D0"); the framer reads
+-- P1's.
+local FRAMING = { d0 = "p1" }
 local function d0_defaults(opts)
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
-  o.protocol, o.baudrate = "p1", opts.baudrate or 9600
+  o.baudrate = opts.baudrate or 9600
   o.parity, o.databits = opts.parity or "even", opts.databits or 7
   return o
 end
@@ -162,7 +165,8 @@ function M.new(opts)
     auto = opts.parity == "auto",
     parity = (opts.parity == nil or opts.parity == "auto") and "none" or opts.parity,
     budget = opts.timeout or 1,
-    framer = backend.core.framer({ cr_lf = opts.cr_lf, protocol = opts.protocol }),
+    framer = backend.core.framer({ cr_lf = opts.cr_lf,
+      protocol = FRAMING[opts.protocol] or opts.protocol }),
     held = nil, held_bytes = 0, blocks_dropped = 0,
     reads = 0, reconnects = 0, decode_errors = 0, port_errors = 0,
     backoff = 0, retry_at = 0, clock = 0, bad_run = 0, last_bad = 0, idle = true,

@@ -136,6 +136,38 @@ end
 M.names["99.97.0"].list = failures
 M.names["98.1.0"].list = peaks
 
+-- The list a telegram is, by where it came from (han.decode's opts.protocol, which
+-- han.reader and han.d0 pass on): a DSMR P1 port, or an IEC 62056-21 (D0) one.
+M.lists = { d0 = "D0" }
+
+-- IEC 62056-21 meters send their clock as two lines, the date (0.9.2) and the time of
+-- day (0.9.1), each as digits (YYMMDD, or with a century digit first: 1230601 is
+-- 2023-06-01; hhmmss) or printed ("21-01-04", "23:16:43"): the parts of P1's
+-- 0-0:1.0.0 (YYMMDDhhmmssX), read into the same time table, its zone opts.zone.
+M.names["0.9.2"] = { kind = "clock_part", part = "date" }
+M.names["0.9.1"] = { kind = "clock_part", part = "time" }
+local CENTURY = { [6] = 2000, [7] = 1900 }     -- by the date's digits; the 7th adds 100s
+
+-- A clock part's digits: a whole number, or digits with - or : between them.
+local function digits(v)
+  if type(v) == "number" then
+    return v >= 0 and v < 1e7 and v == math.floor(v) and format("%06d", v) or nil
+  end
+  if type(v) ~= "string" then return nil end
+  v = gsub(v, "^(%d%d)[-:](%d%d)[-:](%d%d)$", "%1%2%3")
+  return match(v, "^%d%d%d%d%d%d%d?$")
+end
+
+local function d0_clock(date, day_time)
+  date, day_time = digits(date), digits(day_time)
+  if not date or not day_time or #day_time ~= 6 then return nil end
+  local n = #date
+  local y = CENTURY[n] + tonumber(sub(date, 1, n - 4))
+  return { year = y, month = tonumber(sub(date, n - 3, n - 2)), day = tonumber(sub(date, -2)),
+    hour = tonumber(sub(day_time, 1, 2)), min = tonumber(sub(day_time, 3, 4)),
+    sec = tonumber(sub(day_time, 5, 6)) }
+end
+
 -- A multi-group value as the reading's obis keeps it: a time table stays, a list
 -- of its code is rewritten, (time)(number) becomes {value =, time = epoch}.
 local function converted(v, e, zone)
@@ -289,7 +321,7 @@ local function compile(key)
   local K = c.const
   c.pre("local zone = opts and opts.zone")
   c.pre("clear()")
-  c.field("list", K("P1"))
+  c.field("list", "opts and lists[opts.protocol] or " .. K("P1"))
   local maker = vendor(ident)
   if maker then c.field("vendor", K(maker)) end
   c.field("meter_type", K(ident))
@@ -298,7 +330,7 @@ local function compile(key)
     if o.unit then units[#units + 1] = "[" .. K(o.code) .. "] = " .. K(o.unit) end
   end
   c.field("units", "{ " .. table.concat(units, ", ") .. " }")
-  local ids = {}
+  local ids, clock = {}, {}
   for _, o in ipairs(objs) do
     local e, one = classify(o.code), #o.kinds == 1 and o.kinds[1]
     local v = "v[" .. o.first .. "]"
@@ -334,10 +366,17 @@ local function compile(key)
         c.field("time_fields", v)
         c.field("meter_time", "epoch(" .. v .. ", zone)")
       end
+    elseif kind == "clock_part" then
+      if one then clock[e.part] = v end
     elseif kind == "type" or kind == "reading" or kind == "profile" then
       obv = "note(" .. K(e) .. ", " .. v .. ", " .. (o.unit and K(o.unit) or "nil") .. ", zone)"
     end
     c.obis(o.code, obv)
+  end
+  if clock.date and clock.time then
+    c.pre("local tf = d0_clock(", clock.date, ", ", clock.time, ")")
+    c.field("time_fields", "tf")
+    c.field("meter_time", "tf and epoch(tf, zone)")
   end
   -- The meter id: the string of the lowest rank that is not empty.
   table.sort(ids, function(a, b) return a[1] < b[1] or a[1] == b[1] and a[2] < b[2] end)
@@ -353,7 +392,8 @@ local function compile(key)
   c.line("return r")
   return c.compile("v, opts", { converted = converted, scaled = scaled, epoch = epoch,
     note = note_channel, clear = clear_channels, gas = gas, totals = totals,
-    tariff_of = tariff_of, meter_id = meter_id, scale = naming.apply_scale })
+    tariff_of = tariff_of, meter_id = meter_id, scale = naming.apply_scale,
+    lists = M.lists, d0_clock = d0_clock })
 end
 
 -- name(core, s [, opts]) -> the reading of a telegram, or nil, message, code.
