@@ -112,18 +112,18 @@ function M.new(opts)
   if speed and speed ~= "0" and not device then
     bad("opts.speed: a port object cannot change speed, give a device path")
   end
+  local interval = positive(opts, "interval", 60)
+  local reply, budget = positive(opts, "reply_timeout", 2), positive(opts, "timeout", 1)
   local serial = device and serial_module(opts) or opts.serial
   local clock, sleep = timing(opts, serial)
   if not (clock and sleep) then bad("opts.clock and opts.sleep: none found") end
   return setmetatable({
-    opts = opts, device = device,
+    device = device,
     -- han.decode's: the lines are a D0 telegram (list = "D0")
     decode_opts = { zone = opts.zone, scale = opts.scale, protocol = "d0" },
     port = not device and port or nil, serial = serial,
     clock = clock, sleep = sleep, speed = speed or (not device and "0" or nil),
-    interval = positive(opts, "interval", 60),
-    reply = positive(opts, "reply_timeout", 2),
-    budget = positive(opts, "timeout", 1),
+    interval = interval, reply = reply, budget = budget,
     state = "idle", next_at = 0, failures = 0,
     stay = false,        -- the meter keeps 300 baud after the ACK (learnt)
     retried = false,     -- this readout has tried the other way already
