@@ -43,6 +43,41 @@ describe("han command", function()
     assert.matches("14 readings; frames 14 good %(hdlc%), 0 bad", err)
   end)
 
+  it("decodes an SML capture from an IR head, told apart or told", function()
+    -- the vectors README: 12 complete transmissions of 316 B, mid-transmission start
+    for _, opt in ipairs({ "", "--protocol sml " }) do
+      local code, out, err = han("decode " .. opt .. STREAMS .. "sml/emh_ehz-h_4k.bin")
+      assert.are.equal(0, code)
+      local got = lines(out)
+      assert.are.equal(12, #got)
+      local first, last = helpers.json_decode(got[1]), helpers.json_decode(got[12])
+      assert.are.equal("SML", first.list)
+      assert.are.equal("EMH", first.vendor)
+      assert.is_true(last.energy_import > first.energy_import)     -- 1.8.0 rising
+      assert.matches("12 readings; frames 12 good %(sml%), 0 bad", err)
+    end
+  end)
+
+  it("decodes a D0 mode D push with --protocol d0: list D0", function()
+    local q3d
+    for _, rec in ipairs(helpers.jsonl("p1.jsonl")) do
+      if rec.id == "p1-de-easymeter-q3db1024-dsmr_parser" then q3d = rec.text end
+    end
+    local path = os.tmpname()
+    local f = io.open(path, "wb"); f:write(q3d, q3d); f:close()
+    local code, out, err = han("decode --protocol d0 " .. path)
+    local code2, out2 = han("decode " .. path)
+    os.remove(path)
+    assert.are.equal(0, code)
+    assert.are.equal(2, #lines(out))
+    local r = helpers.json_decode(lines(out)[1])
+    assert.are.equal("D0", r.list)
+    assert.are.equal("1ESY1313002565", r.meter_id)
+    assert.matches("2 readings; frames 2 good %(p1%)", err)
+    assert.are.equal(0, code2)
+    assert.are.equal("P1", helpers.json_decode(lines(out2)[1]).list)   -- auto: P1's lines
+  end)
+
   it("counts what a damaged capture loses", function()
     local code, out, err = han("decode " .. STREAMS
       .. "AIDON_V0001-6525-2-TSS721-frame-checksum-failures-on-large-frames.bin")

@@ -203,7 +203,13 @@ describe("han, a user's first hour:", function()
       assert.are.equal(115200, speed("--protocol P1"))
       assert.are.equal(2400, speed(""))
       assert.are.equal(9600, speed("--protocol p1 --baud 9600"))
+      -- (a pty keeps the speed but not the parity and data bits: d0_spec checks 7E1)
+      assert.are.equal(9600, speed("--protocol sml"))
+      assert.are.equal(9600, speed("--protocol d0"))
+      assert.are.equal(4800, speed("--protocol d0 --baud 4800"))
     end)
+
+
 
     it("one Ctrl-C (or SIGTERM) ends read and watch at once, cleanly", function()
       for _, cmd in ipairs({ "read", "watch", "read" }) do
@@ -237,6 +243,101 @@ describe("han, a user's first hour:", function()
       local r = H.json_decode(got)
       assert.is_true(math.abs(r.current_l1 - 40 * plain.current_l1) < 1e-9)
       assert.are.equal(40 * plain.power_import, r.power_import)
+    end)
+  end)
+
+  describe("optical ports", function()
+    local pty, sim = nil, require("support.d0_sim")
+    before_each(function()
+      pty = pty_support.new()
+      pty:start()
+    end)
+    after_each(function()
+      sim.stop(pty)
+      pty:cleanup()
+    end)
+
+    -- Lines of an L+G ZMD405 readout (d0-examples.md): short, as 300 baud is slow.
+    local ZMD405 = { ident = "LGZ5\\2ZMD4054459.B40",
+      data = "C.1.0(54800102)\r\n1.8.1(0302.8260*kWh)\r\n!\r\n" }
+
+    it("read --protocol d0-readout asks every --interval seconds and prints each", function()
+      -- asked for at 300 baud (--baud 300: ACK 0 0 0), the speed the meter sees us at
+      sim.start(pty, "switch", ZMD405, 300)
+      local proc = start("read " .. pty.reader .. " --protocol d0-readout --baud 300"
+        .. " --interval 3")
+      finally(function() kill(proc) end)
+      local got = wait_for(function()
+        local l = lines(read(proc.out))
+        return #l >= 2 and l
+      end, 12)
+      assert.is_truthy(got, read(proc.err))
+      local r = H.json_decode(got[1])
+      assert.are.equal("D0", r.list)
+      assert.are.equal("54800102", r.meter_id)
+      assert.are.equal(302.826, r.energy_import_t1)
+      assert.are.same(r, H.json_decode(got[2]))
+      local acks = sim.logged(pty, "^ack 000$")
+      assert.is_true(#acks >= 2)
+      local gap = acks[2][1] - acks[1][1]
+      assert.is_true(gap > 2.8 and gap < 3.5, "readouts " .. gap .. " s apart")
+      assert.are.equal("", read(proc.err))
+    end)
+
+    it("watch --protocol d0-readout shows readouts", function()
+      sim.start(pty, "switch", ZMD405, 300)
+      local proc = start("watch " .. pty.reader .. " --protocol d0-readout --baud 300")
+      finally(function() kill(proc) end)
+      assert.is_truthy(wait_for(function()
+        return read(proc.out):find("54800102 power nil W readouts 1 bad 0\n", 1, true)
+      end, 8), read(proc.out) .. read(proc.err))
+    end)
+
+    it("read --protocol d0-readout says a meter that does not answer", function()
+      sim.start(pty, "silent", ZMD405, 300)
+      local quiet = start("read " .. pty.reader .. " --protocol d0-readout")
+      finally(function() kill(quiet) end)
+      assert.is_truthy(wait_for(function()
+        return read(quiet.err) == "han: no answer from the meter\n"
+      end, 6), read(quiet.err))
+    end)
+
+    it("read --protocol d0 reads a mode D push", function()
+      local q3d
+      for _, rec in ipairs(H.jsonl("p1.jsonl")) do
+        if rec.id == "p1-de-easymeter-q3db1024-dsmr_parser" then q3d = rec.text end
+      end
+      local ident, rest = q3d:match("^/([^\r]*)\r\n(.*)$")
+      sim.start(pty, "push", { ident = ident, data = rest }, 9600)
+      local proc = start("read " .. pty.reader .. " --protocol d0")
+      finally(function() kill(proc) end)
+      local got = wait_for(function() return lines(read(proc.out))[1] end, 5)
+      assert.is_truthy(got, read(proc.err))
+      local r = H.json_decode(got)
+      assert.are.equal("D0", r.list)
+      assert.are.equal("1ESY1313002565", r.meter_id)
+    end)
+
+    it("read --protocol sml reads an SML push", function()
+      local sml = start("read " .. pty.reader .. " --protocol sml")
+      finally(function() kill(sml) end)
+      sleep(0.3)
+      local frames = {}
+      for f in han.core.framer({ protocol = "sml" }):frames(
+        read(STREAMS .. "sml/holley_dtz541_zdba_4k.bin")) do
+        frames[#frames + 1] = f
+      end
+      assert.are.equal(7, #frames)
+      pty:write({ frames[1], frames[2] }, 0.05, "sml")
+      local got = wait_for(function()
+        local l = lines(read(sml.out))
+        return #l == 2 and l
+      end, 8)
+      assert.is_truthy(got, read(sml.err))
+      local r = H.json_decode(got[2])
+      assert.are.equal("SML", r.list)
+      assert.are.equal("Holley", r.vendor)
+      assert.are.same(han.decode(frames[2]).voltage_l1, r.voltage_l1)
     end)
   end)
 
@@ -399,6 +500,11 @@ describe("han, a user's first hour:", function()
       one_line("read /dev/null --baud fast", "%-%-baud: 'fast' is not")
       one_line("read /dev/null --tiers 2,x,10 --capacity norway", "%-%-tiers: '2,x,10'")
       one_line("read /dev/null --protocol p2", "%-%-protocol: 'p2' is not one of")
+      one_line("decode x --protocol d0-readout", "%-%-protocol: 'd0%-readout' is not one of")
+      one_line("read /dev/null --interval 5", "%-%-interval is for %-%-protocol d0%-readout")
+      one_line("read tcp://127.0.0.1:1 --protocol d0-readout", "needs a serial device")
+      one_line("read /dev/null --protocol d0-readout --parity none", "talks 7E1")
+      one_line("read /dev/null --protocol d0-readout --baud 1000", "a mode C speed is 300")
       one_line("read /dev/null --zone Europe/Osl", "unknown time zone 'Europe/Osl'")
       one_line("read /dev/null --scale current=x", "%-%-scale")
       one_line("decode x --key-file " .. write(tmp("k"), "36C66639E48A8CA4D6BC8B\n"),

@@ -6,9 +6,9 @@ local H = require("helpers")
 local han = require("han")
 han.use_backend(H.backend)
 local d0 = require("han.d0")
--- support.pty (socat, han.serial): loaded by the tests tagged #host, which the ARM cross
--- run (mk/cross.mk) leaves out
-local pty
+-- support.pty and support.d0_sim (socat, han.serial): loaded by the tests tagged #host,
+-- which the ARM cross run (mk/cross.mk) leaves out
+local pty, sim
 
 local near = H.same
 
@@ -261,45 +261,6 @@ local function line_serial(dir, opens)
   }
 end
 
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
--- The meter's log: {time, what} per line.
-local function meter_log(p)
-  local out = {}
-  local f = io.open(p.dir .. "/log", "rb")
-  if not f then return out end
-  for line in f:lines() do
-    local t, what = line:match("^(%S+) (.*)$")
-    out[#out + 1] = { tonumber(t), what }
-  end
-  f:close()
-  return out
-end
-
-local function logged(p, pattern)
-  local out = {}
-  for _, e in ipairs(meter_log(p)) do
-    if e[2]:find(pattern) then out[#out + 1] = e end
-  end
-  return out
-end
-
-local function start_meter(p, mode, m)
-  write_file(p.dir .. "/ident", m.ident)
-  write_file(p.dir .. "/data", m.data)
-  os.execute(("LUA_CPATH='build/lua5.1/?.so;;' lua5.1 spec/support/d0_meter.lua %s %s "
-    .. "& echo $! > %s/meter.pid"):format(p.dir, mode, p.dir))
-  local stop = pty.serial.clock() + 5
-  while #logged(p, "^ready$") == 0 do
-    assert(pty.serial.clock() < stop, "the simulated meter did not start")
-    pty.serial.sleep(0.02)
-  end
-end
-
 -- Poll until a reading or a failure, or `seconds`; every poll's time is checked.
 local function poll_result(m, seconds)
   local stop = pty.serial.clock() + seconds
@@ -316,7 +277,9 @@ end
 describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", function()
   local p, opens
 
-  setup(function() pty = require("support.pty") end)
+  setup(function()
+    pty, sim = require("support.pty"), require("support.d0_sim")
+  end)
 
   before_each(function()
     p = pty.new()
@@ -325,20 +288,20 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
   end)
 
   after_each(function()
-    os.execute(("kill $(cat %s/meter.pid) 2>/dev/null"):format(p.dir))
+    sim.stop(p)
     p:cleanup()
   end)
 
   it("mode C: asks at 300 7E1, follows the meter to 9600 (letter 5) and reads", function()
-    start_meter(p, "switch", ZMD405)
+    sim.start(p, "switch", ZMD405)
     local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens) })
     local r = assert(m:read())
     assert_zmd405(r)
     assert.are.equal("D0", r.list)
     assert.are.same({ { 300, "even", 7 }, { 9600, "even", 7 } }, opens)
-    assert.are.equal(1, #logged(p, "^request$"))
-    assert.are.equal(1, #logged(p, "^ack 050$"))          -- ACK 0 5 0: readout at 9600
-    assert.are.equal(1, #logged(p, "^block 9600, reader at 9600$"))
+    assert.are.equal(1, #sim.logged(p, "^request$"))
+    assert.are.equal(1, #sim.logged(p, "^ack 050$"))          -- ACK 0 5 0: readout at 9600
+    assert.are.equal(1, #sim.logged(p, "^block 9600, reader at 9600$"))
     local st = m:stats()
     assert.are.equal(9600, st.baudrate)
     assert.are.equal(1, st.readouts)
@@ -347,11 +310,11 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
   end)
 
   it("mode C: asks for the speed it is told (speed = '3': 2400)", function()
-    start_meter(p, "switch", ZMD405)
+    sim.start(p, "switch", ZMD405)
     local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens), speed = "3" })
     assert_zmd405(assert(poll_result(m, 10)))
-    assert.are.equal(1, #logged(p, "^ack 030$"))
-    assert.are.equal(1, #logged(p, "^block 2400, reader at 2400$"))
+    assert.are.equal(1, #sim.logged(p, "^ack 030$"))
+    assert.are.equal(1, #sim.logged(p, "^block 2400, reader at 2400$"))
     m:close()
   end)
 
@@ -361,7 +324,7 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
       -- one does so for its first three blocks, then follows
       local zmd120 = { ident = "LGZ4\\2ZMD120APt.G03",
         data = "F.F(00000000)\r\n1.8.1(001846.0*kWh)\r\n2.8.1(004329.6*kWh)\r\n!\r\n" }
-      start_meter(p, "stay3", zmd120)
+      sim.start(p, "stay3", zmd120)
       local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens), interval = 1,
         reply_timeout = 1 })
       local r = assert(poll_result(m, 20))
@@ -371,17 +334,17 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
       -- reader went back to 300, let it pass and asked again without following
       local function blocks()
         local out = {}
-        for i, e in ipairs(logged(p, "^block")) do out[i] = e[2] end
+        for i, e in ipairs(sim.logged(p, "^block")) do out[i] = e[2] end
         return out
       end
       assert.are.same({ "block 300, reader at 4800", "block 300, reader at 300" }, blocks())
-      assert.are.equal(2, #logged(p, "^ack 040$"))
+      assert.are.equal(2, #sim.logged(p, "^ack 040$"))
       assert.is_true(m:stats().keeps_300)
       assert.are.equal(300, m:stats().baudrate)
       -- the next readout stays at 300 at once
       local n = #opens
       assert(poll_result(m, 15))
-      assert.are.equal(3, #logged(p, "^request$"))
+      assert.are.equal(3, #sim.logged(p, "^request$"))
       assert.are.equal("block 300, reader at 300", blocks()[3])
       assert.are.equal(n, #opens)
       -- the meter follows now: the reader, at 300, gets no block and follows again
@@ -395,7 +358,7 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
     end)
 
   it("mode C: refuses a block whose BCC is wrong", function()
-    start_meter(p, "badbcc", ZMD405)
+    sim.start(p, "badbcc", ZMD405)
     local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens) })
     local r, err, code = poll_result(m, 10)
     assert.is_nil(r)
@@ -406,7 +369,7 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
   end)
 
   it("mode C: a meter that never answers: no_answer in time, retries backing off", function()
-    start_meter(p, "silent", ZMD405)
+    sim.start(p, "silent", ZMD405)
     local m = han.d0({ port = p.reader, serial = line_serial(p.dir, opens), interval = 0.5,
       reply_timeout = 0.5 })
     local t0 = pty.serial.clock()
@@ -420,7 +383,7 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
       assert.are.same({ nil, "no answer from the meter", "no_answer" }, { r, err, code })
     end
     -- requests 0.5 s, 1 s, 2 s apart: the interval, doubling with each failure in a row
-    local req = logged(p, "^request$")
+    local req = sim.logged(p, "^request$")
     assert.are.equal(4, #req)
     for i, gap in ipairs({ 0.5, 1, 2 }) do
       local got = req[i + 1][1] - req[i][1]
@@ -435,7 +398,7 @@ describe("IEC 62056-21 over a socat pty (" .. H.backend .. " backend) #host", fu
     it("mode D: han.reader{protocol = '" .. o.protocol .. "'} reads the push at 9600 7E1",
       function()
         local ident, rest = q3d:match("^/([^\r]*)\r\n(.*)$")
-        start_meter(p, "push", { ident = ident, data = rest })
+        sim.start(p, "push", { ident = ident, data = rest })
         o.port, o.serial = p.reader, line_serial(p.dir, opens)
         local reader = han.reader(o)
         local r = assert(poll_result(reader, 5))

@@ -46,6 +46,45 @@ describe("han.lm", function()
     assert.are.equal(1060, env.grp.getvalue("1/1/1"))
   end)
 
+  it("stores SML and D0 readings: per-phase power, frequency, the PIN flag", function()
+    local han = require("han")
+    local function sml(id)
+      for _, rec in ipairs(helpers.jsonl("sml.jsonl")) do
+        if rec.id == id then return assert(han.decode(helpers.unhex(rec.hex))) end
+      end
+    end
+    env = fake_lm.new()
+    local out = lm.new({ power_import_l1 = "5/1/1", frequency = "5/1/2",
+      pin_locked = "5/1/3", energy_import_t1 = "5/1/4", voltage_l2 = "5/1/5" },
+      { grp = env.grp, dt = env.dt, create = true })
+    local created = {}
+    for _, c in ipairs(env.calls) do
+      if c[1] == "create" then created[c[2].address] = c[2] end
+    end
+    assert.are.equal(env.dt.bool, created["5/1/3"].datatype)
+    assert.are.equal("HAN PIN locked", created["5/1/3"].name)
+    assert.are.equal(env.dt.float32, created["5/1/2"].datatype)
+    assert.are.equal("Hz", created["5/1/2"].units)
+    assert.are.equal("W", created["5/1/1"].units)
+    local q3a = sml("easymeter_q3a_a1064v1009")
+    local holley = sml("holley_dtz541-zdba")
+    local locked = sml("holley_dtz541-bdba_without_pin")
+    assert.is_number(q3a.power_import_l1)
+    assert.is_true(locked.pin_locked)
+    out:update(q3a)
+    out:update(holley)
+    out:update(locked)
+    assert.are.equal(q3a.power_import_l1, env.grp.getvalue("5/1/1"))
+    assert.are.equal(holley.frequency, env.grp.getvalue("5/1/2"))
+    assert.are.equal(holley.voltage_l2, env.grp.getvalue("5/1/5"))
+    assert.is_true(env.grp.getvalue("5/1/3"))
+    -- an L+G ZMD405 mode C readout (d0-examples.md), named as a D0 telegram
+    local d0 = assert(han.decode("/LGZ5\\2ZMD4054459.B40\r\n\r\n1.8.1(0302.8260*kWh)\r\n!\r\n",
+      { protocol = "d0" }))
+    assert.are.equal(1, out:update(d0))
+    assert.are.equal(302.826, env.grp.getvalue("5/1/4"))
+  end)
+
   it("leaves objects alone for absent and non-finite fields", function()
     local out = lm.new({ power_import = "1/1/1", voltage_l2 = "1/1/2", current_l1 = "1/1/3" },
       { grp = env.grp })

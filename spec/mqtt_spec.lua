@@ -386,6 +386,82 @@ describe("han.mqtt with a real broker", function()
     assert.are.equal("", read(dir .. "/cli.log"))
   end)
 
+  it("announces SML readings' fields, the PIN flag as a binary sensor", function()
+    local han = require("han")
+    local function sml(id)
+      for _, rec in ipairs(helpers.jsonl("sml.jsonl")) do
+        if rec.id == id then return assert(han.decode(helpers.unhex(rec.hex))) end
+      end
+    end
+    local b = new_bridge({ prefix = "sml" })
+    assert.is_truthy(connect(b))
+    local holley, q3a = sml("holley_dtz541-zdba"), sml("easymeter_q3a_a1064v1009")
+    local locked = sml("holley_dtz541-bdba_without_pin")
+    for _, r in ipairs({ holley, q3a, locked }) do assert.is_true(b:publish(r)) end
+    flush(b)
+    local function config(id, field, component)
+      local m = sub.last("homeassistant/" .. (component or "sensor") .. "/" .. id .. "/"
+        .. field .. "/config")
+      return m and helpers.json_decode(m.payload)
+    end
+    local hid = holley.meter_id:gsub("[^%w_%-]", "_")
+    for field, want in pairs({ frequency = { "frequency", "Hz" }, voltage_l3 = { "voltage", "V" },
+      current_l1 = { "current", "A" }, power_export = { "power", "W" },
+      energy_export = { "energy", "kWh" } }) do
+      local c = config(hid, field)
+      assert.is_truthy(c, field)
+      assert.are.same(want, { c.device_class, c.unit_of_measurement }, field)
+    end
+    assert.are.equal("Holley", config(hid, "frequency").device.manufacturer)
+    local s = helpers.json_decode(sub.last("sml/" .. hid .. "/state").payload)
+    assert.are.equal(holley.frequency, s.frequency)
+    assert.are.equal("SML", s.list)
+    local qid = q3a.meter_id:gsub("[^%w_%-]", "_")
+    for _, field in ipairs({ "power_import_l1", "power_import_l2", "power_import_l3" }) do
+      assert.are.equal("power", config(qid, field).device_class, field)
+    end
+    local lid = locked.meter_id:gsub("[^%w_%-]", "_")
+    local flag = config(lid, "pin_locked", "binary_sensor")
+    assert.is_truthy(flag)
+    assert.are.equal("{{ 'ON' if value_json.pin_locked else 'OFF' }}", flag.value_template)
+    assert.are.equal("binary_sensor.han_" .. lid:lower() .. "_pin_locked", flag.default_entity_id)
+    assert.is_nil(flag.state_class)
+    assert.is_nil(config(lid, "pin_locked"))
+    assert.is_true(helpers.json_decode(sub.last("sml/" .. lid .. "/state").payload).pin_locked)
+  end)
+
+  it("bridges an optical port read by mode C readouts: `han mqtt --protocol d0-readout`",
+    function()
+      local pty = require("support.pty").new()
+      local sim = require("support.d0_sim")
+      pty:start()
+      -- an L+G ZMD405 readout (d0-examples.md), asked for at 300 baud throughout
+      sim.start(pty, "switch", { ident = "LGZ5\\2ZMD4054459.B40", data = "0.9.1(23:16:43)\r\n"
+        .. "0.9.2(21-01-04)\r\nC.1.0(54800102)\r\n1.8.1(0302.8260*kWh)\r\n!\r\n" }, 300)
+      write(dir .. "/pw", PASSWORD)
+      local pid = sh(("sh -c '%s bin/han mqtt %s --protocol d0-readout --baud 300 "
+        .. "--interval 2 --broker 127.0.0.1:%d --user %s --password-file %s --prefix d0 "
+        .. "--client-id d0c > %s/d0.log 2>&1 & echo $!'"):format(LUA, pty.reader, broker.port,
+        USER, dir .. "/pw", dir)):gsub("%s+$", "")
+      finally(function()
+        os.execute("kill -9 " .. pid .. " 2>/dev/null")
+        sim.stop(pty)
+        pty:cleanup()
+      end)
+      local state = wait_for(function() return sub.find("d0/54800102/state") end, 8)
+      assert.is_truthy(state, read(dir .. "/d0.log"))
+      local s = helpers.json_decode(state.payload)
+      assert.are.equal("D0", s.list)
+      assert.are.equal(302.826, s.energy_import_t1)
+      assert.are.equal(1609798603, s.meter_time)       -- 2021-01-04 23:16:43 CET
+      local c = helpers.json_decode(
+        sub.last("homeassistant/sensor/54800102/energy_import_t1/config").payload)
+      assert.are.equal("energy", c.device_class)
+      assert.are.equal("Landis+Gyr", c.device.manufacturer)
+      assert.are.equal(1, #sim.logged(pty, "^ack 000$"))
+      assert.are.equal("", read(dir .. "/d0.log"))
+    end)
+
   it("announces with default_entity_id, expire_after and an origin, never object_id", function()
     local b = new_bridge({ prefix = "ha" })
     assert.is_truthy(connect(b))

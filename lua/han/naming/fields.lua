@@ -9,7 +9,8 @@
 -- factor), volume (m3), text (strings), id (the meter id), clock (the meter's
 -- date-time), tariff, time (an epoch), capacity (han.capacity's figures, kW or kWh),
 -- frequency (Hz), net (a power sent signed, import positive: the namer gives it as the
--- import and export fields it names in han.naming.sml, never as itself).
+-- import and export fields it names in han.naming.sml, never as itself), flag (true or
+-- false: a Home Assistant binary sensor, a LogicMachine boolean).
 local M = {}
 
 -- The Home Assistant device and state class of each unit.
@@ -34,6 +35,7 @@ dsmr_version            | text     |       | DSMR version               | 0.2.8 
 meter_time              | clock    |       | Meter time                 | 1.0.0               |
 tariff                  | tariff   |       | Tariff                     | 96.14.0             | p1
 manufacturer            | text     |       | Manufacturer               | 96.50.1 199.130.3   | sml
+pin_locked              | flag     |       | PIN locked                 |                     |
 power_import            | power    | W     | Power import               | 1.7.0               |
 power_export            | power    | W     | Power export               | 2.7.0               |
 reactive_import         | power    | var   | Reactive power import      | 3.7.0               |
@@ -189,7 +191,7 @@ local made = {}
 made.fields = function()
   local t = {}
   for field, kind, unit, label, codes, only in rows() do
-    local ha = HA[unit] or HA[""]
+    local ha = kind ~= "flag" and (HA[unit] or HA[""]) or {}
     local string_valued = STRING[kind] or field == "capacity_month"
     local obis = {}
     for cde in codes:gmatch("[%d.]+") do obis[#obis + 1] = cde end
@@ -198,7 +200,9 @@ made.fields = function()
       ha_class = not string_valued and ha[1] or nil,
       ha_state = not string_valued and kind ~= "time" and not NO_STATE[field] and ha[2] or nil,
       datatype = not (kind == "clock" or kind == "time" or unit == "s")
-        and (string_valued and "string" or WHOLE[field] and "uint32" or "float32") or nil }
+        and (string_valued and "string" or kind == "flag" and "bool"
+          or WHOLE[field] and "uint32" or "float32") or nil,
+      ha_component = kind == "flag" and "binary_sensor" or nil }
   end
   return setmetatable(t, { __index = function(_, field) return family_field(field) end })
 end

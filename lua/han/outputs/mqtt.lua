@@ -8,7 +8,8 @@
 --   <prefix>/bridge/<bridge_id>/status  "online" / "offline" of this bridge (retained;
 --                                 the last will), one per bridge on a shared prefix
 --   <discovery>/sensor/<meter_id>/<field>/config   retained discovery configs
---   (binary_sensor/ for true/false fields: han.guard's guard_shed_<load>)
+--   (binary_sensor/ for true/false fields: han.guard's guard_shed_<load>,
+--   pin_locked)
 -- Drives the lua-mosquitto API: LogicMachine's `mosquitto`, else han's own binding
 -- han.mosquitto. Nothing here blocks for long: call step() often (the reader's poll
 -- gives it a second), and the bridge reconnects with back-off whenever the broker goes.
