@@ -8,7 +8,7 @@ files["bench/"] = { std = "+max" }
 -- Scripts that run on a LogicMachine see its globals.
 files["examples/"] = {
   std = "+max",
-  globals = { "han", "reader", "hourly", "port" },
+  globals = { "han", "reader", "hourly", "port", "pin_said" },
   read_globals = { "grp", "storage", "log", "loghex", "alert", "sleep", "json", "serial",
     "dt", "script", "_SCRIPTNAME" },
 }

@@ -57,4 +57,43 @@ describe("examples/logicmachine-resident.lua (" .. H.backend .. " backend)", fun
     assert.are.equal(2400, serial.line.params.baudrate)
     assert.is_table(g.reader)
   end)
+
+  -- An SML transmission of sml.jsonl, by id.
+  local function sml(id)
+    for _, rec in ipairs(H.jsonl("sml.jsonl")) do
+      if rec.id == id then return H.unhex(rec.hex) end
+    end
+  end
+
+  it("examples/logicmachine-ir-head.lua: an SML IR head at 9600 8N1 to objects", function()
+    local frame = sml("easymeter_q3a_a1064v1009")
+    local want = assert(han.decode(frame))
+    local stream = {}
+    for i = 1, 10 do stream[i] = { at = i * 2, bytes = frame } end
+    local env = fake_lm.new()
+    local serial = fake_serial.new({ stream = stream, byte_time = 10 / 9600 })
+    local run, logged = resident(serial, env, "examples/logicmachine-ir-head.lua")
+    run(25)
+    assert.are.same({ baudrate = 9600, parity = "none", databits = 8 },
+      { baudrate = serial.line.params.baudrate, parity = serial.line.params.parity,
+        databits = serial.line.params.databits })
+    assert.are.equal(want.power_import, env.grp.getvalue("32/2/1"))
+    assert.are.equal(want.energy_import, env.grp.getvalue("32/2/3"))
+    assert.are.equal(want.energy_export, env.grp.getvalue("32/2/4"))
+    for _, c in ipairs(env.of("checkupdate")) do assert.is_number(c[3], c[2]) end
+    assert.are.same({}, logged)
+  end)
+
+  it("examples/logicmachine-ir-head.lua: says once that a meter is PIN-locked", function()
+    local frame = sml("holley_dtz541-bdba_without_pin")
+    local stream = {}
+    for i = 1, 5 do stream[i] = { at = i * 2, bytes = frame } end
+    local env = fake_lm.new()
+    local serial = fake_serial.new({ stream = stream, byte_time = 10 / 9600 })
+    local run, logged = resident(serial, env, "examples/logicmachine-ir-head.lua")
+    run(15)
+    assert.are.equal(1, #logged)
+    assert.matches("unlock it with its PIN", logged[1][1])
+    assert.are.equal(assert(han.decode(frame)).energy_import, env.grp.getvalue("32/2/3"))
+  end)
 end)

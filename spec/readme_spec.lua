@@ -14,7 +14,7 @@ end
 
 local function jsonl_ids()
   local ids = {}
-  for _, name in ipairs({ "frames.jsonl", "p1.jsonl", "encrypted.jsonl" }) do
+  for _, name in ipairs({ "frames.jsonl", "p1.jsonl", "encrypted.jsonl", "sml.jsonl" }) do
     for _, rec in ipairs(H.jsonl(name)) do
       if rec.id then ids[#ids + 1] = rec.id end
     end
@@ -39,6 +39,9 @@ describe("README.md", function()
     local matrix = section("What it reads")
     local ids = jsonl_ids()
     local streams, captures = files(H.vectors_dir .. "/streams"), files("examples/capture")
+    for _, name in ipairs(files(H.vectors_dir .. "/streams/sml")) do
+      streams[#streams + 1] = "sml/" .. name
+    end
     local rows = 0
     for row in matrix:gmatch("\n(| [^\n]+ |)") do
       if not row:find("^| meter") and not row:find("^|%-") then
@@ -48,7 +51,8 @@ describe("README.md", function()
           local pattern = glob(token:gsub("^streams/", ""):gsub("^examples/capture/", ""))
           local pool = token:find("^examples/capture/") and captures
             or token:find("%.bin$") and streams
-            or token:find("%.jsonl$") and { "frames.jsonl", "p1.jsonl", "encrypted.jsonl" }
+            or token:find("%.jsonl$") and { "frames.jsonl", "p1.jsonl", "encrypted.jsonl",
+              "sml.jsonl" }
             or ids
           local found = false
           for _, name in ipairs(pool) do
