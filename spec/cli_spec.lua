@@ -59,10 +59,7 @@ describe("han command", function()
   end)
 
   it("decodes a D0 mode D push with --protocol d0: list D0", function()
-    local q3d
-    for _, rec in ipairs(helpers.jsonl("p1.jsonl")) do
-      if rec.id == "p1-de-easymeter-q3db1024-dsmr_parser" then q3d = rec.text end
-    end
+    local q3d = helpers.record("p1.jsonl", "p1-de-easymeter-q3db1024-dsmr_parser").text
     local path = os.tmpname()
     local f = io.open(path, "wb"); f:write(q3d, q3d); f:close()
     local code, out, err = han("decode --protocol d0 " .. path)

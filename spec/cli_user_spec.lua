@@ -303,10 +303,7 @@ describe("han, a user's first hour:", function()
     end)
 
     it("read --protocol d0 reads a mode D push", function()
-      local q3d
-      for _, rec in ipairs(H.jsonl("p1.jsonl")) do
-        if rec.id == "p1-de-easymeter-q3db1024-dsmr_parser" then q3d = rec.text end
-      end
+      local q3d = H.record("p1.jsonl", "p1-de-easymeter-q3db1024-dsmr_parser").text
       local ident, rest = q3d:match("^/([^\r]*)\r\n(.*)$")
       sim.start(pty, "push", { ident = ident, data = rest }, 9600)
       local proc = start("read " .. pty.reader .. " --protocol d0")

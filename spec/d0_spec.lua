@@ -22,10 +22,7 @@ local ZMD405 = { ident = "LGZ5\\2ZMD4054459.B40", data = table.concat({ "F.F(000
 local ZMD405_TIME = 1609798603
 
 -- EasyMeter Q3D's mode D push, the real telegram of p1.jsonl
-local q3d
-for _, rec in ipairs(H.jsonl("p1.jsonl")) do
-  if rec.id == "p1-de-easymeter-q3db1024-dsmr_parser" then q3d = rec.text end
-end
+local q3d = H.record("p1.jsonl", "p1-de-easymeter-q3db1024-dsmr_parser").text
 
 local function assert_zmd405(r)
   assert.are.equal("Landis+Gyr", r.vendor)

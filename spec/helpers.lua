@@ -101,6 +101,14 @@ function M.jsonl(name)
   return out
 end
 
+-- The record of a .jsonl file whose id is `id` (raises when there is none).
+function M.record(name, id)
+  for _, rec in ipairs(M.jsonl(name)) do
+    if rec.id == id then return rec end
+  end
+  error(name .. " has no record " .. id)
+end
+
 -- frames.jsonl with each record's bytes in .raw
 function M.frames()
   local recs = M.jsonl("frames.jsonl")

@@ -58,22 +58,22 @@ describe("examples/logicmachine-resident.lua (" .. H.backend .. " backend)", fun
     assert.is_table(g.reader)
   end)
 
-  -- An SML transmission of sml.jsonl, by id.
-  local function sml(id)
-    for _, rec in ipairs(H.jsonl("sml.jsonl")) do
-      if rec.id == id then return H.unhex(rec.hex) end
-    end
-  end
-
-  it("examples/logicmachine-ir-head.lua: an SML IR head at 9600 8N1 to objects", function()
-    local frame = sml("easymeter_q3a_a1064v1009")
-    local want = assert(han.decode(frame))
+  -- examples/logicmachine-ir-head.lua on an IR head that pushes the SML transmission
+  -- of sml.jsonl `id` every 2 s for `seconds`: the transmission, the fakes, the log.
+  local function ir_head(id, seconds)
+    local frame = H.unhex(H.record("sml.jsonl", id).hex)
     local stream = {}
-    for i = 1, 10 do stream[i] = { at = i * 2, bytes = frame } end
+    for i = 1, seconds / 2 do stream[i] = { at = i * 2, bytes = frame } end
     local env = fake_lm.new()
     local serial = fake_serial.new({ stream = stream, byte_time = 10 / 9600 })
     local run, logged = resident(serial, env, "examples/logicmachine-ir-head.lua")
-    run(25)
+    run(seconds + 5)
+    return frame, env, serial, logged
+  end
+
+  it("examples/logicmachine-ir-head.lua: an SML IR head at 9600 8N1 to objects", function()
+    local frame, env, serial, logged = ir_head("easymeter_q3a_a1064v1009", 20)
+    local want = assert(han.decode(frame))
     assert.are.same({ baudrate = 9600, parity = "none", databits = 8 },
       { baudrate = serial.line.params.baudrate, parity = serial.line.params.parity,
         databits = serial.line.params.databits })
@@ -85,13 +85,7 @@ describe("examples/logicmachine-resident.lua (" .. H.backend .. " backend)", fun
   end)
 
   it("examples/logicmachine-ir-head.lua: says once that a meter is PIN-locked", function()
-    local frame = sml("holley_dtz541-bdba_without_pin")
-    local stream = {}
-    for i = 1, 5 do stream[i] = { at = i * 2, bytes = frame } end
-    local env = fake_lm.new()
-    local serial = fake_serial.new({ stream = stream, byte_time = 10 / 9600 })
-    local run, logged = resident(serial, env, "examples/logicmachine-ir-head.lua")
-    run(15)
+    local frame, env, _, logged = ir_head("holley_dtz541-bdba_without_pin", 10)
     assert.are.equal(1, #logged)
     assert.matches("unlock it with its PIN", logged[1][1])
     assert.are.equal(assert(han.decode(frame)).energy_import, env.grp.getvalue("32/2/3"))

@@ -49,9 +49,7 @@ describe("han.lm", function()
   it("stores SML and D0 readings: per-phase power, frequency, the PIN flag", function()
     local han = require("han")
     local function sml(id)
-      for _, rec in ipairs(helpers.jsonl("sml.jsonl")) do
-        if rec.id == id then return assert(han.decode(helpers.unhex(rec.hex))) end
-      end
+      return assert(han.decode(helpers.unhex(helpers.record("sml.jsonl", id).hex)))
     end
     env = fake_lm.new()
     local out = lm.new({ power_import_l1 = "5/1/1", frequency = "5/1/2",

@@ -389,9 +389,7 @@ describe("han.mqtt with a real broker", function()
   it("announces SML readings' fields, the PIN flag as a binary sensor", function()
     local han = require("han")
     local function sml(id)
-      for _, rec in ipairs(helpers.jsonl("sml.jsonl")) do
-        if rec.id == id then return assert(han.decode(helpers.unhex(rec.hex))) end
-      end
+      return assert(han.decode(helpers.unhex(helpers.record("sml.jsonl", id).hex)))
     end
     local b = new_bridge({ prefix = "sml" })
     assert.is_truthy(connect(b))
