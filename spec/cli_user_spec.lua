@@ -315,16 +315,35 @@ describe("han, a user's first hour:", function()
       assert.are.equal("1ESY1313002565", r.meter_id)
     end)
 
-    it("read --protocol sml reads an SML push", function()
-      local sml = start("read " .. pty.reader .. " --protocol sml")
-      finally(function() kill(sml) end)
-      sleep(0.3)
+    -- The Holley DTZ541's transmissions in its IR-head capture.
+    local function holley()
       local frames = {}
       for f in han.core.framer({ protocol = "sml" }):frames(
         read(STREAMS .. "sml/holley_dtz541_zdba_4k.bin")) do
         frames[#frames + 1] = f
       end
       assert.are.equal(7, #frames)
+      return frames
+    end
+
+    it("watch --protocol sml shows an SML meter's power and the frames", function()
+      local proc = start("watch " .. pty.reader .. " --protocol sml")
+      finally(function() kill(proc) end)
+      sleep(0.3)
+      local frames = holley()
+      pty:write({ frames[1] }, 0.05, "sml")
+      local r = han.decode(frames[1])
+      assert.is_truthy(wait_for(function()
+        return read(proc.out):find(("%s power %s W frames 1 bad 0\n"):format(r.meter_id,
+          tostring(r.power_import)), 1, true)
+      end, 5), read(proc.out) .. read(proc.err))
+    end)
+
+    it("read --protocol sml reads an SML push", function()
+      local sml = start("read " .. pty.reader .. " --protocol sml")
+      finally(function() kill(sml) end)
+      sleep(0.3)
+      local frames = holley()
       pty:write({ frames[1], frames[2] }, 0.05, "sml")
       local got = wait_for(function()
         local l = lines(read(sml.out))
