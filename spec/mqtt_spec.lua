@@ -426,6 +426,14 @@ describe("han.mqtt with a real broker", function()
     assert.is_nil(flag.state_class)
     assert.is_nil(config(lid, "pin_locked"))
     assert.is_true(helpers.json_decode(sub.last("sml/" .. lid .. "/state").payload).pin_locked)
+    -- the same meter unlocked: its state says so
+    local unlocked = sml("holley_dtz541-bdba_with_pin")
+    assert.are.equal(locked.meter_id, unlocked.meter_id)
+    assert.is_true(b:publish(unlocked))
+    flush(b)
+    assert.is_truthy(sub.last("sml/" .. lid .. "/state", function(m)
+      return helpers.json_decode(m.payload).pin_locked == false
+    end))
   end)
 
   it("bridges an optical port read by mode C readouts: `han mqtt --protocol d0-readout`",

@@ -137,7 +137,8 @@ end
 --   port      device path (opened with the serial module), tcp://host:port (LuaSocket),
 --             an object with read(n, t), or false: bytes come only by reader:push()
 --   protocol  'hdlc' (default), 'mbus', 'p1', 'sml', or 'auto': the first good frame at
---             the configured speed decides; 'd0' is 'p1' at 9600 7E1 (mode D push)
+--             the configured speed decides; 'd0' is 'p1' at 9600 7E1 (mode D push),
+--             its readings saying list = "D0"
 --   baudrate  default 2400, 115200 for 'p1', 9600 for 'sml'; parity 'none' (default),
 --             'even', 'odd' or 'auto'; databits 8 (DSMR 2.2/3.0: baudrate 9600, parity
 --             'even', databits 7); duplex 'full' (default) or 'half' (an RS-485 port)

@@ -42,7 +42,7 @@ M.any_f = { manufacturer = true }
 
 -- Makers whose meters, locked by their PIN, send energy only, in whole kWh (sml.md Q4):
 -- such a layout (an energy register at a scaler of 3 or more with unit Wh, no power)
--- sets r.pin_locked.
+-- sets r.pin_locked, and their other layouts say false (outputs see the unlock).
 M.pin_locked = { HLY = true, ISK = true, ITR = true, EBZ = true, EMH = true, LGZ = true }
 
 -- Firmware quirks, each on by opts.quirks[name] = true, off by false, else by its default:
@@ -235,8 +235,8 @@ local function compile(key)
       c.obis(code, (expr(desc, e.first)))
     end
   end
-  if energy_kwh and not power and flag and M.pin_locked[flag] then
-    c.field("pin_locked", "true")
+  if flag and M.pin_locked[flag] then
+    c.field("pin_locked", tostring(energy_kwh and not power))
   end
   c.line("if bad > 0 then r.bad_message_crcs = bad end")
   c.line("if opts and opts.scale then scale(r, opts.scale) end")
