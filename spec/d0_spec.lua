@@ -44,6 +44,14 @@ describe("D0 telegrams through han.decode (" .. H.backend .. " backend)", functi
     assert.are.equal("HAG5eHZ010C_EHZ1vA02", r.meter_type)
   end)
 
+  it("names the maker of German meters by the flag SML names them by (one table)", function()
+    -- an eBZ DD3's identification as a forum user's reader showed it
+    for ident, maker in pairs({ EBZ5DD3 = "eBZ", EMH5 = "EMH", DZG5 = "DZG", HLY5 = "Holley" }) do
+      local r = assert(han.decode("/" .. ident .. "\r\n1-0:1.8.0*255(000001.2963)\r\n!\r\n"))
+      assert.are.equal(maker, r.vendor, ident)
+    end
+  end)
+
   it("names C.D.E codes without A-B:, an empty unit being none (ACE3000)", function()
     -- vzlogger's ACE3000 test block, which expects 1.8.0 = 13925.5
     local r = assert(han.decode("/ACE0\\3k260V01.19\r\n\r\nF.F(00)\r\nC.1(1126120053322353)\r\n"

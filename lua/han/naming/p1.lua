@@ -15,15 +15,8 @@ local epoch = time.epoch
 
 local M = {}
 
--- The maker by the identification's 3-letter flag (IEC 62056-21 manufacturer id;
--- a lower-case third letter only says the meter answers fast: "ISk" is Iskra). Grid
--- operators' flags (FLU Fluvius, ESO) name the operator; ELL is Ellevio's
--- Landis+Gyr E360.
-M.vendors = {
-  KFM = "Kaifa", ISK = "Iskra", KMP = "Kamstrup", XMX = "Landis+Gyr", LGF = "Landis+Gyr",
-  ELL = "Landis+Gyr", SAG = "Sagemcom", FLU = "Fluvius", ADN = "Aidon", ESO = "ESO",
-  ESY = "EasyMeter", LGZ = "Landis+Gyr", HAG = "Hager", ACE = "Actaris", APA = "Apator",
-}
+-- The maker by the identification's 3-letter flag: one table for every protocol.
+M.vendors = require("han.naming.profiles").makers
 
 -- Powers of ten from a value's unit to the reading's unit (W and var, kWh and kvarh,
 -- V, A), per kind; [""] is a value sent without a unit (P1's kW, kvar, kWh, kvarh).

@@ -78,4 +78,17 @@ function M.vendor_of_type(meter_type)
   end
 end
 
+-- The maker by its 3-letter FLAG id (IEC 62056-21 manufacturer id), as P1 and D0
+-- identification lines, SML's 96.50.1 and server ids give it (a lower-case third letter
+-- only says the meter answers fast: "ISk" is Iskra; old Hager SML lists spell it out).
+-- Grid operators' flags (FLU Fluvius, ESO) name the operator; ELL is Ellevio's
+-- Landis+Gyr E360.
+M.makers = {
+  ACE = "Actaris", ADN = "Aidon", APA = "Apator", DNT = "Dr. Neuhaus", DZG = "DZG",
+  EBZ = "eBZ", EFR = "EFR", ELL = "Landis+Gyr", EMH = "EMH", ESO = "ESO", ESY = "EasyMeter",
+  FLU = "Fluvius", HAG = "Hager", HAGER = "Hager", HLY = "Holley", ISK = "Iskra",
+  ITR = "Itron", KFM = "Kaifa", KMP = "Kamstrup", LGF = "Landis+Gyr", LGZ = "Landis+Gyr",
+  SAG = "Sagemcom", XMX = "Landis+Gyr",
+}
+
 return M
