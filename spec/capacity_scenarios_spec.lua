@@ -13,7 +13,7 @@ local capacity = require("han.outputs.capacity")
 local scenarios = require("support.capacity_scenarios")
 local cjson = require("cjson.safe")
 local H = require("helpers")
-local capacity_log = require("support.capacity_log")
+local capacity_log = require("support.capacity")   -- what han.capacity logs
 local count = capacity_log.count
 
 local ALL = assert(cjson.decode(H.read_file("spec/vectors/capacity/scenarios.json")))

@@ -1,24 +1,8 @@
 local capacity = require("han.outputs.capacity")
-local time = require("han.time")
 local fake_lm = require("support.fake_lm")
+local support = require("support.capacity")
 
-local OSLO = time.zone("Europe/Oslo")
-
--- UTC epoch of a wall-clock time in Oslo.
-local function oslo(y, mo, d, h, mi)
-  return time.from_local(y, mo, d, h, mi or 0, 0, OSLO)
-end
-
-local quiet = require("support.capacity_log").new
-
--- Push readings every `step` seconds from t0 (inclusive) to t1 (exclusive) at kW.
-local function run(cap, t0, t1, kw, step)
-  local rep
-  for t = t0, t1 - 1, step or 60 do
-    rep = cap:push({ meter_time = t, power_import = kw * 1000 })
-  end
-  return rep
-end
+local oslo, run, quiet = support.oslo, support.run, support.new
 
 -- Hours at a constant power: {start, kW} each, with a last reading on the hour's end.
 local function hours(cap, list)

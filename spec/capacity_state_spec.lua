@@ -1,26 +1,12 @@
 -- han.capacity's state file under failure: a full disk, bad values, an oversized or
 -- hand-edited file, and two processes writing the same file.
 local capacity = require("han.outputs.capacity")
-local time = require("han.time")
 local cjson = require("cjson.safe")
-local capacity_log = require("support.capacity_log")
+local support = require("support.capacity")
 
 local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
-local OSLO = time.zone("Europe/Oslo")
 local ENOSPC = "No space left on device"
-
-local function oslo(y, mo, d, h, mi)
-  return time.from_local(y, mo, d, h, mi or 0, 0, OSLO)
-end
-
--- Push readings every `step` seconds from t0 (inclusive) to t1 (exclusive) at kW.
-local function run(cap, t0, t1, kw, step)
-  local rep
-  for t = t0, t1 - 1, step or 60 do
-    rep = cap:push({ meter_time = t, power_import = kw * 1000 })
-  end
-  return rep
-end
+local oslo, run = support.oslo, support.run
 
 local function sh(cmd)
   local p = io.popen(cmd)
@@ -55,7 +41,7 @@ local function files(dir)
   return out
 end
 
-local count = require("support.capacity_log").count
+local count = require("support.capacity").count
 
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
@@ -119,7 +105,7 @@ describe("han.capacity state file", function()
   before_each(function()
     dir = sh("mktemp -d")
     path = dir .. "/state.json"
-    log, said = capacity_log.new()
+    log, said = support.new()
   end)
   after_each(function() os.execute("rm -rf " .. dir) end)
 
