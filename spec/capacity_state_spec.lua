@@ -3,36 +3,20 @@
 local capacity = require("han.outputs.capacity")
 local cjson = require("cjson.safe")
 local support = require("support.capacity")
+local H = require("helpers")
 
 local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
 local ENOSPC = "No space left on device"
 local oslo, run = support.oslo, support.run
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("%s+$", ""))
-end
+local sh = H.sh
 
 local function execute(cmd)
   local r = os.execute(cmd)
   return r == true or r == 0
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(s))
-  assert(f:close())
-end
+local read, write = H.file_text, H.write_file
 
 local function files(dir)
   local out = {}

@@ -4,31 +4,12 @@ local helpers = require("helpers")
 local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
 local STREAMS = helpers.vectors_dir .. "/streams/"
 
-local function tmpname()
-  local p = os.tmpname()
-  os.remove(p)
-  return p
-end
-
--- Run bin/han with arguments (already shell-quoted); returns exit code, stdout, stderr.
+-- Runs bin/han with arguments (already shell-quoted), stdin from a file if given;
+-- returns exit code, stdout, stderr.
 local function han(args, stdin)
-  local out, err = tmpname(), tmpname()
-  local cmd = LUA .. " bin/han " .. args .. " >" .. out .. " 2>" .. err
-  if stdin then cmd = cmd .. " <" .. stdin end
-  -- 5.1/LuaJIT: the wait status; 5.2+: ok, "exit", code.
-  local status, _, n = os.execute(cmd)
-  local code = type(status) == "number" and math.floor(status / 256) or n
-  local o, e = helpers.read_file(out), helpers.read_file(err)
-  os.remove(out)
-  os.remove(err)
-  return code, o, e
+  return helpers.run(LUA .. " bin/han " .. args .. (stdin and " <" .. stdin or ""))
 end
-
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-  return t
-end
+local lines = helpers.lines
 
 describe("han command", function()
   it("decodes a capture: one JSON line per reading, a summary on stderr", function()
@@ -60,8 +41,7 @@ describe("han command", function()
 
   it("decodes a D0 mode D push with --protocol d0: list D0", function()
     local q3d = helpers.record("p1.jsonl", "p1-de-easymeter-q3db1024-dsmr_parser").text
-    local path = os.tmpname()
-    local f = io.open(path, "wb"); f:write(q3d, q3d); f:close()
+    local path = helpers.write_file(os.tmpname(), q3d .. q3d)
     local code, out, err = han("decode --protocol d0 " .. path)
     local code2, out2 = han("decode " .. path)
     os.remove(path)
@@ -93,8 +73,7 @@ describe("han command", function()
     local r = helpers.json_decode(out)
     assert.are.equal("7359992890941742", r.meter_id)
     assert.is_table(r.obis)
-    local path = tmpname()
-    local f = io.open(path, "w"); f:write(hex:sub(1, 100), "\n", hex:sub(101), "\n"); f:close()
+    local path = helpers.write_file(os.tmpname(), hex:sub(1, 100) .. "\n" .. hex:sub(101) .. "\n")
     local code2, out2 = han("decode -", path)
     os.remove(path)
     assert.are.equal(0, code2)

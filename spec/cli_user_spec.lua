@@ -9,47 +9,15 @@ local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
 local STREAMS = H.vectors_dir .. "/streams/"
 local clock, sleep = pty_support.serial.clock, pty_support.serial.sleep
 
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local d = p:read("*l")
-  p:close()
-  return d
-end
-local dir = tmpdir()
+local dir = H.sh("mktemp -d")
 local n = 0
 local function tmp(name)
   n = n + 1
   return dir .. "/" .. n .. "-" .. (name or "f")
 end
 
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-  return path
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-  return t
-end
-
--- Run a shell command line; returns exit code, stdout, stderr.
-local function run(cmd)
-  local out, err = tmp("out"), tmp("err")
-  local status, _, code = os.execute("(" .. cmd .. ") >" .. out .. " 2>" .. err)
-  if type(status) == "number" then code = math.floor(status / 256) end
-  return code, read(out), read(err)
-end
+local write, lines, run = H.write_file, H.lines, H.run
+local function read(path) return H.file_text(path) or "" end
 
 local function han_cmd(args, env)
   return run((env or "") .. " " .. LUA .. " bin/han " .. args)
@@ -103,12 +71,6 @@ local function frames_of(path, max)
   return out
 end
 
-local function mbus_record()
-  for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do
-    if rec.format == "mbus" then return rec end
-  end
-end
-
 local function kill(proc, sig)
   os.execute("kill -" .. (sig or "KILL") .. " " .. proc.pid .. " 2>/dev/null")
 end
@@ -141,7 +103,7 @@ describe("han, a user's first hour:", function()
     end
 
     it("a missing key: the message with the system title at once, then exit 5", function()
-      local rec = mbus_record()
+      local rec = H.record("encrypted.jsonl", "mbus")
       local frame = H.unhex(rec.hex)
       local said, after, proc = first_words("--protocol mbus", { frame, frame, frame, frame })
       assert.is_truthy(said)
@@ -154,7 +116,7 @@ describe("han, a user's first hour:", function()
     end)
 
     it("a wrong key: called a wrong key, exit 5", function()
-      local rec = mbus_record()
+      local rec = H.record("encrypted.jsonl", "mbus")
       local frame = H.unhex(rec.hex)
       local said, after, proc = first_words("--protocol mbus",
         { frame, frame, frame, frame }, "HAN_KEY=00112233445566778899AABBCCDDEEFF")
@@ -446,7 +408,7 @@ describe("han, a user's first hour:", function()
 
   describe("han decode", function()
     it("frames M-Bus, P1 and HDLC alike and counts truly", function()
-      local rec = mbus_record()
+      local rec = H.record("encrypted.jsonl", "mbus")
       local key = write(tmp("key"), rec.encryption_key:gsub("..", "%0:"):sub(1, -2) .. "\n")
       local one = write(tmp("mbus1"), H.unhex(rec.hex))
       local code, out, err = han_cmd("decode --key-file " .. key .. " " .. one)
@@ -490,7 +452,7 @@ describe("han, a user's first hour:", function()
     end)
 
     it("exits 5 for frames it cannot decrypt", function()
-      local one = write(tmp("mbus1"), H.unhex(mbus_record().hex))
+      local one = write(tmp("mbus1"), H.unhex(H.record("encrypted.jsonl", "mbus").hex))
       local code, _, err = han_cmd("decode " .. one)
       assert.are.equal(5, code)
       assert.matches("no decryption key", err)
@@ -534,7 +496,7 @@ describe("han, a user's first hour:", function()
       local code, _, err = han_cmd("decode README.md")
       assert.are.equal(1, code)
       assert.matches("^han: README.md: no HAN frames found in %d+ bytes[^\n]*\n$", err)
-      local rec = mbus_record()
+      local rec = H.record("encrypted.jsonl", "mbus")
       local key = write(tmp("key"), rec.encryption_key:gsub("..", "%0 "):lower() .. "\n")
       code = han_cmd("decode --protocol MBUS --key-file " .. key .. " "
         .. write(tmp("m"), H.unhex(rec.hex)))

@@ -91,12 +91,6 @@ local function garbage(rand, next_has_crc)
   return table.concat(parts)
 end
 
-local function mbus_record()
-  for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do
-    if rec.format == "mbus" then return rec end
-  end
-end
-
 -- The long frames of a string of back-to-back frames, and the joined user data after
 -- each frame's 5-byte C/A/CI/STSAP/DTSAP header.
 local function mbus_split(data)
@@ -256,7 +250,7 @@ describe("han.core framer, M-Bus and P1 (" .. H.backend .. " backend)", function
   end)
 
   it("joins the M-Bus segments of the Austrian record in any chunking", function()
-    local rec = mbus_record()
+    local rec = H.record("encrypted.jsonl", "mbus")
     local data = H.unhex(rec.hex)
     local frames, user = mbus_split(data)
     assert.are.equal(2, #frames)
@@ -277,7 +271,7 @@ describe("han.core framer, M-Bus and P1 (" .. H.backend .. " backend)", function
   end)
 
   it("finds the M-Bus message between garbage", function()
-    local data = H.unhex(mbus_record().hex)
+    local data = H.unhex(H.record("encrypted.jsonl", "mbus").hex)
     local frames, user = mbus_split(data)
     local rand = H.rng(31)
     for round = 1, 6 do
@@ -294,7 +288,7 @@ describe("han.core framer, M-Bus and P1 (" .. H.backend .. " backend)", function
   end)
 
   it("rejects a wrong M-Bus checksum and delivers nothing", function()
-    local frames = mbus_split(H.unhex(mbus_record().hex))
+    local frames = mbus_split(H.unhex(H.record("encrypted.jsonl", "mbus").hex))
     local f2 = frames[2]
     local cs = #f2 - 1
     local broken = f2:sub(1, cs - 1) .. string.char((f2:byte(cs) + 1) % 256) .. f2:sub(cs + 1)
@@ -330,7 +324,7 @@ describe("han.core framer, M-Bus and P1 (" .. H.backend .. " backend)", function
   end)
 
   it("tells how many M-Bus bytes it needs", function()
-    local frames = mbus_split(H.unhex(mbus_record().hex))
+    local frames = mbus_split(H.unhex(H.record("encrypted.jsonl", "mbus").hex))
     local fr = frames[1]
     local f = core.framer({ protocol = "mbus" })
     assert.are.equal(1, f:missing())
@@ -364,7 +358,7 @@ describe("han.core framer, M-Bus and P1 (" .. H.backend .. " backend)", function
       assert.are.equal("hdlc", st.protocol, s.name)
       assert.is_true(balanced(st))
     end
-    local rec = mbus_record()
+    local rec = H.record("encrypted.jsonl", "mbus")
     local _, user = mbus_split(H.unhex(rec.hex))
     got, st = run("h\000\000" .. H.unhex(rec.hex), one, { protocol = "auto" })
     assert.are.same({ user }, got)
@@ -442,7 +436,7 @@ if H.backend == "c" then
     local p1 = {}
     for _, t in ipairs(good) do p1[#p1 + 1] = t end
     for _, t in ipairs(bad) do p1[#p1 + 1] = t end
-    local mbus = mbus_split(H.unhex(mbus_record().hex))
+    local mbus = mbus_split(H.unhex(H.record("encrypted.jsonl", "mbus").hex))
     for ci = 0, 0x1F do mbus[#mbus + 1] = mbus_frame(ci, "\001\103" .. string.char(ci)) end
     mbus[#mbus + 1] = mbus_frame(0x72, ("\000"):rep(30))
     local hdlc = {}

@@ -101,10 +101,11 @@ function M.jsonl(name)
   return out
 end
 
--- The record of a .jsonl file whose id is `id` (raises when there is none).
+-- The first record of a .jsonl file whose id, or format ("mbus", "hdlc"), is `id` (raises
+-- when there is none).
 function M.record(name, id)
   for _, rec in ipairs(M.jsonl(name)) do
-    if rec.id == id then return rec end
+    if rec.id == id or rec.format == id then return rec end
   end
   error(name .. " has no record " .. id)
 end
@@ -121,6 +122,50 @@ function M.read_file(path)
   local s = f:read("*a")
   f:close()
   return s
+end
+
+-- A file's bytes, or nil when it cannot be opened (a file a process has yet to write).
+function M.file_text(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- Writes s to path; returns path.
+function M.write_file(path, s)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(s))
+  assert(f:close())
+  return path
+end
+
+-- A shell command's output, trailing white space cut.
+function M.sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("%s+$", ""))
+end
+
+-- The lines of s that are not empty.
+function M.lines(s)
+  local t = {}
+  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
+  return t
+end
+
+-- Runs a shell command line; returns its exit code, stdout and stderr.
+function M.run(cmd)
+  local out, err = os.tmpname(), os.tmpname()
+  -- 5.1/LuaJIT: the wait status; 5.2+: ok, "exit", code.
+  local status, _, code = os.execute("(" .. cmd .. ") >" .. out .. " 2>" .. err)
+  if type(status) == "number" then code = math.floor(status / 256) end
+  local o, e = M.read_file(out), M.read_file(err)
+  os.remove(out)
+  os.remove(err)
+  return code, o, e
 end
 
 -- The capture files of vectors/streams, from its README's table (name, bytes, valid).

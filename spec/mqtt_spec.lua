@@ -6,20 +6,9 @@ local helpers = require("helpers")
 local USER, PASSWORD = "han", "s3cret"
 local LUA = jit and "luajit" or "lua" .. _VERSION:sub(5)
 
-local function sh(cmd) return io.popen(cmd):read("*a") end
+local sh, write = helpers.sh, helpers.write_file
 local function sleep(s) os.execute("sleep " .. s) end
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local function read(path) return helpers.file_text(path) or "" end
 
 -- Poll fn() every 50 ms for up to `seconds`; its first truthy result, or nil.
 local function wait_for(fn, seconds)
@@ -31,7 +20,7 @@ local function wait_for(fn, seconds)
   return nil
 end
 
-local dir = sh("mktemp -d"):gsub("%s+$", "")
+local dir = sh("mktemp -d")
 
 -- A broker with its own config on a free port; start() again after stop() reuses it.
 local broker = {}
@@ -49,7 +38,7 @@ function broker.start()
     local log = dir .. "/broker.log"
     write(log, "")
     broker.pid = sh("sh -c 'mosquitto -c " .. dir .. "/mosquitto.conf > " .. log
-      .. " 2>&1 & echo $!'"):gsub("%s+$", "")
+      .. " 2>&1 & echo $!'")
     local state = wait_for(function()
       local s = read(log)
       return (s:find(" running") and "up") or (s:find("Error") and "error")
@@ -73,7 +62,7 @@ function sub.start()
   write(sub.out, "")
   sub.pid = sh("sh -c 'mosquitto_sub -h 127.0.0.1 -p " .. broker.port .. " -u " .. USER
     .. " -P " .. PASSWORD .. " -V 5 --retain-as-published -q 1 -t \"#\" -F \"%r %q %t %p\" > "
-    .. sub.out .. " 2>&1 & echo $!'"):gsub("%s+$", "")
+    .. sub.out .. " 2>&1 & echo $!'")
   sleep(0.2)
 end
 function sub.stop() os.execute("kill " .. sub.pid .. " 2>/dev/null") end
@@ -336,7 +325,7 @@ describe("han.mqtt with a real broker", function()
       end
     ]]):format(broker.port, USER, PASSWORD))
     local pid = sh("sh -c '" .. LUA .. " " .. script .. " > " .. dir
-      .. "/bridge.log 2>&1 & echo $!'"):gsub("%s+$", "")
+      .. "/bridge.log 2>&1 & echo $!'")
     finally(function() os.execute("kill -9 " .. pid .. " 2>/dev/null") end)
     assert.is_truthy(sub.last("will/W1/state"), read(dir .. "/bridge.log"))
     os.execute("kill -9 " .. pid)
@@ -352,7 +341,6 @@ describe("han.mqtt with a real broker", function()
     local pid = sh(("sh -c '%s bin/han mqtt %s --broker 127.0.0.1:%d --user %s "
       .. "--password-file %s --prefix cli --client-id cli1 --capacity norway > %s/cli.log 2>&1"
       .. " & echo $!'"):format(LUA, pty.reader, broker.port, USER, dir .. "/pw", dir))
-      :gsub("%s+$", "")
     finally(function()            -- busted keeps one finally per test: both go here
       os.execute("kill -9 " .. pid .. " 2>/dev/null")
       pty:cleanup()
@@ -448,7 +436,7 @@ describe("han.mqtt with a real broker", function()
       local pid = sh(("sh -c '%s bin/han mqtt %s --protocol d0-readout --baud 300 "
         .. "--interval 2 --broker 127.0.0.1:%d --user %s --password-file %s --prefix d0 "
         .. "--client-id d0c > %s/d0.log 2>&1 & echo $!'"):format(LUA, pty.reader, broker.port,
-        USER, dir .. "/pw", dir)):gsub("%s+$", "")
+        USER, dir .. "/pw", dir))
       finally(function()
         os.execute("kill -9 " .. pid .. " 2>/dev/null")
         sim.stop(pty)

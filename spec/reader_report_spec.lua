@@ -45,15 +45,9 @@ local function poll_for(reader, serial, seconds)
   return results
 end
 
-local function mbus_record()
-  for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do
-    if rec.format == "mbus" then return rec end
-  end
-end
-
 describe("han.reader reports problems (" .. H.backend .. " backend)", function()
   it("returns a frame that does not decode as nil, message, code", function()
-    local rec = mbus_record()
+    local rec = H.record("encrypted.jsonl", "mbus")
     local frame = H.unhex(rec.hex)
     local serial = fake_serial.new({ stream = { { at = 1, bytes = frame } } })
     local reader, reports = reader_on(serial, { protocol = "mbus" })
@@ -70,7 +64,7 @@ describe("han.reader reports problems (" .. H.backend .. " backend)", function()
   end)
 
   it("calls a wrong key a wrong key, at once, then once a minute while it lasts", function()
-    local rec = mbus_record()
+    local rec = H.record("encrypted.jsonl", "mbus")
     local frame = H.unhex(rec.hex)
     local stream = {}
     for i = 1, 60 do stream[i] = { at = i * 5, bytes = frame } end   -- 5 minutes

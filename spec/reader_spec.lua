@@ -40,12 +40,6 @@ local function p1_stream(gap)
   return stream, good, ok
 end
 
-local function record(id)
-  for _, rec in ipairs(H.jsonl("encrypted.jsonl")) do
-    if rec.id == id or rec.format == id then return rec end
-  end
-end
-
 -- One HDLC frame around `info` (dest 2B, src 21, control 13), for made-up block transfers.
 local function hdlc_frame(info)
   local len = 2 + 3 + 2 + #info + 2
@@ -250,7 +244,7 @@ describe("han.reader (" .. H.backend .. " backend)", function()
   end)
 
   it("reads an encrypted M-Bus meter and passes its key to han.decode", function()
-    local rec = record("mbus")
+    local rec = H.record("encrypted.jsonl", "mbus")
     local serial = fake_serial.new({ stream = { { at = 1, bytes = H.unhex(rec.hex) },
       { at = 4, bytes = H.unhex(rec.hex) } } })
     local reader = han.reader({ port = "/dev/ttyUSB0", protocol = "mbus", serial = serial,
@@ -262,7 +256,7 @@ describe("han.reader (" .. H.backend .. " backend)", function()
   end)
 
   -- The Swiss Landis+Gyr record: five HDLC frames, one general-block-transfer block each.
-  local gbt = record("enc-ch-landisgyr-e570-hdlc-gbt")
+  local gbt = H.record("encrypted.jsonl", "enc-ch-landisgyr-e570-hdlc-gbt")
   local gbt_frames = {}
   for frame in han.core.framer():frames(H.unhex(gbt.hex)) do gbt_frames[#gbt_frames + 1] = frame end
   local _, gbt_err = han.decode(gbt_frames[1], { key = gbt.encryption_key })

@@ -16,7 +16,9 @@
 -- port is at another speed than the meter (DIR/line: the spec's serial module writes
 -- the speed there at every open) a character arrives as a NUL, as Linux reads one
 -- with a framing error, and what the reader sends is lost.
+package.path = "spec/?.lua;" .. package.path
 local serial = require("han.serial")
+local xor = require("helpers").xor   -- the spec checks han.d0's BCC against it
 
 local dir, mode = arg[1], arg[2]
 local BITS = 10
@@ -40,16 +42,6 @@ local function reader_baud()
   local s = f:read("*a")
   f:close()
   return tonumber(s)
-end
-
--- XOR, bit by bit (the meter's own: the spec checks han.d0's BCC against it).
-local function xor(a, b)
-  local r, p = 0, 1
-  while a > 0 or b > 0 do
-    if a % 2 ~= b % 2 then r = r + p end
-    a, b, p = math.floor(a / 2), math.floor(b / 2), p * 2
-  end
-  return r
 end
 
 local port = assert(serial.open(dir .. "/meter", { baudrate = 300, parity = "even",

@@ -1,14 +1,9 @@
 -- The simulated IEC 62056-21 meter (spec/support/d0_meter.lua) on the meter end of a
 -- socat pty pair (support.pty), for the specs that read it: started, its log read.
 local pty = require("support.pty")
+local write_file = require("helpers").write_file
 
 local M = {}
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
 
 -- The meter's log: {time, what} per line.
 local function meter_log(p)
