@@ -161,53 +161,48 @@ for _, v in ipairs({ { "EVN Kaifa M-Bus 282 B, AES-CTR", "enc-at-evn-kaifa-ma309
   end
 end
 
--- DSMR P1: han.decode of the 952-byte Iskra AM550 telegram against the hand-written
--- forum P1 parser (bench/p1forum.lua) in the same rounds, per backend; the C core's note
--- also gives core.p1 alone (no names).
-local p1_name = ("P1 telegram %d B"):format(#telegram)
-local forum_p1_shown = not want.c   -- the baselines' rows belong to the C run
-for _, b in ipairs({ "c", "lua" }) do
-  local decode = want[b] and use(b)
-  if decode then
-    local forum_p1, named = race(p1forum.parse, telegram, decode, telegram)
-    local ratio = timing.ratio(2, 1)
-    if not forum_p1_shown then
-      forum_p1_shown = true
-      row(("forum P1 parser, telegram %d B"):format(#telegram), fmt(forum_p1), "tel/s",
-        "bench/p1forum.lua: table CRC-16/ARC, a match per line")
+-- han.decode of t.input against a hand-written forum parser (t.parse) in the same rounds,
+-- per backend: the parser's row once (the baselines' rows belong to the C run), then a
+-- row per core with the ratio, against its floor on Lua 5.1 where t.floors has one, and
+-- for the C core its rate against t.rate_floor and the core's function t.alone alone.
+local function against_forum(t)
+  local shown = not want.c
+  for _, b in ipairs({ "c", "lua" }) do
+    local decode = want[b] and use(b)
+    if decode then
+      local forum_rate, named = race(t.parse, t.input, decode, t.input)
+      local ratio = timing.ratio(2, 1)
+      if not shown then
+        shown = true
+        row(t.forum_row, fmt(forum_rate), t.unit, t.forum_note)
+      end
+      local floor = not jit_runtime and t.floors[b]
+      local note = floor and at_least(ratio, t.forum, floor)
+        or ("%.2fx %s (%s/s in the same rounds)"):format(ratio, t.forum, fmt(forum_rate))
+      if b == "c" then
+        if t.rate_floor and not jit_runtime then
+          note = ("%s; %s/s (floor %s/s): %s"):format(note, fmt(named), fmt(t.rate_floor),
+            named >= t.rate_floor and "ok" or "FAIL")
+        end
+        note = ("%s; core.%s alone %s/s"):format(note, t.alone,
+          fmt(rate(han.core[t.alone], t.input)))
+      end
+      row(("han.decode (%s core) %s"):format(core_name[b], t.name), fmt(named), t.unit, note)
     end
-    local vs = b == "c" and not jit_runtime and at_least(ratio, "forum P1 parser", P1_FLOOR)
-      or ("%.2fx forum P1 parser"):format(ratio)
-    row(("han.decode (%s core) %s"):format(core_name[b], p1_name), fmt(named), "tel/s",
-      b == "c" and ("%s; core.p1 alone %s/s"):format(vs, fmt(rate(han.core.p1, telegram)))
-      or ("%s (%s/s in the same rounds)"):format(vs, fmt(forum_p1)))
   end
 end
 
--- SML: han.decode of the 316-byte EMH eHZ-H transmission against the hand-written forum
--- SML parser (bench/smlforum.lua) in the same rounds, per backend.
+-- DSMR P1: the 952-byte Iskra AM550 telegram against bench/p1forum.lua.
+against_forum({ input = telegram, parse = p1forum.parse, forum = "forum P1 parser",
+  name = ("P1 telegram %d B"):format(#telegram), unit = "tel/s", alone = "p1",
+  floors = { c = P1_FLOOR },
+  forum_row = ("forum P1 parser, telegram %d B"):format(#telegram),
+  forum_note = "bench/p1forum.lua: table CRC-16/ARC, a match per line" })
+
+-- SML: the 316-byte EMH eHZ-H transmission against bench/smlforum.lua.
 local sml = cases.sml
-local forum_sml_shown = not want.c
-for _, b in ipairs({ "c", "lua" }) do
-  local decode = want[b] and use(b)
-  if decode then
-    local forum_rate, named = race(smlforum.parse, sml, decode, sml)
-    local ratio = timing.ratio(2, 1)
-    if not forum_sml_shown then
-      forum_sml_shown = true
-      row(("forum SML parser, EMH eHZ-H %d B"):format(#sml), fmt(forum_rate), "tr/s",
-        "bench/smlforum.lua: table CRC-16/X-25, byte loop, TL decode, OBIS match")
-    end
-    local note = ("%.2fx forum SML parser (%s/s in the same rounds)"):format(ratio,
-      fmt(forum_rate))
-    if not jit_runtime then
-      note = at_least(ratio, "forum SML parser", SML_FLOORS[b])
-      if b == "c" then
-        note = ("%s; %s/s (floor %s/s): %s; core.sml alone %s/s"):format(note, fmt(named),
-          fmt(SML_RATE), named >= SML_RATE and "ok" or "FAIL", fmt(rate(han.core.sml, sml)))
-      end
-    end
-    row(("han.decode (%s core) SML %d B"):format(core_name[b], #sml), fmt(named), "tr/s",
-      note)
-  end
-end
+against_forum({ input = sml, parse = smlforum.parse, forum = "forum SML parser",
+  name = ("SML %d B"):format(#sml), unit = "tr/s", alone = "sml",
+  floors = SML_FLOORS, rate_floor = SML_RATE,
+  forum_row = ("forum SML parser, EMH eHZ-H %d B"):format(#sml),
+  forum_note = "bench/smlforum.lua: table CRC-16/X-25, byte loop, TL decode, OBIS match" })
