@@ -90,9 +90,12 @@ local function tail(bxor, T0, crc, s, k, j)
   return crc
 end
 
--- Slicing by 8, one step per eight bytes read.
-local function crc8(bxor, S, init, xorout)
+-- With a bit library: slicing by 4, two steps per eight bytes read, and by 8, one step,
+-- once the first input of LONG bytes has made S[4 .. 7].
+local function crc48(bxor, poly, init, xorout)
+  local S = slices(bxor, poly, 4)
   return function(s, i, j)
+    if j - i + 1 >= LONG and not S[7] then slices(bxor, poly, 8) end
     -- the tables and functions in registers: an upvalue costs a step at each use
     local T0, T1, T2, T3, T4, T5, T6, T7 = S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7]
     local xor, get = bxor, byte
@@ -101,26 +104,13 @@ local function crc8(bxor, S, init, xorout)
       local a, b, c, d, e, f, g, h = get(s, k, k + 7)
       local w = xor(crc, a + b * 256)
       local lo = w % 256
-      crc = xor(T7[lo], T6[(w - lo) / 256], T5[c], T4[d], T3[e], T2[f], T1[g], T0[h])
-      k = k + 8
-    end
-    return xor(tail(xor, T0, crc, s, k, j), xorout) % 65536
-  end
-end
-
--- Slicing by 4, two steps per eight bytes read.
-local function crc4(bxor, S, init, xorout)
-  return function(s, i, j)
-    local T0, T1, T2, T3 = S[0], S[1], S[2], S[3]
-    local xor, get = bxor, byte
-    local crc, k = init, i
-    while k + 7 <= j do
-      local a, b, c, d, e, f, g, h = get(s, k, k + 7)
-      local w = xor(crc, a + b * 256)
-      local lo = w % 256
-      w = xor(T3[lo], T2[(w - lo) / 256], T1[c], T0[d], e + f * 256)
-      lo = w % 256
-      crc = xor(T3[lo], T2[(w - lo) / 256], T1[g], T0[h])
+      if T7 then
+        crc = xor(T7[lo], T6[(w - lo) / 256], T5[c], T4[d], T3[e], T2[f], T1[g], T0[h])
+      else
+        w = xor(T3[lo], T2[(w - lo) / 256], T1[c], T0[d], e + f * 256)
+        lo = w % 256
+        crc = xor(T3[lo], T2[(w - lo) / 256], T1[g], T0[h])
+      end
       k = k + 8
     end
     return xor(tail(xor, T0, crc, s, k, j), xorout) % 65536
@@ -226,14 +216,8 @@ elseif lib and ffi and lib.band and lib.rshift then
     return crc_ffi(lib, slices(lib.bxor, poly, 8), init, xorout)
   end
 elseif lib then
-  local bxor = lib.bxor
   make = function(poly, init, xorout)
-    local short, long = crc4(bxor, slices(bxor, poly, 4), init, xorout), nil
-    return function(s, i, j)
-      if j - i < LONG then return short(s, i, j) end
-      long = long or crc8(bxor, slices(bxor, poly, 8), init, xorout)
-      return long(s, i, j)
-    end
+    return crc48(lib.bxor, poly, init, xorout)
   end
 else
   local bxor = arith()
