@@ -202,19 +202,22 @@ function M.same(want, got, what)
   end
 end
 
--- CRC-16/ARC (P1's CRC) bit by bit, with arithmetic: an independent check of the cores'.
-function M.arc(s)
-  local crc = 0
+-- A reflected CRC-16 bit by bit, with arithmetic: an independent check of the cores'.
+function M.crc16(s, poly, init, xorout)
+  local crc = init
   for i = 1, #s do
     crc = M.xor(crc, s:byte(i))
     for _ = 1, 8 do
       local low = crc % 2
       crc = math.floor(crc / 2)
-      if low == 1 then crc = M.xor(crc, 0xA001) end
+      if low == 1 then crc = M.xor(crc, poly) end
     end
   end
-  return crc
+  return M.xor(crc, xorout)
 end
+
+-- CRC-16/ARC, P1's CRC.
+function M.arc(s) return M.crc16(s, 0xA001, 0, 0) end
 
 -- A small deterministic generator, the same on every runtime: rand(n) is in 1..n.
 function M.rng(seed)

@@ -27,6 +27,18 @@ describe("han.luacore.crc16 bit-library selection", function()
           "vector " .. i)
         assert.are.equal(reference.arc(rec.raw, 1, n), crc.arc(rec.raw, 1, n), "vector " .. i)
       end
+      -- inputs of 1 KiB and more: slicing by 8 where a bit library is, its tables built
+      -- with the first; shorter ones keep the tables they had
+      local parts = {}
+      for _, rec in ipairs(H.frames()) do parts[#parts + 1] = rec.raw end
+      local long = table.concat(parts):sub(1, 2100)
+      for _, n in ipairs({ 1023, 1024, 1025, 2100 }) do
+        local s = long:sub(1, n)
+        assert.are.equal(H.crc16(s, 0x8408, 0xFFFF, 0xFFFF), crc.x25(long, 1, n), n)
+        assert.are.equal(H.crc16(s, 0x8408, 0, 0), crc.kermit(long, 1, n), n)
+        assert.are.equal(H.arc(s), crc.arc(long, 1, n), n)
+      end
+      assert.are.equal(0x906E, crc.x25("123456789", 1, 9))
     end)
   end
 end)

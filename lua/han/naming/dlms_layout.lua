@@ -4,7 +4,9 @@
 -- han.naming.compiler and not kept.
 local naming = require("han.naming")
 local fields = require("han.naming.fields")
-local profiles = require("han.naming.profiles")
+-- the vendor profiles, read while compiling: held by no more than the compiled functions
+-- that call profiles.vendor_of_type
+local profiles = naming.compiler("han.naming.profiles")
 local time = require("han.time")
 
 local byte, sub, format = string.byte, string.sub, string.format

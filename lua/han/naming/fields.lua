@@ -113,7 +113,7 @@ guard_shed              | capacity |       | Shed loads                 |       
 
 -- Kept without the padding that aligns the columns above (the literal itself goes with
 -- this chunk once it has run).
-ROWS = ROWS:gsub(" *| *", "|"):gsub(" +\n", "\n")
+ROWS = "\n" .. ROWS:gsub(" *| *", "|"):gsub(" +\n", "\n")
 
 -- Each row as (field, kind, unit, label, codes, only), codes a string of C.D.E.
 local function rows()
@@ -129,12 +129,22 @@ M.tariffs = {
 }
 
 -- What the namer reads at every start, kept small (controllers count their heap):
--- C.D.E -> field, field -> kind, field -> the one protocol whose codes mean it.
-M.by_cde, M.kind, M.only = {}, {}, {}
-for field, kind, _, _, codes, only in rows() do
-  M.kind[field], M.only[field] = kind, only ~= "" and only or nil
+-- C.D.E -> field, field -> the one protocol whose codes mean it.
+M.by_cde, M.only = {}, {}
+for field, _, _, _, codes, only in rows() do
+  M.only[field] = only ~= "" and only or nil
   for cde in codes:gmatch("[%d.]+") do M.by_cde[cde] = field end
 end
+
+-- field -> kind, each read from ROWS when first asked for: a meter's lists name a few
+-- of the fields.
+M.kind = setmetatable({}, { __index = function(kinds, field)
+  local kind = type(field) == "string" and field:find("^[%w_]+$")
+    and ROWS:match("\n" .. field .. "|(%w+)|")
+  if not kind then return nil end
+  kinds[field] = kind
+  return kind
+end })
 
 -- The four registers an hourly list closes an hour with (han.hourly, han.mqtt).
 M.registers = { "energy_import", "energy_export", "reactive_energy_import",

@@ -65,11 +65,11 @@ end
 ------------------------------------------------------------------------------------
 -- Compiled layouts
 
--- A module that only compiles layouts (han.naming.chunk, han.naming.dlms_layout) runs
--- when a layout is new, and a meter sends one or a few: it is not kept in
--- package.loaded but only weakly, until the collector's next cycle, so that a resident
--- script does not hold the code (about 30 KiB of a Lua 5.1 heap) while a run of new
--- layouts loads it once.
+-- A module that only compiles layouts (han.naming.chunk, han.naming.dlms_layout and the
+-- profiles it reads, han.naming.profiles) runs when a layout is new, and a meter sends
+-- one or a few: it is not kept in package.loaded but only weakly, until the collector's
+-- next cycle, so that a resident script does not hold it (about 40 KiB of a Lua 5.1
+-- heap) while a run of new layouts loads it once.
 local compilers = setmetatable({}, { __mode = "v" })
 function M.compiler(name)
   local m = compilers[name]
