@@ -80,22 +80,23 @@ local function classify(code)
   return M.names[cde] or UNKNOWN
 end
 
-local POW10 = { [1] = 10, [2] = 100, [3] = 1000 }
-for i = 4, 22 do POW10[i] = 10 ^ i end
-local ROUND = 6755399441055744.0   -- 1.5 * 2^52: x + ROUND - ROUND is x rounded
-
--- v * 10^x, x ~= 0. Dividing keeps 230515 Wh the double nearest 230.515 kWh; a product
--- that misses an integer by rounding only is that integer (2.027 kW is 2027 W, not
--- 2027.0000000000002).
-local function scaled(v, x)
-  if x < 0 then return v / POW10[-x] end
-  local r = v * POW10[x]
-  if r > -2 ^ 51 and r < 2 ^ 51 then
-    local i = r + ROUND - ROUND
-    local d = r - i
-    if d ~= 0 and (d < 0 and -d or d) <= (r < 0 and -r or r) * 1e-12 then return i end
+-- The expression of v * 10^x, x ~= 0, for the field `name`. Dividing keeps 230515 Wh
+-- the double nearest 230.515 kWh; a product that misses an integer by rounding only is
+-- that integer (2.027 kW is 2027 W, not 2027.0000000000002): statements before the
+-- reading (c.pre) set a local of the field's name, declared once (in `declared`), to
+-- x + 1.5 * 2^52 - 1.5 * 2^52, x rounded (below 2^51), or else to x.
+local function scaled(c, declared, name, v, x)
+  if x < 0 then return naming.scaled_expr(v, x) end
+  if not declared[name] then
+    declared[name] = true
+    c.pre("local ", name)
   end
-  return r
+  c.pre("x = ", naming.scaled_expr(v, x), " ", name,
+    " = x + 6755399441055744 - 6755399441055744")
+  c.pre("if x == ", name, " or not (x > -2251799813685248 and x < 2251799813685248 and (x < ",
+    name, " and ", name, " - x or x - ", name, ") <= (x < 0 and -x or x) * 1e-12) then ",
+    name, " = x end")
+  return name
 end
 
 ------------------------------------------------------------------------------------
@@ -194,14 +195,23 @@ local function tariff_of(v)
   return type(v) == "string" and match(v, "^%d+$") and tonumber(v) or nil
 end
 
--- Totals from the tariff registers when the meter sends none.
-local function totals(r)
-  for i = 1, #TARIFFS do
-    local t = TARIFFS[i]
-    if r[t.total] == nil then
-      local f = t.fields
-      local a, b, c, d = r[f[1]], r[f[2]], r[f[3]], r[f[4]]
-      if a or b or c or d then r[t.total] = (a or 0) + (b or 0) + (c or 0) + (d or 0) end
+-- The statements (c.line) that add up the tariff registers into their total when the
+-- meter sends none (or it was refused). sent: the fields the layout gives.
+local function totals(c, sent)
+  for _, t in ipairs(TARIFFS) do
+    local vars, regs, terms = {}, {}, {}
+    for _, f in ipairs(t.fields) do
+      if sent[f] then
+        local a = "a" .. #vars + 1
+        vars[#vars + 1], regs[#regs + 1], terms[#terms + 1] = a, "r." .. f, "(" .. a .. " or 0)"
+      end
+    end
+    if #vars > 0 then
+      -- the registers not sent add 0, which turns a sum of -0 into 0
+      if #vars < #t.fields then terms[#terms + 1] = "0" end
+      c.line("do local ", concat(vars, ", "), " = ", concat(regs, ", "), " if ",
+        sent[t.total] and "r." .. t.total .. " == nil and " or "", "(", concat(vars, " or "),
+        ") then r.", t.total, " = ", concat(terms, " + "), " end end")
     end
   end
 end
@@ -304,7 +314,7 @@ local function compile(key)
     if o.unit then units[#units + 1] = "[" .. K(o.code) .. "] = " .. K(o.unit) end
   end
   c.field("units", "{ " .. concat(units, ", ") .. " }")
-  local ids, clock, channels = {}, {}, {}
+  local ids, clock, channels, sent, declared = {}, {}, {}, {}, {}
   for _, o in ipairs(objs) do
     local e, one = classify(o.code), #o.kinds == 1 and o.kinds[1]
     local v = "v[" .. o.first .. "]"
@@ -325,10 +335,9 @@ local function compile(key)
     end
     if e.scale then
       local x = one == "n" and e.scale[o.unit or ""]
-      if x == 0 then
-        c.number(e.field, v)
-      elseif x then
-        c.number(e.field, "scaled(" .. v .. ", " .. format("%d", x) .. ")")
+      if x then
+        c.number(e.field, x == 0 and v or scaled(c, declared, e.field, v, x))
+        sent[e.field] = true
       end
     elseif kind == "id" then
       if one == "s" then ids[#ids + 1] = { e.rank, #ids, v } end
@@ -371,12 +380,12 @@ local function compile(key)
     c.line("local id = ", concat(picks, " or "))
     c.line("if id then r.meter_id = meter_id(id) end")
   end
-  c.line("totals(r)")
+  totals(c, sent)
   local gas = gas_statement(channels)
   if gas then c.line(gas) end
   c.line("if opts and opts.scale then scale(r, opts.scale) end")
   c.line("return r")
-  return c.compile("v, opts", { scaled = scaled, epoch = epoch, totals = totals,
+  return c.compile("v, opts", { epoch = epoch,
     tariff_of = tariff_of, meter_id = meter_id, scale = naming.apply_scale,
     lists = M.lists, d0_clock = d0_clock })
 end
