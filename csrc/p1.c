@@ -136,72 +136,99 @@ struct walk {
     int open, id;                      /* the object being read */
 };
 
-/* Groups "(...)" from p to end, nothing between or after them: 1, else 0. */
-static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
-{
-    struct han_p1_value val;
-    while (p < end) {
-        const uint8_t *q;
-        if (*p != '(') return 0;
-        q = memchr(p + 1, ')', (size_t)(end - p - 1));
-        if (!q || memchr(p + 1, '(', (size_t)(q - p - 1))) return 0;
-        group(p + 1, (size_t)(q - p - 1), w->id, &val);
-        w->v->value(w->ud, &val);
-        p = q + 1;
-    }
-    return 1;
-}
-
 static void finish(struct walk *w)
 {
     if (w->open) w->v->end(w->ud);
     w->open = 0;
 }
 
-/* The checks every line gets, before what it says is looked at. Eight bytes at a time
- * (the classic "has a byte less than / more than" tricks): bit 7 of some byte of `bad`
- * is set when a byte is below 0x20 or above 0x7E. */
+/* The checks of a line's length and bytes, which come before any other: a line that is
+ * refused for its shape is refused for a bad byte first (docs/core-api.md). */
 static int printable(const uint8_t *p, size_t len)
 {
-    const uint64_t ONES = 0x0101010101010101u, HIGH = 0x8080808080808080u;
-    uint64_t x, bad = 0;
-    size_t i = 0;
+    size_t i;
     if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
-    if (len < 8) {
-        for (; i < len; i++) bad |= (uint64_t)((uint8_t)(p[i] - 0x20) > 0x5E);
-        return bad ? HAN_P1_ECHAR : HAN_OK;
-    }
-    for (;; i += 8) {   /* the last word overlaps the one before it */
-        if (i + 8 > len) i = len - 8;
-        memcpy(&x, p + i, 8);
-        bad |= ((x - ONES * 0x20) & ~x) | (x + ONES * (0x7F - 0x7E)) | x;
-        if (i + 8 == len) break;
-    }
-    return bad & HIGH ? HAN_P1_ECHAR : HAN_OK;
+    for (i = 0; i < len; i++)
+        if ((uint8_t)(p[i] - 0x20) > 0x5E) return HAN_P1_ECHAR;
+    return HAN_OK;
 }
 
-/* A line after the identification, p[0..len) without its CR LF. */
+/* The error e of the line p[0..len), unless it has a bad character. */
+static int refused(const uint8_t *p, size_t len, int e)
+{
+    int c = printable(p, len);
+    return c != HAN_OK ? c : e;
+}
+
+/* Where a scan of a line stops, by byte: GROUP at '(', ')' and every byte that is not
+ * printable (below 0x20, so at the CR or LF after each line too, or above 0x7E); CODE
+ * at ':'. One pass over a line checks its bytes and finds its parts. */
+enum { GROUP = 1, CODE = 2 };
+static const uint8_t STOP[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0,   /* 0x20: '(' ')' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0,   /* 0x30: ':' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,   /* 0x70: DEL */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x80 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* Groups "(...)" from p to end, nothing between or after them, each reported as it
+ * closes. The byte at end is the line's CR or LF. */
+static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
+{
+    struct han_p1_value val;
+    while (p < end) {
+        const uint8_t *q = p + 1;
+        if (*p != '(') return HAN_P1_ELINE;
+        while (!(STOP[*q] & GROUP)) q++;
+        if (*q != ')') return q < end && *q != '(' ? HAN_P1_ECHAR : HAN_P1_ELINE;
+        group(p + 1, (size_t)(q - p - 1), w->id, &val);
+        w->v->value(w->ud, &val);
+        p = q + 1;
+    }
+    return HAN_OK;
+}
+
+/* A line after the identification, p[0..len) without its CR LF, which follows it. */
 static int line(struct walk *w, const uint8_t *p, size_t len)
 {
-    const uint8_t *end = p + len, *open, *cd;
+    const uint8_t *end = p + len, *q = p, *cd = NULL;
     int e;
 
     w->line++;
-    if ((e = printable(p, len)) != HAN_OK) return e;
+    if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
     if (w->line == 2 && len == 0) return HAN_OK;   /* the empty line after it */
-    if (++w->data > HAN_P1_MAX_LINES) return HAN_P1_ELINES;
+    if (++w->data > HAN_P1_MAX_LINES) return refused(p, len, HAN_P1_ELINES);
     if (len == 0) return HAN_P1_ELINE;
-    if (p[0] == '(')   /* continues the object above (DSMR 2.2/3.0 gas) */
-        return w->open && groups(w, p, end) ? HAN_OK : HAN_P1_ELINE;
-    open = memchr(p, '(', len);
-    if (!open || memchr(p, ')', (size_t)(open - p))) return HAN_P1_ELINE;
-    cd = memchr(p, ':', (size_t)(open - p));
-    cd = cd ? cd + 1 : p;
+    if (p[0] == '(') {   /* continues the object above (DSMR 2.2/3.0 gas) */
+        e = w->open ? groups(w, p, end) : HAN_P1_ELINE;
+        return e == HAN_P1_ELINE ? refused(p, len, e) : e;
+    }
+    for (;;) {   /* the code: up to its '(', with its first ':' */
+        while (!(STOP[*q] & (GROUP | CODE))) q++;
+        if (*q != ':') break;
+        if (!cd) cd = q + 1;
+        q++;
+    }
+    if (*q != '(') return q < end && *q != ')' ? HAN_P1_ECHAR : refused(p, len, HAN_P1_ELINE);
+    if (!cd) cd = p;
     finish(w);
     w->open = 1;
-    w->id = is_id_code(cd, (size_t)(open - cd));
-    w->v->object(w->ud, (const char *)p, (size_t)(open - p));
-    return groups(w, open, end) ? HAN_OK : HAN_P1_ELINE;
+    w->id = is_id_code(cd, (size_t)(q - cd));
+    w->v->object(w->ud, (const char *)p, (size_t)(q - p));
+    e = groups(w, q, end);
+    return e == HAN_P1_ELINE ? refused(p, len, e) : e;
 }
 
 /* The length of the line at p, which ends at the LF lf, without its CR. */
@@ -250,8 +277,8 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
     if (len < 4 || !letter(s[1]) || !letter(s[2]) || !letter(s[3])) return HAN_P1_EIDENT;
     info.ident = (const char *)s + 1;
     info.ident_len = len - 1;
-    for (p = lf + 1; p < bang; p = (const uint8_t *)memchr(p, '\n', (size_t)(bang - p)) + 1)
-        info.lines++;
+    for (p = lf + 1; (p = memchr(p, '(', (size_t)(bang - p))) != NULL; p++)
+        info.groups++;
     v->begin(ud, &info);
 
     for (p = lf + 1; p < bang; p = lf + 1) {
