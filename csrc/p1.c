@@ -132,6 +132,7 @@ static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
 struct walk {
     const struct han_p1_visitor *v;
     void *ud;
+    const uint8_t *bang;               /* the end line's '!', after the last LF */
     unsigned line, data;
     int open, id;                      /* the object being read */
 };
@@ -140,6 +141,12 @@ static void finish(struct walk *w)
 {
     if (w->open) w->v->end(w->ud);
     w->open = 0;
+}
+
+/* The length of the line at p, which ends at the LF lf, without its CR. */
+static size_t content(const uint8_t *p, const uint8_t *lf)
+{
+    return (size_t)(lf - p) - (lf > p && lf[-1] == '\r');
 }
 
 /* The checks of a line's length and bytes, which come before any other: a line that is
@@ -153,16 +160,17 @@ static int printable(const uint8_t *p, size_t len)
     return HAN_OK;
 }
 
-/* The error e of the line p[0..len), unless it has a bad character. */
-static int refused(const uint8_t *p, size_t len, int e)
+/* The error e of the data line at p, unless its length or a byte refuses it first. */
+static int refused(const struct walk *w, const uint8_t *p, int e)
 {
-    int c = printable(p, len);
+    const uint8_t *lf = memchr(p, '\n', (size_t)(w->bang - p));
+    int c = printable(p, content(p, lf));
     return c != HAN_OK ? c : e;
 }
 
 /* Where a scan of a line stops, by byte: GROUP at '(', ')' and every byte that is not
- * printable (below 0x20, so at the CR or LF after each line too, or above 0x7E); CODE
- * at ':'. One pass over a line checks its bytes and finds its parts. */
+ * printable (below 0x20, so at the CR or LF that ends the line too, or above 0x7E); CODE
+ * at ':'. One pass over a line checks its bytes, finds its parts and its end. */
 enum { GROUP = 1, CODE = 2 };
 static const uint8_t STOP[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x00 */
@@ -183,58 +191,57 @@ static const uint8_t STOP[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* Groups "(...)" from p to end, nothing between or after them, each reported as it
- * closes. The byte at end is the line's CR or LF. */
-static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
+/* The LF of a line whose content ends at p, else NULL (more follows). */
+static const uint8_t *line_end(const uint8_t *p)
+{
+    if (*p == '\r') p++;
+    return *p == '\n' ? (const uint8_t *)p : NULL;
+}
+
+/* Groups "(...)" from p ('(') to the end of the line, nothing between or after them,
+ * each reported as it closes: the line's LF, else NULL. */
+static const uint8_t *groups(struct walk *w, const uint8_t *p)
 {
     struct han_p1_value val;
-    while (p < end) {
+    do {
         const uint8_t *q = p + 1;
-        if (*p != '(') return HAN_P1_ELINE;
         while (!(STOP[*q] & GROUP)) q++;
-        if (*q != ')') return q < end && *q != '(' ? HAN_P1_ECHAR : HAN_P1_ELINE;
+        if (*q != ')') return NULL;
         group(p + 1, (size_t)(q - p - 1), w->id, &val);
         w->v->value(w->ud, &val);
         p = q + 1;
-    }
-    return HAN_OK;
+    } while (*p == '(');
+    return line_end(p);
 }
 
-/* A line after the identification, p[0..len) without its CR LF, which follows it. */
-static int line(struct walk *w, const uint8_t *p, size_t len)
+/* A line after the identification, at p: HAN_OK with its LF in *lf, else the error. */
+static int line(struct walk *w, const uint8_t *p, const uint8_t **lf)
 {
-    const uint8_t *end = p + len, *q = p, *cd = NULL;
-    int e;
+    const uint8_t *q = p, *cd = NULL;
 
     w->line++;
-    if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
-    if (w->line == 2 && len == 0) return HAN_OK;   /* the empty line after it */
-    if (++w->data > HAN_P1_MAX_LINES) return refused(p, len, HAN_P1_ELINES);
-    if (len == 0) return HAN_P1_ELINE;
-    if (p[0] == '(') {   /* continues the object above (DSMR 2.2/3.0 gas) */
-        e = w->open ? groups(w, p, end) : HAN_P1_ELINE;
-        return e == HAN_P1_ELINE ? refused(p, len, e) : e;
+    if (w->line == 2 && (*lf = line_end(p)) != NULL) return HAN_OK;   /* empty after it */
+    if (++w->data > HAN_P1_MAX_LINES) return refused(w, p, HAN_P1_ELINES);
+    if (*p == '(') {   /* continues the object above (DSMR 2.2/3.0 gas) */
+        q = w->open ? groups(w, p) : NULL;
+    } else {
+        for (;;) {   /* the code: up to its '(', with its first ':' */
+            while (!(STOP[*q] & (GROUP | CODE))) q++;
+            if (*q != ':') break;
+            if (!cd) cd = q + 1;
+            q++;
+        }
+        if (*q != '(') return refused(w, p, HAN_P1_ELINE);
+        if (!cd) cd = p;
+        finish(w);
+        w->open = 1;
+        w->id = is_id_code(cd, (size_t)(q - cd));
+        w->v->object(w->ud, (const char *)p, (size_t)(q - p));
+        q = groups(w, q);
     }
-    for (;;) {   /* the code: up to its '(', with its first ':' */
-        while (!(STOP[*q] & (GROUP | CODE))) q++;
-        if (*q != ':') break;
-        if (!cd) cd = q + 1;
-        q++;
-    }
-    if (*q != '(') return q < end && *q != ')' ? HAN_P1_ECHAR : refused(p, len, HAN_P1_ELINE);
-    if (!cd) cd = p;
-    finish(w);
-    w->open = 1;
-    w->id = is_id_code(cd, (size_t)(q - cd));
-    w->v->object(w->ud, (const char *)p, (size_t)(q - p));
-    e = groups(w, q, end);
-    return e == HAN_P1_ELINE ? refused(p, len, e) : e;
-}
-
-/* The length of the line at p, which ends at the LF lf, without its CR. */
-static size_t content(const uint8_t *p, const uint8_t *lf)
-{
-    return (size_t)(lf - p) - (lf > p && lf[-1] == '\r');
+    if (!q) return refused(w, p, HAN_P1_ELINE);
+    *lf = q;
+    return content(p, q) > HAN_P1_MAX_LINE ? HAN_P1_ELONG : HAN_OK;
 }
 
 int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, void *ud,
@@ -281,9 +288,9 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
         info.groups++;
     v->begin(ud, &info);
 
+    w.bang = bang;
     for (p = lf + 1; p < bang; p = lf + 1) {
-        lf = memchr(p, '\n', (size_t)(bang - p));
-        if ((e = line(&w, p, content(p, lf))) != HAN_OK) {
+        if ((e = line(&w, p, &lf)) != HAN_OK) {
             if (e == HAN_P1_ELINE) *errline = w.line;
             return e;
         }
