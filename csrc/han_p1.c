@@ -28,7 +28,7 @@ static void put(struct p1_builder *b, const char *p, size_t n)
 static void p1_begin(void *ud, const struct han_p1_info *in)
 {
     struct p1_builder *b = ud;
-    lua_createtable(b->L, (int)in->lines, 0);   /* about one group a line */
+    lua_createtable(b->L, (int)in->groups, 0);   /* one value a group */
     b->v = lua_gettop(b->L);
     b->info = *in;
     put(b, in->ident - 1, in->ident_len + 1);   /* the line with its '/' */

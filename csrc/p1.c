@@ -132,25 +132,10 @@ static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
 struct walk {
     const struct han_p1_visitor *v;
     void *ud;
+    const uint8_t *bang;               /* the end line's '!', after the last LF */
     unsigned line, data;
     int open, id;                      /* the object being read */
 };
-
-/* Groups "(...)" from p to end, nothing between or after them: 1, else 0. */
-static int groups(struct walk *w, const uint8_t *p, const uint8_t *end)
-{
-    struct han_p1_value val;
-    while (p < end) {
-        const uint8_t *q;
-        if (*p != '(') return 0;
-        q = memchr(p + 1, ')', (size_t)(end - p - 1));
-        if (!q || memchr(p + 1, '(', (size_t)(q - p - 1))) return 0;
-        group(p + 1, (size_t)(q - p - 1), w->id, &val);
-        w->v->value(w->ud, &val);
-        p = q + 1;
-    }
-    return 1;
-}
 
 static void finish(struct walk *w)
 {
@@ -158,56 +143,105 @@ static void finish(struct walk *w)
     w->open = 0;
 }
 
-/* The checks every line gets, before what it says is looked at. Eight bytes at a time
- * (the classic "has a byte less than / more than" tricks): bit 7 of some byte of `bad`
- * is set when a byte is below 0x20 or above 0x7E. */
-static int printable(const uint8_t *p, size_t len)
-{
-    const uint64_t ONES = 0x0101010101010101u, HIGH = 0x8080808080808080u;
-    uint64_t x, bad = 0;
-    size_t i = 0;
-    if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
-    if (len < 8) {
-        for (; i < len; i++) bad |= (uint64_t)((uint8_t)(p[i] - 0x20) > 0x5E);
-        return bad ? HAN_P1_ECHAR : HAN_OK;
-    }
-    for (;; i += 8) {   /* the last word overlaps the one before it */
-        if (i + 8 > len) i = len - 8;
-        memcpy(&x, p + i, 8);
-        bad |= ((x - ONES * 0x20) & ~x) | (x + ONES * (0x7F - 0x7E)) | x;
-        if (i + 8 == len) break;
-    }
-    return bad & HIGH ? HAN_P1_ECHAR : HAN_OK;
-}
-
-/* A line after the identification, p[0..len) without its CR LF. */
-static int line(struct walk *w, const uint8_t *p, size_t len)
-{
-    const uint8_t *end = p + len, *open, *cd;
-    int e;
-
-    w->line++;
-    if ((e = printable(p, len)) != HAN_OK) return e;
-    if (w->line == 2 && len == 0) return HAN_OK;   /* the empty line after it */
-    if (++w->data > HAN_P1_MAX_LINES) return HAN_P1_ELINES;
-    if (len == 0) return HAN_P1_ELINE;
-    if (p[0] == '(')   /* continues the object above (DSMR 2.2/3.0 gas) */
-        return w->open && groups(w, p, end) ? HAN_OK : HAN_P1_ELINE;
-    open = memchr(p, '(', len);
-    if (!open || memchr(p, ')', (size_t)(open - p))) return HAN_P1_ELINE;
-    cd = memchr(p, ':', (size_t)(open - p));
-    cd = cd ? cd + 1 : p;
-    finish(w);
-    w->open = 1;
-    w->id = is_id_code(cd, (size_t)(open - cd));
-    w->v->object(w->ud, (const char *)p, (size_t)(open - p));
-    return groups(w, open, end) ? HAN_OK : HAN_P1_ELINE;
-}
-
 /* The length of the line at p, which ends at the LF lf, without its CR. */
 static size_t content(const uint8_t *p, const uint8_t *lf)
 {
     return (size_t)(lf - p) - (lf > p && lf[-1] == '\r');
+}
+
+/* The checks of a line's length and bytes, which come before any other: a line that is
+ * refused for its shape is refused for a bad byte first (docs/core-api.md). */
+static int printable(const uint8_t *p, size_t len)
+{
+    size_t i;
+    if (len > HAN_P1_MAX_LINE) return HAN_P1_ELONG;
+    for (i = 0; i < len; i++)
+        if ((uint8_t)(p[i] - 0x20) > 0x5E) return HAN_P1_ECHAR;
+    return HAN_OK;
+}
+
+/* The error e of the data line at p, unless its length or a byte refuses it first. */
+static int refused(const struct walk *w, const uint8_t *p, int e)
+{
+    const uint8_t *lf = memchr(p, '\n', (size_t)(w->bang - p));
+    int c = printable(p, content(p, lf));
+    return c != HAN_OK ? c : e;
+}
+
+/* Where a scan of a line stops, by byte: GROUP at '(', ')' and every byte that is not
+ * printable (below 0x20, so at the CR or LF that ends the line too, or above 0x7E); CODE
+ * at ':'. One pass over a line checks its bytes, finds its parts and its end. */
+enum { GROUP = 1, CODE = 2 };
+static const uint8_t STOP[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0,   /* 0x20: '(' ')' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0,   /* 0x30: ':' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,   /* 0x70: DEL */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* 0x80 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* The LF of a line whose content ends at p, else NULL (more follows). */
+static const uint8_t *line_end(const uint8_t *p)
+{
+    if (*p == '\r') p++;
+    return *p == '\n' ? (const uint8_t *)p : NULL;
+}
+
+/* Groups "(...)" from p ('(') to the end of the line, nothing between or after them,
+ * each reported as it closes: the line's LF, else NULL. */
+static const uint8_t *groups(struct walk *w, const uint8_t *p)
+{
+    struct han_p1_value val;
+    do {
+        const uint8_t *q = p + 1;
+        while (!(STOP[*q] & GROUP)) q++;
+        if (*q != ')') return NULL;
+        group(p + 1, (size_t)(q - p - 1), w->id, &val);
+        w->v->value(w->ud, &val);
+        p = q + 1;
+    } while (*p == '(');
+    return line_end(p);
+}
+
+/* A line after the identification, at p: HAN_OK with its LF in *lf, else the error. */
+static int line(struct walk *w, const uint8_t *p, const uint8_t **lf)
+{
+    const uint8_t *q = p, *cd = NULL;
+
+    w->line++;
+    if (w->line == 2 && (*lf = line_end(p)) != NULL) return HAN_OK;   /* empty after it */
+    if (++w->data > HAN_P1_MAX_LINES) return refused(w, p, HAN_P1_ELINES);
+    if (*p == '(') {   /* continues the object above (DSMR 2.2/3.0 gas) */
+        q = w->open ? groups(w, p) : NULL;
+    } else {
+        for (;;) {   /* the code: up to its '(', with its first ':' */
+            while (!(STOP[*q] & (GROUP | CODE))) q++;
+            if (*q != ':') break;
+            if (!cd) cd = q + 1;
+            q++;
+        }
+        if (*q != '(') return refused(w, p, HAN_P1_ELINE);
+        if (!cd) cd = p;
+        finish(w);
+        w->open = 1;
+        w->id = is_id_code(cd, (size_t)(q - cd));
+        w->v->object(w->ud, (const char *)p, (size_t)(q - p));
+        q = groups(w, q);
+    }
+    if (!q) return refused(w, p, HAN_P1_ELINE);
+    *lf = q;
+    return content(p, q) > HAN_P1_MAX_LINE ? HAN_P1_ELONG : HAN_OK;
 }
 
 int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, void *ud,
@@ -250,13 +284,13 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
     if (len < 4 || !letter(s[1]) || !letter(s[2]) || !letter(s[3])) return HAN_P1_EIDENT;
     info.ident = (const char *)s + 1;
     info.ident_len = len - 1;
-    for (p = lf + 1; p < bang; p = (const uint8_t *)memchr(p, '\n', (size_t)(bang - p)) + 1)
-        info.lines++;
+    for (p = lf + 1; (p = memchr(p, '(', (size_t)(bang - p))) != NULL; p++)
+        info.groups++;
     v->begin(ud, &info);
 
+    w.bang = bang;
     for (p = lf + 1; p < bang; p = lf + 1) {
-        lf = memchr(p, '\n', (size_t)(bang - p));
-        if ((e = line(&w, p, content(p, lf))) != HAN_OK) {
+        if ((e = line(&w, p, &lf)) != HAN_OK) {
             if (e == HAN_P1_ELINE) *errline = w.line;
             return e;
         }

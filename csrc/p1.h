@@ -18,7 +18,7 @@ struct han_p1_info {
     size_t ident_len;
     int has_crc;
     unsigned crc;
-    unsigned lines;        /* lines after the identification: a bound on the objects */
+    unsigned groups;       /* '(' after the identification: a bound on the values */
 };
 
 enum han_p1_kind { HAN_P1_STRING, HAN_P1_NUMBER, HAN_P1_TIME };

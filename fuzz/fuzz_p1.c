@@ -11,7 +11,7 @@ static volatile uint8_t sink;   /* every reported byte is read: ASan checks the 
 struct check {
     const uint8_t *s;
     size_t n;
-    unsigned lines, objects;
+    unsigned groups, values;
     int begun, open;
 };
 
@@ -34,13 +34,13 @@ static void v_begin(void *ud, const struct han_p1_info *in)
     if (c->begun || in->ident_len < 3 || (in->has_crc && in->crc > 0xFFFF)) abort();
     text(c, in->ident, in->ident_len);
     c->begun = 1;
-    c->lines = in->lines;
+    c->groups = in->groups;
 }
 
 static void v_object(void *ud, const char *code, size_t n)
 {
     struct check *c = ud;
-    if (!c->begun || c->open || n == 0 || ++c->objects > c->lines) abort();
+    if (!c->begun || c->open || n == 0) abort();
     if (memchr(code, '(', n) || memchr(code, ')', n)) abort();
     text(c, code, n);
     c->open = 1;
@@ -49,7 +49,8 @@ static void v_object(void *ud, const char *code, size_t n)
 static void v_value(void *ud, const struct han_p1_value *v)
 {
     struct check *c = ud;
-    if (!c->open || memchr(v->text, '(', v->len) || memchr(v->text, ')', v->len)) abort();
+    if (!c->open || ++c->values > c->groups) abort();
+    if (memchr(v->text, '(', v->len) || memchr(v->text, ')', v->len)) abort();
     text(c, v->text, v->len);
     switch (v->kind) {
     case HAN_P1_TIME:

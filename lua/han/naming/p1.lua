@@ -8,7 +8,7 @@ local naming = require("han.naming")
 local fields = require("han.naming.fields")
 local time = require("han.time")
 
-local type, tonumber = type, tonumber
+local type, tonumber, concat = type, tonumber, table.concat
 local find, match, gsub, sub, upper, char, format = string.find, string.match,
   string.gsub, string.sub, string.upper, string.char, string.format
 local epoch = time.epoch
@@ -80,54 +80,61 @@ local function classify(code)
   return M.names[cde] or UNKNOWN
 end
 
-local POW10 = { [1] = 10, [2] = 100, [3] = 1000 }
-for i = 4, 22 do POW10[i] = 10 ^ i end
-local ROUND = 6755399441055744.0   -- 1.5 * 2^52: x + ROUND - ROUND is x rounded
-
--- v * 10^x, x ~= 0. Dividing keeps 230515 Wh the double nearest 230.515 kWh; a product
--- that misses an integer by rounding only is that integer (2.027 kW is 2027 W, not
--- 2027.0000000000002).
-local function scaled(v, x)
-  if x < 0 then return v / POW10[-x] end
-  local r = v * POW10[x]
-  if r > -2 ^ 51 and r < 2 ^ 51 then
-    local i = r + ROUND - ROUND
-    local d = r - i
-    if d ~= 0 and (d < 0 and -d or d) <= (r < 0 and -r or r) * 1e-12 then return i end
+-- The expression of v * 10^x, x ~= 0, for the field `name`. Dividing keeps 230515 Wh
+-- the double nearest 230.515 kWh; a product that misses an integer by rounding only is
+-- that integer (2.027 kW is 2027 W, not 2027.0000000000002): statements before the
+-- reading (c.pre) set a local of the field's name, declared once (in `declared`), to
+-- x + 1.5 * 2^52 - 1.5 * 2^52, x rounded (below 2^51), or else to x.
+local function scaled(c, declared, name, v, x)
+  if x < 0 then return naming.scaled_expr(v, x) end
+  if not declared[name] then
+    declared[name] = true
+    c.pre("local ", name)
   end
-  return r
+  c.pre("x = ", naming.scaled_expr(v, x), " ", name,
+    " = x + 6755399441055744 - 6755399441055744")
+  c.pre("if x == ", name, " or not (x > -2251799813685248 and x < 2251799813685248 and (x < ",
+    name, " and ", name, " - x or x - ", name, ") <= (x < 0 and -x or x) * 1e-12) then ",
+    name, " = x end")
+  return name
 end
 
+------------------------------------------------------------------------------------
+-- A layout's groups as Lua expressions over the values v. The key fixes each group's
+-- kind (n a number, s a string, t a time table), so what a value's type decides is
+-- decided when the layout is compiled, not for each telegram.
 
+-- Group i of object o, when it is of kind k (t: a time, as its epoch), else nil.
+local function group(o, i, k)
+  if o.kinds[i] ~= k then return nil end
+  local g = "v[" .. (o.first + i - 1) .. "]"
+  return k == "t" and "epoch(" .. g .. ", zone)" or g
+end
+
+-- The expression of a list (count)(code)... whose records start at group `from`, one
+-- group for each {name, kind} of `shape`: a record's name is there when its group is
+-- of that kind. Nothing when the object does not start with a count and a code.
+local function records(from, shape)
+  return function(o)
+    if o.kinds[1] ~= "n" or o.kinds[2] ~= "s" then return nil end
+    local out = {}
+    for i = from, #o.kinds - #shape + 1, #shape do
+      local parts = {}
+      for j, f in ipairs(shape) do
+        local g = group(o, i + j - 1, f[2])
+        if g then parts[#parts + 1] = f[1] .. " = " .. g end
+      end
+      out[#out + 1] = "{ " .. concat(parts, ", ") .. " }"
+    end
+    return "{ " .. concat(out, ", ") .. " }"
+  end
+end
 
 -- The power-failure log (count)(code)(time)(seconds)... as {time =, duration =}s.
-local function failures(v, zone)
-  if type(v[1]) ~= "number" or type(v[2]) ~= "string" then return nil end
-  local out = {}
-  for i = 3, #v - 1, 2 do
-    local t, s = v[i], v[i + 1]
-    out[#out + 1] = { time = type(t) == "table" and epoch(t, zone) or nil,
-      duration = type(s) == "number" and s or nil }
-  end
-  return out
-end
-
+M.names["99.97.0"].list = records(3, { { "time", "t" }, { "duration", "n" } })
 -- Belgian peaks (count)(code)(code)(month start)(time)(kW)... as {start =, time =,
 -- value =}s. Hungary's billing record under the same code starts with a time: kept.
-local function peaks(v, zone)
-  if type(v[1]) ~= "number" or type(v[2]) ~= "string" then return nil end
-  local out = {}
-  for i = 4, #v - 2, 3 do
-    local s, t, x = v[i], v[i + 1], v[i + 2]
-    out[#out + 1] = { start = type(s) == "table" and epoch(s, zone) or nil,
-      time = type(t) == "table" and epoch(t, zone) or nil,
-      value = type(x) == "number" and x or nil }
-  end
-  return out
-end
-
-M.names["99.97.0"].list = failures
-M.names["98.1.0"].list = peaks
+M.names["98.1.0"].list = records(4, { { "start", "t" }, { "time", "t" }, { "value", "n" } })
 
 -- The list a telegram is, by where it came from (han.decode's opts.protocol, which
 -- han.reader and han.d0 pass on): a DSMR P1 port, or an IEC 62056-21 (D0) one.
@@ -161,22 +168,6 @@ local function d0_clock(date, day_time)
     sec = tonumber(sub(day_time, 5, 6)) }
 end
 
--- A multi-group value as the reading's obis keeps it: a time table stays, a list
--- of its code is rewritten, (time)(number) becomes {value =, time = epoch}.
-local function converted(v, e, zone)
-  local first = v[1]
-  if first == nil then return v end   -- a time table, or converted before
-  local list = e.list
-  if list then
-    local out = list(v, zone)
-    if out then return out end
-  end
-  if v[3] == nil and type(first) == "table" and type(v[2]) == "number" then
-    return { value = v[2], time = epoch(first, zone) }
-  end
-  return v
-end
-
 -- Hex-encoded ASCII ids are decoded; one-entry memo (a meter sends the same id).
 local last_raw, last_id
 local function meter_id(raw)
@@ -199,83 +190,28 @@ local function vendor(ident)
   return last_vendor
 end
 
--- The channel reading a code gives: volume, time, unit.
-local function gas_of(kind, v, unit, zone)
-  if kind == "profile" then   -- (time)(status)(period)(n)(code)(unit) then the value
-    if type(v) ~= "table" or v[1] == nil then return end
-    local t = v[1]
-    return v[#v], type(t) == "table" and epoch(t, zone) or nil, unit or v[#v - 1]
-  end
-  if type(v) == "table" then
-    -- a (time)(value) whose time does not parse ("150701190000x"): the value stands
-    if v.value == nil and v[3] == nil and type(v[2]) == "number" then return v[2], nil, unit end
-    return v.value, v.time, unit
-  end
-  return v, nil, unit
-end
-
--- What the M-Bus channels 1..ch_max of the telegram being read say (scratch, cleared
--- when a reading starts): device type, and the preferred reading in m3.
-local ch_type, ch_volume, ch_time, ch_rank, ch_max = {}, {}, {}, {}, 0
-
--- An M-Bus channel's device type, reading or profile (entry e, value v with its unit),
--- noted for gas(): v as obis keeps it.
-local function note_channel(e, v, unit, zone)
-  local n, kind = e.channel, e.kind
-  if n > ch_max then ch_max = n end
-  if kind == "type" then
-    ch_type[n] = v
-    return v
-  end
-  if type(v) == "table" then v = converted(v, e, zone) end
-  if not ch_volume[n] or e.rank < ch_rank[n] then
-    local volume, at, u = gas_of(kind, v, unit, zone)
-    if type(volume) == "number" and u == "m3" then
-      ch_volume[n], ch_time[n], ch_rank[n] = volume, at, e.rank
-    end
-  end
-  return v
-end
-
--- The channels forgotten: each telegram starts with none (the last may have raised).
-local function clear_channels()
-  for n = 1, ch_max do
-    ch_type[n], ch_volume[n], ch_time[n], ch_rank[n] = nil, nil, nil, nil
-  end
-  ch_max = 0
-end
-
--- The gas meter's channel: the first of device type 3 with a reading in m3, else the
--- first reading in m3 of a channel that states no type. r.gas_volume and r.gas_time
--- from it, when there is one.
-local function gas(r)
-  local best
-  for n = 1, ch_max do
-    if ch_volume[n] then
-      local ty = ch_type[n]
-      if ty == GAS then
-        best = n
-        break
-      end
-      if ty == nil and not best then best = n end
-    end
-  end
-  if best then r.gas_volume, r.gas_time = ch_volume[best], ch_time[best] end
-end
-
 -- The tariff in force: a string of digits, as a number.
 local function tariff_of(v)
   return type(v) == "string" and match(v, "^%d+$") and tonumber(v) or nil
 end
 
--- Totals from the tariff registers when the meter sends none.
-local function totals(r)
-  for i = 1, #TARIFFS do
-    local t = TARIFFS[i]
-    if r[t.total] == nil then
-      local f = t.fields
-      local a, b, c, d = r[f[1]], r[f[2]], r[f[3]], r[f[4]]
-      if a or b or c or d then r[t.total] = (a or 0) + (b or 0) + (c or 0) + (d or 0) end
+-- The statements (c.line) that add up the tariff registers into their total when the
+-- meter sends none (or it was refused). sent: the fields the layout gives.
+local function totals(c, sent)
+  for _, t in ipairs(TARIFFS) do
+    local vars, regs, terms = {}, {}, {}
+    for _, f in ipairs(t.fields) do
+      if sent[f] then
+        local a = "a" .. #vars + 1
+        vars[#vars + 1], regs[#regs + 1], terms[#terms + 1] = a, "r." .. f, "(" .. a .. " or 0)"
+      end
+    end
+    if #vars > 0 then
+      -- the registers not sent add 0, which turns a sum of -0 into 0
+      if #vars < #t.fields then terms[#terms + 1] = "0" end
+      c.line("do local ", concat(vars, ", "), " = ", concat(regs, ", "), " if ",
+        sent[t.total] and "r." .. t.total .. " == nil and " or "", "(", concat(vars, " or "),
+        ") then r.", t.total, " = ", concat(terms, " + "), " end end")
     end
   end
 end
@@ -308,12 +244,67 @@ local function objects(key)
   return ident, out
 end
 
+-- The gas volume an M-Bus channel's reading or profile gives, as expressions: the
+-- volume, its time (or nil) and the condition on the values under which it holds (or
+-- nil: always); nothing when it can give none. o is the object, `pair` whether it is a
+-- (time)(number) read as {value =, time =} (ob_entry: its expression in the obis table).
+-- A reading counts in m3 only.
+local function gas_reading(kind, o, pair, ob_entry)
+  local n = #o.kinds
+  if kind == "profile" then
+    -- (time)(status)(period)(n)(code)(unit) then the value; its unit after the number,
+    -- else the group before it (DSMR 2.2/3.0)
+    if n < 2 or pair then return end
+    local volume, named = group(o, n, "n"), not o.unit and group(o, n - 1, "s")
+    if not volume or not (o.unit == "m3" or named) then return end
+    return volume, group(o, 1, "t"), named and named .. ' == "m3"'
+  end
+  if o.unit ~= "m3" then return end
+  if pair then return group(o, 2, "n"), ob_entry .. ".time" end
+  -- one number, or a (time)(value) whose time does not parse ("150701190000x"): the
+  -- value stands, without a time
+  if n <= 2 then return group(o, n, "n") end
+end
+
+-- The statement that sets r.gas_volume and r.gas_time from the channels (by number:
+-- {type = the device type's expression, false when it cannot be a number, readings =
+-- {gas_reading's, with rank and order}}): the first channel of device type 3 with a
+-- reading in m3, else the first reading in m3 of a channel that states no type; of a
+-- channel's readings, the first by rank (then order) that holds.
+local function gas_statement(channels)
+  local typed, untyped = {}, {}
+  for n = 1, MAX_CHANNEL do
+    local ch = channels[n]
+    if ch and ch.type ~= false then
+      table.sort(ch.readings, function(a, b)
+        return a.rank < b.rank or a.rank == b.rank and a.order < b.order
+      end)
+      local into, is_gas = ch.type and typed or untyped, ch.type and ch.type .. " == " .. GAS
+      for _, g in ipairs(ch.readings) do
+        local cond = is_gas and g.cond and is_gas .. " and " .. g.cond or is_gas or g.cond
+        into[#into + 1] = { cond = cond, g = g }
+      end
+    end
+  end
+  for _, u in ipairs(untyped) do typed[#typed + 1] = u end
+  local out = {}
+  for _, clause in ipairs(typed) do
+    local g = clause.g
+    local set = "r.gas_volume = " .. g.volume .. (g.time and " r.gas_time = " .. g.time or "")
+    if not clause.cond then
+      out[#out + 1] = (#out == 0 and "do " or "else ") .. set
+      break
+    end
+    out[#out + 1] = (#out == 0 and "if " or "elseif ") .. clause.cond .. " then " .. set
+  end
+  return #out > 0 and concat(out, "\n") .. " end" or nil
+end
+
 local function compile(key)
   local ident, objs = objects(key)
   local c = naming.compiler("han.naming.chunk")()
   local K = c.const
   c.pre("local zone = opts and opts.zone")
-  c.pre("clear()")
   c.field("list", "opts and lists[opts.protocol] or " .. K("P1"))
   local maker = vendor(ident)
   if maker then c.field("vendor", K(maker)) end
@@ -322,31 +313,31 @@ local function compile(key)
   for _, o in ipairs(objs) do
     if o.unit then units[#units + 1] = "[" .. K(o.code) .. "] = " .. K(o.unit) end
   end
-  c.field("units", "{ " .. table.concat(units, ", ") .. " }")
-  local ids, clock = {}, {}
+  c.field("units", "{ " .. concat(units, ", ") .. " }")
+  local ids, clock, channels, sent, declared = {}, {}, {}, {}, {}
   for _, o in ipairs(objs) do
     local e, one = classify(o.code), #o.kinds == 1 and o.kinds[1]
     local v = "v[" .. o.first .. "]"
     if not one then
       local parts = {}
       for i = 1, #o.kinds do parts[i] = "v[" .. (o.first + i - 1) .. "]" end
-      v = "{ " .. table.concat(parts, ", ") .. " }"
+      v = "{ " .. concat(parts, ", ") .. " }"
     end
     local kind, obv = e.kind, v
-    if #o.kinds == 2 and o.kinds[1] == "t" and o.kinds[2] == "n" and kind ~= "type"
-      and kind ~= "id" and kind ~= "text" and kind ~= "tariff" then
-      -- (time)(number), as converted() makes it, without the list in between
-      v = format("{ value = v[%d], time = epoch(v[%d], zone) }", o.first + 1, o.first)
+    -- (time)(number) as {value =, time =}, but for codes whose groups are text
+    local pair = #o.kinds == 2 and o.kinds[1] == "t" and o.kinds[2] == "n" and kind ~= "type"
+      and kind ~= "id" and kind ~= "text" and kind ~= "tariff"
+    if pair then
+      v = format("{ value = %s, time = %s }", group(o, 2, "n"), group(o, 1, "t"))
       obv = v
-    elseif not one and (e.scale or kind == nil or kind == "list" or kind == "clock") then
-      obv = "converted(" .. v .. ", " .. K(e) .. ", zone)"
+    elseif not one and e.list then
+      obv = e.list(o) or v
     end
     if e.scale then
       local x = one == "n" and e.scale[o.unit or ""]
-      if x == 0 then
-        c.number(e.field, v)
-      elseif x then
-        c.number(e.field, "scaled(" .. v .. ", " .. format("%d", x) .. ")")
+      if x then
+        c.number(e.field, x == 0 and v or scaled(c, declared, e.field, v, x))
+        sent[e.field] = true
       end
     elseif kind == "id" then
       if one == "s" then ids[#ids + 1] = { e.rank, #ids, v } end
@@ -362,7 +353,17 @@ local function compile(key)
     elseif kind == "clock_part" then
       if one then clock[e.part] = v end
     elseif kind == "type" or kind == "reading" or kind == "profile" then
-      obv = "note(" .. K(e) .. ", " .. v .. ", " .. (o.unit and K(o.unit) or "nil") .. ", zone)"
+      local ch = channels[e.channel] or { readings = {} }
+      channels[e.channel] = ch
+      if kind == "type" then
+        ch.type = one == "n" and v   -- the later line wins, as in obis
+      else
+        local volume, at, cond = gas_reading(kind, o, pair, "ob[" .. K(o.code) .. "]")
+        if volume then
+          ch.readings[#ch.readings + 1] = { volume = volume, time = at, cond = cond,
+            rank = e.rank, order = #ch.readings }
+        end
+      end
     end
     c.obis(o.code, obv)
   end
@@ -376,15 +377,15 @@ local function compile(key)
   if #ids > 0 then
     local picks = {}
     for i, cand in ipairs(ids) do picks[i] = format("(%s ~= \"\" and %s)", cand[3], cand[3]) end
-    c.line("local id = ", table.concat(picks, " or "))
+    c.line("local id = ", concat(picks, " or "))
     c.line("if id then r.meter_id = meter_id(id) end")
   end
-  c.line("totals(r)")
-  c.line("gas(r)")
+  totals(c, sent)
+  local gas = gas_statement(channels)
+  if gas then c.line(gas) end
   c.line("if opts and opts.scale then scale(r, opts.scale) end")
   c.line("return r")
-  return c.compile("v, opts", { converted = converted, scaled = scaled, epoch = epoch,
-    note = note_channel, clear = clear_channels, gas = gas, totals = totals,
+  return c.compile("v, opts", { epoch = epoch,
     tariff_of = tariff_of, meter_id = meter_id, scale = naming.apply_scale,
     lists = M.lists, d0_clock = d0_clock })
 end
