@@ -13,52 +13,33 @@ M.rules = {
 
 -- A zone: `offset` = standard time east of UTC in minutes, `dst` = a rule name (or a
 -- rule table) or nil for none.
-M.default_zone = "Europe/Oslo"
+local CET = { offset = 60, dst = "eu" }
+local EET = { offset = 120, dst = "eu" }
+local WET = { offset = 0, dst = "eu" }
 
--- Every zone of Europe whose clocks follow the EU rule, by its tz name, after the rule's
--- zone. Text: M.zones gets these names with the first one asked for that it lacks (a
--- controller mostly reads the default zone only). README.md lists them.
-local NAMES = [[
-CET Europe/Amsterdam Europe/Andorra Europe/Belgrade Europe/Berlin Europe/Bratislava
-CET Europe/Brussels Europe/Budapest Europe/Busingen Europe/Copenhagen Europe/Gibraltar
-CET Europe/Ljubljana Europe/Luxembourg Europe/Madrid Europe/Malta Europe/Monaco
-CET Europe/Oslo Europe/Paris Europe/Podgorica Europe/Prague Europe/Rome
-CET Europe/San_Marino Europe/Sarajevo Europe/Skopje Europe/Stockholm Europe/Tirane
-CET Europe/Vaduz Europe/Vatican Europe/Vienna Europe/Warsaw Europe/Zagreb Europe/Zurich
-EET Europe/Athens Europe/Bucharest Europe/Helsinki Europe/Kyiv Europe/Kiev
-EET Europe/Mariehamn Europe/Riga Europe/Sofia Europe/Tallinn Europe/Uzhgorod
-EET Europe/Vilnius Europe/Zaporozhye
-WET Europe/London Europe/Dublin Europe/Lisbon Europe/Guernsey Europe/Isle_of_Man
-WET Europe/Jersey Atlantic/Canary Atlantic/Faroe Atlantic/Madeira
-]]
-
--- The zones by name: UTC, the rules' zones CET, EET, WET and the default zone, and all
--- of NAMES from the first name asked for that is not there.
-local function add(zones, only)
-  for std, names in NAMES:gmatch("(%u+) ([^\n]+)") do
-    for name in names:gmatch("%S+") do
-      if name == only or not only then zones[name] = zones[std] end
-    end
-  end
-end
-local function complete(zones)
-  setmetatable(zones, nil)
-  add(zones)
-  return zones
-end
-M.zones = setmetatable({
+-- Every zone of Europe whose clocks follow the EU rule, by its tz name, and the tz
+-- names CET, EET, WET (the same rule). README.md lists them.
+M.zones = {
   UTC = { offset = 0 }, ["Etc/UTC"] = { offset = 0 }, GMT = { offset = 0 },
-  CET = { offset = 60, dst = "eu" }, EET = { offset = 120, dst = "eu" },
-  WET = { offset = 0, dst = "eu" },
-}, { __index = function(zones, name)
-  if type(name) == "string" then return rawget(complete(zones), name) end
-end })
-add(M.zones, M.default_zone)
-
--- M.zones with every name han knows.
-function M.all_zones()
-  return getmetatable(M.zones) and complete(M.zones) or M.zones
+  CET = CET, EET = EET, WET = WET,
+}
+for _, city in ipairs({ "Amsterdam", "Andorra", "Belgrade", "Berlin", "Bratislava",
+  "Brussels", "Budapest", "Busingen", "Copenhagen", "Gibraltar", "Ljubljana", "Luxembourg",
+  "Madrid", "Malta", "Monaco", "Oslo", "Paris", "Podgorica", "Prague", "Rome",
+  "San_Marino", "Sarajevo", "Skopje", "Stockholm", "Tirane", "Vaduz", "Vatican", "Vienna",
+  "Warsaw", "Zagreb", "Zurich" }) do
+  M.zones["Europe/" .. city] = CET
 end
+for _, city in ipairs({ "Athens", "Bucharest", "Helsinki", "Kyiv", "Kiev", "Mariehamn",
+  "Riga", "Sofia", "Tallinn", "Uzhgorod", "Vilnius", "Zaporozhye" }) do
+  M.zones["Europe/" .. city] = EET
+end
+for _, name in ipairs({ "Europe/London", "Europe/Dublin", "Europe/Lisbon",
+  "Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey", "Atlantic/Canary",
+  "Atlantic/Faroe", "Atlantic/Madeira" }) do
+  M.zones[name] = WET
+end
+M.default_zone = "Europe/Oslo"
 
 -- The zone table for a name, a zone table, or nil (the default). Misuse raises.
 function M.zone(z)
