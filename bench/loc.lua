@@ -95,7 +95,9 @@ local function is_brace(s) return s:find("^[%s{},;]*$") and s:find("[{}]") end
 local function count(name, rev)
   local lines, state = {}, {}
   local strip = name:find("%.lua$") and strip_lua or strip_c
-  for line in lines_of(name, rev) do lines[#lines + 1] = { raw = line, code = strip(line, state) } end
+  for line in lines_of(name, rev) do
+    lines[#lines + 1] = { raw = line, code = strip(line, state) }
+  end
   local tab = {}
   for i, l in ipairs(lines) do tab[i] = name:find("%.[ch]$") and is_row(l.code) and true end
   local grew = true
