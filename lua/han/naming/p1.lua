@@ -15,8 +15,9 @@ local epoch = time.epoch
 
 local M = {}
 
--- The maker by the identification's 3-letter flag: one table for every protocol.
-M.vendors = require("han.naming.profiles").makers
+-- The maker by the identification's 3-letter flag: one table for every protocol, taken
+-- from the profiles as every namer reaches them (held weakly: han.naming.compiler).
+M.vendors = naming.compiler("han.naming.profiles").makers
 
 -- Powers of ten from a value's unit to the reading's unit (W and var, kWh and kvarh,
 -- V, A), per kind; [""] is a value sent without a unit (P1's kW, kvar, kWh, kvarh).

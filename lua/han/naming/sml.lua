@@ -13,8 +13,9 @@ local tonumber = tonumber
 local M = {}
 
 -- The maker by its FLAG id (the three letters of 96.50.1, of 129-129:199.130.3 or of a
--- server id): the one table of every protocol.
-M.vendors = require("han.naming.profiles").makers
+-- server id): the one table of every protocol, from the profiles as every namer reaches
+-- them (held weakly: han.naming.compiler).
+M.vendors = naming.compiler("han.naming.profiles").makers
 
 -- Powers of ten from an SML unit (the DLMS unit code) to the reading's unit, per kind: W,
 -- var; Wh and varh to kWh and kvarh; V, A, Hz. A value in another unit, or in none, leaves
