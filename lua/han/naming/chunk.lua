@@ -73,9 +73,12 @@ return function()
     for _, e in ipairs(c.r) do
       local range = e and c.numbers[e[1]]
       if range then
+        -- a value or a local is checked where it is, not looked up again in r
+        local at = (e[2]:find("^v%[%d+%]$") or e[2]:find("^[%a_][%w_]*$")) and e[2]
+          or "r." .. e[1]
         checks[#checks + 1] = format(
-          "x = r.%s if not (x >= %.17g and x <= %.17g) then refuse(r, %q, x) end",
-          e[1], range[1], range[2], e[1])
+          "x = %s if not (x >= %.17g and x <= %.17g) then refuse(r, %q, x) end",
+          at, range[1], range[2], e[1])
       end
     end
     local src = concat({ "local ", concat(names, ", "), " = ...\nreturn function(", params,
