@@ -1,7 +1,8 @@
 -- Lines of library code, as rows of the `make bench` table, against the figure measured
 -- before the restructuring (bench/README.md): the tree at the commit that completed the
--- restructuring (issue 19: the cores end at values, one namer), where the floor applies,
--- and the tree now, with what later issues added since.
+-- restructuring (issue 19: the cores end at values, one namer; the last merge of its core
+-- branch, before any other issue's work was merged), where the floor applies, and the
+-- tree now, with what later issues added since.
 -- Counted: every csrc/*.c and csrc/*.h (the serial and mosquitto bindings included) and
 -- every lua/han/**/*.lua (all subfolders). Not counted: bin/, tools/, spec/, bench/,
 -- examples/, dist/.
@@ -11,8 +12,10 @@
 -- and a line of nothing but braces, commas and semicolons next to a table row (or to
 -- such a line) is part of the table; the line declaring the table counts.
 -- Usage, from the repository root: lua bench/loc.lua [-v]   (-v: per file, now)
+--   lua bench/loc.lua --series   each commit of main's first-parent history since the
+--                                restructuring that changed the count, with its change
 local BEFORE = { code = 7427, commit = "ca8e146" }   -- bench/README.md
-local AFTER = "7f04f3a"                               -- the restructuring merged
+local AFTER = "ae26274"                               -- the restructuring complete
 local FLOOR = 0.15                                    -- shrink by at least 15%
 
 local function library(name)
@@ -144,13 +147,26 @@ local function split(total)
       total.c[3] + total.lua[3])
 end
 
+if arg[1] == "--series" then
+  local log = assert(io.popen("git log --first-parent --reverse --format='%h %s' "
+    .. AFTER .. "..HEAD"))
+  local _, before = tree(AFTER)
+  for line in log:lines() do
+    local _, code = tree(line:match("^%S+"))
+    if code ~= before then print(("%+5d %5d  %s"):format(code - before, code, line)) end
+    before = code
+  end
+  log:close()
+  return
+end
+
 local _, after, had = tree(AFTER)
 if after == 0 then
   row("lines of library code at " .. AFTER, 0, "needs the repository's git history")
 else
   local change = after / BEFORE.code - 1
-  row("lines of library code at " .. AFTER, after, ("the restructuring merged; before %d (%s): "
-    .. "%+.1f%% (floor -%d%%): %s"):format(BEFORE.code, BEFORE.commit, 100 * change,
+  row("lines of library code at " .. AFTER, after, ("the restructuring complete; before %d "
+    .. "(%s): %+.1f%% (floor -%d%%): %s"):format(BEFORE.code, BEFORE.commit, 100 * change,
     100 * FLOOR, -change >= FLOOR and "ok" or "FAIL"))
 end
 local total, now, per = tree(nil, arg[1] == "-v")
