@@ -29,11 +29,6 @@ local MAX_HELD, MAX_HELD_BYTES = 32, 65536
 -- more than a stream that opens in the middle of the longest frame or telegram throws.
 local NOISE_BYTES = 2048
 
--- start bit, data bits, parity bit, one stop bit
-local function bits_per_byte(parity, databits)
-  return 2 + databits + (parity == "none" and 0 or 1)
-end
-
 -- The serial module: LogicMachine's `serial` where it exists, else han.serial; a
 -- tcp://host:port source goes through han.tcp (LuaSocket) with the same port API.
 local function serial_module(opts)
@@ -45,10 +40,8 @@ local function serial_module(opts)
 end
 
 local function sleeper(opts, serial)
-  if opts.sleep then return opts.sleep end
-  if serial and serial.sleep then return serial.sleep end
-  local os_sleep = rawget(os, "sleep") or rawget(_G, "sleep")
-  return os_sleep or function() end
+  return opts.sleep or serial and serial.sleep or rawget(os, "sleep") or rawget(_G, "sleep")
+    or function() end
 end
 
 -- Misuse raises at construction, naming the option, not at the first poll.
@@ -232,10 +225,6 @@ function Reader:check_line()
   end
 end
 
-function Reader:byte_time()
-  return bits_per_byte(self.parity, self.databits) / self.baudrate
-end
-
 function Reader:open()
   local port, err = self.serial.open(self.device, { baudrate = self.baudrate,
     parity = self.parity, databits = self.databits, stopbits = 1, duplex = self.duplex })
@@ -333,11 +322,6 @@ end
 -- pop() -> the next reading from the frames received so far, or nil; a frame that does
 -- not decode is counted and told to opts.report like in poll().
 function Reader:pop()
-  return self:next_reading()
-end
-
--- The next reading from frames already received, or nil.
-function Reader:next_reading()
   while true do
     local frame = self.framer:pop()
     if not frame then return nil end
@@ -367,7 +351,7 @@ function Reader:poll()
 end
 
 function Reader:poll_once()
-  local r = self:next_reading()
+  local r = self:pop()
   if r or self.pushed then return r end
   local left = self.budget
   if not self.port then
@@ -383,7 +367,8 @@ function Reader:poll_once()
     if self.backoff > 0 then self.reconnects = self.reconnects + 1 end
     self.backoff = 0
   end
-  local byte_time = self:byte_time()
+  -- start bit, data bits, parity bit, one stop bit
+  local byte_time = (2 + self.databits + (self.parity == "none" and 0 or 1)) / self.baudrate
   while left > 0.05 do
     -- Between frames, wait the whole budget for one byte; inside a frame, ask for what
     -- the framer needs, but no more than the line can bring within the timeout.
@@ -412,7 +397,7 @@ function Reader:poll_once()
       self:check_line()
       self:watch_parity()
       if not self.port then return nil end      -- reopening with the other parity
-      r = self:next_reading()
+      r = self:pop()
       if r then
         self.idle = true
         return r
