@@ -15,7 +15,7 @@
 -- of serial library and returns the reading the moment the telegram's last LF is in.
 local backend = require("han.backend")
 local decode = require("han.decode").decode
-local fields = require("han.naming.fields")
+local bad_scale = require("han.decode").bad_scale
 local time = require("han.time")
 
 local M = {}
@@ -99,15 +99,8 @@ local function check(opts)
       misuse("opts." .. name .. ": " .. bytes .. " bytes or " .. 2 * bytes .. " hex digits")
     end
   end
-  if opts.scale ~= nil then
-    if type(opts.scale) ~= "table" then misuse("opts.scale: a table expected") end
-    for kind, m in pairs(opts.scale) do
-      if not fields.scalable[kind] or type(m) ~= "number" then
-        misuse("opts.scale." .. tostring(kind)
-          .. ": a number for power, energy, current or voltage")
-      end
-    end
-  end
+  local bad = opts.scale ~= nil and bad_scale(opts.scale)
+  if bad then misuse(bad) end
   if opts.zone ~= nil then
     local ok, err = pcall(time.zone, opts.zone)
     if not ok then misuse("opts.zone: " .. tostring(err):gsub("^.-: ", "")) end
