@@ -32,7 +32,7 @@ local MAX_PAYLOAD = 1024 * 1024
 -- Far longer than any real prefix, and short enough to leave the meter id and field room.
 local MAX_PREFIX = 1024
 
-local catalogue, REGISTERS = fields.fields, fields.registers
+local catalogue = fields.fields
 -- Who published a discovery config, as Home Assistant shows it.
 local ORIGIN = { name = "han", sw_version = require("han")._VERSION:match("%S+$") }
 
@@ -377,9 +377,8 @@ function Bridge:publish(r)
   if finite(r.meter_time) then meter.state.meter_time = r.meter_time end
   local set = self.hourly:push(r)
   if set then
-    local registers = { hour = set.hour, meter_time = set.meter_time }
-    for _, k in ipairs(REGISTERS) do registers[k] = set[k] end
-    meter.hourly = json.encode(registers)
+    set.meter_id = nil             -- the topic says it
+    meter.hourly = json.encode(set)
     self:send(meter.topic .. "/hourly", meter.hourly, 1, true)
   end
   local sent, why = self:send(meter.topic .. "/state", json.encode(meter.state))
