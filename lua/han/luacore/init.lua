@@ -153,10 +153,6 @@ on_first_use("framer", function() return require("han.luacore.framer").framer en
 
 -- loaded on first use: controllers reading plain Norwegian meters never pay for it
 local gcm_module
-local function gcm_new(key)
-  gcm_module = gcm_module or require("han.luacore.aes")
-  return gcm_module.new(key)
-end
 
 -- Keys and system titles: `len` raw bytes or 2 * len hex digits. Misuse raises.
 local function bytes_from(k, name, len)
@@ -170,21 +166,23 @@ local function bytes_from(k, name, len)
 end
 M.bytes_from = bytes_from
 
-local function check_iv(iv)
+-- The GCM object of a key, once key and IV are checked.
+local function gcm_for(key, iv)
+  key = bytes_from(key, "key", 16)
   if type(iv) ~= "string" or #iv ~= 12 then error("bad argument #2 (12-byte IV expected)", 3) end
+  gcm_module = gcm_module or require("han.luacore.aes")
+  return gcm_module.new(key)
 end
 
 function M.gcm_encrypt(key, iv, pt, aad)
-  local g = gcm_new(bytes_from(key, "key", 16))
-  check_iv(iv)
+  local g = gcm_for(key, iv)
   if type(pt) ~= "string" then error("bad argument #3 to 'gcm_encrypt' (string expected)", 2) end
   local ct = g:ctr(iv, pt)
   return ct, g:tag(iv, aad or "", ct)
 end
 
 function M.gcm_decrypt(key, iv, ct, aad, tag)
-  local g = gcm_new(bytes_from(key, "key", 16))
-  check_iv(iv)
+  local g = gcm_for(key, iv)
   if type(ct) ~= "string" or type(aad) ~= "string" or type(tag) ~= "string" then
     error("bad argument to 'gcm_decrypt' (strings expected)", 2)
   end
