@@ -73,9 +73,8 @@ end
 local function load_mosquitto()
   local m = backend.load("mosquitto")
   if m then return m end
-  local why
-  m, why = backend.load("han.mosquitto")
-  if m then return m end
+  local own, why = backend.load("han.mosquitto")
+  if own then return own end
   return nil, "no MQTT client library: " .. why .. " (make builds it, with libmosquitto-dev;"
     .. " or install lua-mosquitto)"
 end
