@@ -405,10 +405,9 @@ end
 
 -- read(): block until a reading arrives (problems are retried as in poll()).
 function Reader:read()
-  while true do
-    local r = self:poll()
-    if r then return r end
-  end
+  local r
+  repeat r = self:poll() until r
+  return r
 end
 
 -- frames(): an iterator of readings, for `for r in reader:frames() do ... end`.
