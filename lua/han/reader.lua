@@ -208,14 +208,13 @@ function Reader:check_line()
         .. st.frames_ok - since.frames_ok .. " good (a weak line or adapter)"
     end
     if self:problem("bad_frames", message, true) then self.bad_mark = st end
-    self.mark = st
-  elseif good > 0 then
-    self.mark = st
-  elseif st.bytes_discarded - mark.bytes_discarded >= NOISE_BYTES then
+  elseif good == 0 then
+    local noise = st.bytes_discarded - mark.bytes_discarded
+    if noise < NOISE_BYTES then return end     -- still counting from the same mark
     self:problem("noise", ("%d bytes arrived and not one frame in them: check baud and"
-      .. " parity, and the protocol"):format(st.bytes_discarded - mark.bytes_discarded))
-    self.mark = st
+      .. " parity, and the protocol"):format(noise))
   end
+  self.mark = st
 end
 
 function Reader:open()
