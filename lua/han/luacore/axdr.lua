@@ -21,11 +21,10 @@ M.null = setmetatable({}, { __tostring = function() return "null" end })
 local null = M.null
 
 -- LuaJIT's table.new(na, nh): a table with room for what comes; nil elsewhere.
-M.table_new = (function()
+local table_new = (function()
   local ok, fn = pcall(require, "table.new")
   return ok and type(fn) == "function" and fn or nil
 end)()
-local table_new = M.table_new
 
 local function field(b) if b ~= 0xFF then return b end end
 local function year(y1, y2)
