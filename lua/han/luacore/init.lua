@@ -69,16 +69,15 @@ local function header(s, p, n)
   if p > n then return fail("truncated_data") end
   local dt = byte(s, p)
   if dt == 0x00 then return p + 1, false, apdu end
-  if dt == 0x0C or dt == 0x19 then
-    if n - p < 12 then return fail("truncated_data") end
-    return p + 13, p + 1, apdu
-  elseif dt == 0x09 then
+  if dt == 0x09 then                -- an octet-string: its length byte must say 12
     if p + 1 > n then return fail("truncated_data") end
     if byte(s, p + 1) ~= 0x0C then return fail("bad_datetime") end
-    if n - p - 1 < 12 then return fail("truncated_data") end
-    return p + 14, p + 2, apdu
+    p = p + 1
+  elseif dt ~= 0x0C and dt ~= 0x19 then
+    return fail("bad_datetime")
   end
-  return fail("bad_datetime")
+  if n - p < 12 then return fail("truncated_data") end
+  return p + 13, p + 1, apdu
 end
 
 -- The notification of s (a frame or an APDU): the first and last positions of its
