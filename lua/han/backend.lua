@@ -37,22 +37,18 @@ function M.use(name)
   if name ~= nil and not modules[name] then
     error("unknown han backend '" .. tostring(name) .. "' (use 'c' or 'lua')", 2)
   end
-  if name == "lua" then
-    M.name, M.core = "lua", require(modules.lua)
-    return M.core
-  end
-  local core, why, found = M.load(modules.c)
+  local core, why, found
+  if name ~= "lua" then core, why, found = M.load(modules.c) end
   if core then
     M.name, M.core = "c", core
-  elseif name == "c" then
-    error(why, 2)
-  else
-    if found and not M.warning then
-      M.warning = why .. "; using the pure-Lua core"
-      io.stderr:write("han: ", M.warning, "\n")
-    end
-    M.name, M.core = "lua", require(modules.lua)
+    return core
   end
+  if name == "c" then error(why, 2) end
+  if found and not M.warning then
+    M.warning = why .. "; using the pure-Lua core"
+    io.stderr:write("han: ", M.warning, "\n")
+  end
+  M.name, M.core = "lua", require(modules.lua)
   return M.core
 end
 

@@ -22,6 +22,16 @@ end
 -- core.unwrap peels: HDLC segments or a series of frames, block transfer or ciphering.
 local ENVELOPED = { segmented = true, bad_length = true, unsupported_apdu = true }
 
+-- What is wrong with opts.scale, or nil (han.reader asks too, before its first frame).
+function M.bad_scale(scale)
+  if type(scale) ~= "table" then return "opts.scale: a table expected" end
+  for kind, m in pairs(scale) do
+    if not fields.scalable[kind] or type(m) ~= "number" then
+      return "opts.scale." .. tostring(kind) .. ": a number for power, energy, current or voltage"
+    end
+  end
+end
+
 -- Misuse raises, before any data is read: a bad option is wrong for every frame.
 local function check(data, opts)
   if type(data) ~= "string" then
@@ -31,18 +41,8 @@ local function check(data, opts)
   if type(opts) ~= "table" then
     error("bad argument #2 to 'decode' (table expected, got " .. type(opts) .. ")", 3)
   end
-  local scale = opts.scale
-  if scale ~= nil then
-    if type(scale) ~= "table" then
-      error("bad argument #2 to 'decode' (opts.scale: a table expected)", 3)
-    end
-    for kind, m in pairs(scale) do
-      if not fields.scalable[kind] or type(m) ~= "number" then
-        error("bad argument #2 to 'decode' (opts.scale." .. tostring(kind)
-          .. ": a number for power, energy, current or voltage)", 3)
-      end
-    end
-  end
+  local bad = opts.scale ~= nil and M.bad_scale(opts.scale)
+  if bad then error("bad argument #2 to 'decode' (" .. bad .. ")", 3) end
   local quirks = opts.quirks
   if quirks ~= nil then
     local known = require("han.naming.sml").quirks
@@ -77,6 +77,10 @@ local function unchecked_text(core, data, opts, code)
   return tagged ~= "auth_failed"
 end
 
+local function wrong_key(err)
+  return nil, "wrong decryption key (or damaged frame): " .. err, "wrong_key"
+end
+
 -- han.decode(data [, opts]) -> reading, or nil, message, code. See the README for the
 -- fields. data: an HDLC frame or several, M-Bus long frames, an APDU (plain,
 -- LLC-prefixed, block transfer, ciphered), a P1 telegram or an SML transmission; the
@@ -105,26 +109,20 @@ function M.decode(data, opts)
   end
   local apdu, security, code = core.unwrap(data, opts)
   if not apdu then
-    if unchecked_text(core, data, opts, code) then
-      return nil, "wrong decryption key (or damaged frame): " .. security, "wrong_key"
-    end
+    if unchecked_text(core, data, opts, code) then return wrong_key(security) end
     return nil, security, code
   end
+  -- Text decrypted without a tag to check it: garbage means the key is wrong.
+  local unchecked = security and security.encrypted and not security.authenticated
   local r, err
   if byte(apdu, 1) == 0x2F then
     r, err, code = telegram(apdu, opts)
     -- a wrong key's garbage may start with "/" (1 in 256); a telegram's maker code follows
-    if not r and security and security.encrypted and not security.authenticated
-      and not apdu:find("^/%a%a%a") then
-      return nil, "wrong decryption key (or damaged frame): " .. err, "wrong_key"
-    end
+    if not r and unchecked and not apdu:find("^/%a%a%a") then return wrong_key(err) end
   else
     local v, key, header, src = core.values(apdu)
     if not v then
-      -- Text decrypted without a tag to check it: garbage means the key is wrong.
-      if security and security.encrypted and not security.authenticated then
-        return nil, "wrong decryption key (or damaged frame): " .. key, "wrong_key"
-      end
+      if unchecked then return wrong_key(key) end
       return nil, key, header
     end
     r, err, code = dlms.name(v, key, header, src, opts, core.null)

@@ -15,7 +15,7 @@
 -- of serial library and returns the reading the moment the telegram's last LF is in.
 local backend = require("han.backend")
 local decode = require("han.decode").decode
-local fields = require("han.naming.fields")
+local bad_scale = require("han.decode").bad_scale
 local time = require("han.time")
 
 local M = {}
@@ -29,11 +29,6 @@ local MAX_HELD, MAX_HELD_BYTES = 32, 65536
 -- more than a stream that opens in the middle of the longest frame or telegram throws.
 local NOISE_BYTES = 2048
 
--- start bit, data bits, parity bit, one stop bit
-local function bits_per_byte(parity, databits)
-  return 2 + databits + (parity == "none" and 0 or 1)
-end
-
 -- The serial module: LogicMachine's `serial` where it exists, else han.serial; a
 -- tcp://host:port source goes through han.tcp (LuaSocket) with the same port API.
 local function serial_module(opts)
@@ -45,10 +40,8 @@ local function serial_module(opts)
 end
 
 local function sleeper(opts, serial)
-  if opts.sleep then return opts.sleep end
-  if serial and serial.sleep then return serial.sleep end
-  local os_sleep = rawget(os, "sleep") or rawget(_G, "sleep")
-  return os_sleep or function() end
+  return opts.sleep or serial and serial.sleep or rawget(os, "sleep") or rawget(_G, "sleep")
+    or function() end
 end
 
 -- Misuse raises at construction, naming the option, not at the first poll.
@@ -106,15 +99,8 @@ local function check(opts)
       misuse("opts." .. name .. ": " .. bytes .. " bytes or " .. 2 * bytes .. " hex digits")
     end
   end
-  if opts.scale ~= nil then
-    if type(opts.scale) ~= "table" then misuse("opts.scale: a table expected") end
-    for kind, m in pairs(opts.scale) do
-      if not fields.scalable[kind] or type(m) ~= "number" then
-        misuse("opts.scale." .. tostring(kind)
-          .. ": a number for power, energy, current or voltage")
-      end
-    end
-  end
+  local bad = opts.scale ~= nil and bad_scale(opts.scale)
+  if bad then misuse(bad) end
   if opts.zone ~= nil then
     local ok, err = pcall(time.zone, opts.zone)
     if not ok then misuse("opts.zone: " .. tostring(err):gsub("^.-: ", "")) end
@@ -222,18 +208,13 @@ function Reader:check_line()
         .. st.frames_ok - since.frames_ok .. " good (a weak line or adapter)"
     end
     if self:problem("bad_frames", message, true) then self.bad_mark = st end
-    self.mark = st
-  elseif good > 0 then
-    self.mark = st
-  elseif st.bytes_discarded - mark.bytes_discarded >= NOISE_BYTES then
+  elseif good == 0 then
+    local noise = st.bytes_discarded - mark.bytes_discarded
+    if noise < NOISE_BYTES then return end     -- still counting from the same mark
     self:problem("noise", ("%d bytes arrived and not one frame in them: check baud and"
-      .. " parity, and the protocol"):format(st.bytes_discarded - mark.bytes_discarded))
-    self.mark = st
+      .. " parity, and the protocol"):format(noise))
   end
-end
-
-function Reader:byte_time()
-  return bits_per_byte(self.parity, self.databits) / self.baudrate
+  self.mark = st
 end
 
 function Reader:open()
@@ -333,11 +314,6 @@ end
 -- pop() -> the next reading from the frames received so far, or nil; a frame that does
 -- not decode is counted and told to opts.report like in poll().
 function Reader:pop()
-  return self:next_reading()
-end
-
--- The next reading from frames already received, or nil.
-function Reader:next_reading()
   while true do
     local frame = self.framer:pop()
     if not frame then return nil end
@@ -367,7 +343,7 @@ function Reader:poll()
 end
 
 function Reader:poll_once()
-  local r = self:next_reading()
+  local r = self:pop()
   if r or self.pushed then return r end
   local left = self.budget
   if not self.port then
@@ -383,7 +359,8 @@ function Reader:poll_once()
     if self.backoff > 0 then self.reconnects = self.reconnects + 1 end
     self.backoff = 0
   end
-  local byte_time = self:byte_time()
+  -- start bit, data bits, parity bit, one stop bit
+  local byte_time = (2 + self.databits + (self.parity == "none" and 0 or 1)) / self.baudrate
   while left > 0.05 do
     -- Between frames, wait the whole budget for one byte; inside a frame, ask for what
     -- the framer needs, but no more than the line can bring within the timeout.
@@ -412,7 +389,7 @@ function Reader:poll_once()
       self:check_line()
       self:watch_parity()
       if not self.port then return nil end      -- reopening with the other parity
-      r = self:next_reading()
+      r = self:pop()
       if r then
         self.idle = true
         return r
@@ -427,10 +404,9 @@ end
 
 -- read(): block until a reading arrives (problems are retried as in poll()).
 function Reader:read()
-  while true do
-    local r = self:poll()
-    if r then return r end
-  end
+  local r
+  repeat r = self:poll() until r
+  return r
 end
 
 -- frames(): an iterator of readings, for `for r in reader:frames() do ... end`.

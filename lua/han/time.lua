@@ -13,31 +13,26 @@ M.rules = {
 
 -- A zone: `offset` = standard time east of UTC in minutes, `dst` = a rule name (or a
 -- rule table) or nil for none.
-local CET = { offset = 60, dst = "eu" }
-local EET = { offset = 120, dst = "eu" }
-local WET = { offset = 0, dst = "eu" }
+M.zones = { UTC = { offset = 0 }, ["Etc/UTC"] = { offset = 0 }, GMT = { offset = 0 } }
 
 -- Every zone of Europe whose clocks follow the EU rule, by its tz name, and the tz
 -- names CET, EET, WET (the same rule). README.md lists them.
-M.zones = {
-  UTC = { offset = 0 }, ["Etc/UTC"] = { offset = 0 }, GMT = { offset = 0 },
-  CET = CET, EET = EET, WET = WET,
-}
-for _, city in ipairs({ "Amsterdam", "Andorra", "Belgrade", "Berlin", "Bratislava",
-  "Brussels", "Budapest", "Busingen", "Copenhagen", "Gibraltar", "Ljubljana", "Luxembourg",
-  "Madrid", "Malta", "Monaco", "Oslo", "Paris", "Podgorica", "Prague", "Rome",
-  "San_Marino", "Sarajevo", "Skopje", "Stockholm", "Tirane", "Vaduz", "Vatican", "Vienna",
-  "Warsaw", "Zagreb", "Zurich" }) do
-  M.zones["Europe/" .. city] = CET
-end
-for _, city in ipairs({ "Athens", "Bucharest", "Helsinki", "Kyiv", "Kiev", "Mariehamn",
-  "Riga", "Sofia", "Tallinn", "Uzhgorod", "Vilnius", "Zaporozhye" }) do
-  M.zones["Europe/" .. city] = EET
-end
-for _, name in ipairs({ "Europe/London", "Europe/Dublin", "Europe/Lisbon",
-  "Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey", "Atlantic/Canary",
-  "Atlantic/Faroe", "Atlantic/Madeira" }) do
-  M.zones[name] = WET
+for _, z in ipairs({
+  { "CET", 60, "Europe/Amsterdam Europe/Andorra Europe/Belgrade Europe/Berlin"
+    .. " Europe/Bratislava Europe/Brussels Europe/Budapest Europe/Busingen Europe/Copenhagen"
+    .. " Europe/Gibraltar Europe/Ljubljana Europe/Luxembourg Europe/Madrid Europe/Malta"
+    .. " Europe/Monaco Europe/Oslo Europe/Paris Europe/Podgorica Europe/Prague Europe/Rome"
+    .. " Europe/San_Marino Europe/Sarajevo Europe/Skopje Europe/Stockholm Europe/Tirane"
+    .. " Europe/Vaduz Europe/Vatican Europe/Vienna Europe/Warsaw Europe/Zagreb Europe/Zurich" },
+  { "EET", 120, "Europe/Athens Europe/Bucharest Europe/Helsinki Europe/Kyiv Europe/Kiev"
+    .. " Europe/Mariehamn Europe/Riga Europe/Sofia Europe/Tallinn Europe/Uzhgorod"
+    .. " Europe/Vilnius Europe/Zaporozhye" },
+  { "WET", 0, "Europe/London Europe/Dublin Europe/Lisbon Europe/Guernsey Europe/Isle_of_Man"
+    .. " Europe/Jersey Atlantic/Canary Atlantic/Faroe Atlantic/Madeira" },
+}) do
+  local zone = { offset = z[2], dst = "eu" }
+  M.zones[z[1]] = zone
+  for name in z[3]:gmatch("%S+") do M.zones[name] = zone end
 end
 M.default_zone = "Europe/Oslo"
 
@@ -109,15 +104,14 @@ end
 -- a time in the skipped hour of March is read with the offset before the switch.
 local function wall_to_utc(wall, y, zone, dst)
   local std = wall - zone.offset * 60
-  local rule = zone.dst
+  local rule = M.rules[zone.dst] or zone.dst
   if not rule then return std end
-  if type(rule) == "string" then rule = M.rules[rule] end
   local start, stop = M.summer_span(y, rule)
   local summer = std - rule.save
-  local summer_ok = summer >= start and summer < stop
-  local std_ok = std < start or std >= stop
-  if summer_ok and std_ok then return dst == false and std or summer end
-  if summer_ok then return summer end
+  -- a summer time that is also a standard time is read as summer unless dst is false
+  if summer >= start and summer < stop and (dst ~= false or std >= start and std < stop) then
+    return summer
+  end
   return std
 end
 
@@ -132,8 +126,7 @@ end
 function M.to_local(epoch, zone)
   zone = M.zone(zone)
   local t = epoch + zone.offset * 60
-  local rule = zone.dst
-  if type(rule) == "string" then rule = M.rules[rule] end
+  local rule = M.rules[zone.dst] or zone.dst
   if rule then
     local start, stop = M.summer_span(M.civil(floor(t / 86400)), rule)
     if epoch >= start and epoch < stop then t = t + rule.save end
@@ -144,11 +137,11 @@ function M.to_local(epoch, zone)
   return y, m, d, floor(rest / 3600), floor(rest % 3600 / 60), rest % 60, wday
 end
 
--- A 12-byte COSEM date-time octet-string as a time table (core's shape), or nil.
+-- The 12 COSEM date-time bytes of s at p as a time table: the cores' shape (han.luacore
+-- reads its date-times with this).
 local byte = string.byte
-function M.fields(s)
-  if type(s) ~= "string" or #s ~= 12 then return nil end
-  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, 1, 12)
+function M.fields_at(s, p)
+  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
   local year, dev = y1 * 256 + y2, d1 * 256 + d2
   if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
   -- sized for the eight fields every meter sends; the two often left out are added
@@ -161,6 +154,12 @@ function M.fields(s)
   if hs ~= 0xFF then t.hundredths = hs end
   if dev then t.deviation = dev end
   return t
+end
+
+-- A 12-byte COSEM date-time octet-string as a time table, or nil.
+function M.fields(s)
+  if type(s) ~= "string" or #s ~= 12 then return nil end
+  return M.fields_at(s, 1)
 end
 
 -- epoch(t [, zone [, local_time]]) -> UTC epoch (whole seconds) of a meter time table,

@@ -227,12 +227,16 @@ else
 end
 
 M.x25 = make(0x8408, 0xFFFF, 0xFFFF)
--- CRC-16/KERMIT (init 0, no final xor): some Holley meters' SML, made with the first use.
-local kermit
-function M.kermit(s, i, j)
-  kermit = kermit or make(0x8408, 0, 0)
-  return kermit(s, i, j)
+-- A CRC of init 0 and no final xor, made with its first use.
+local function on_first_use(poly)
+  local crc
+  return function(s, i, j)
+    crc = crc or make(poly, 0, 0)
+    return crc(s, i, j)
+  end
 end
+-- CRC-16/KERMIT: some Holley meters' SML.
+M.kermit = on_first_use(0x8408)
 
 -- What han.luacore.sml combines CRCs with, made on its first use: an xor of five numbers
 -- and the byte table of the X-25 polynomial.
@@ -242,9 +246,5 @@ function M.combiner()
   return xor5, made[0x8408][0]
 end
 
-local arc
-function M.arc(s, i, j)
-  arc = arc or make(0xA001, 0, 0)
-  return arc(s, i, j)
-end
+M.arc = on_first_use(0xA001)
 return M

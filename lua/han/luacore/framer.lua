@@ -2,8 +2,8 @@
 -- the contract, each candidate judged by position in the string of bytes not yet
 -- resolved (`pending`). A push that cannot decide anything (the candidate waits for a
 -- byte further on) is only kept in `parts`, and joined once that byte is in.
-local byte, sub, find, match, floor = string.byte, string.sub, string.find, string.match,
-  math.floor
+local byte, sub, find, match, floor, min = string.byte, string.sub, string.find,
+  string.match, math.floor, math.min
 local concat, format = table.concat, string.format
 local crc16 = require("han.luacore.crc16")
 local hdlc = require("han.luacore.hdlc")
@@ -230,8 +230,7 @@ local function p1_examine(f, s, at, n)
       return nil, 1
     end
     -- an ordinary line runs to its LF, unless a bound is crossed first at `stop`
-    local stop = ls + P1_LINE
-    if stop > P1_MAX then stop = P1_MAX end
+    local stop = min(ls + P1_LINE, P1_MAX)
     local lf = next_lf(f, s, at + k)
     lf = lf and lf - at
     if lf and lf < stop then
@@ -248,9 +247,7 @@ local function p1_examine(f, s, at, n)
   local ls = f.p1_line
   if k == ls or byte(s, at + ls) == 0x21 then return nil, 1 end
   -- inside an ordinary line only its LF or its bound decides
-  local stop = ls + P1_LINE
-  if stop > P1_MAX then stop = P1_MAX end
-  return nil, stop + 1 - have, true
+  return nil, min(ls + P1_LINE, P1_MAX) + 1 - have, true
 end
 
 -- SML: 1B1B1B1B 01010101, then 4-byte groups from the start; the first event by offset
@@ -454,12 +451,9 @@ function Framer:missing()
 end
 
 function Framer:stats()
-  local st = self.st
-  return { bytes_in = st.bytes_in, bytes_framed = st.bytes_framed,
-    bytes_discarded = st.bytes_discarded, bytes_buffered = buffered(self),
-    frames_ok = st.frames_ok, bad_hcs = st.bad_hcs, bad_fcs = st.bad_fcs,
-    bad_length = st.bad_length, segments_joined = st.segments_joined,
-    protocol = self.protocol }
+  local t = { bytes_buffered = buffered(self), protocol = self.protocol }
+  for k, v in pairs(self.st) do t[k] = v end
+  return t
 end
 
 function Framer:reset()

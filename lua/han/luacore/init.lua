@@ -69,16 +69,15 @@ local function header(s, p, n)
   if p > n then return fail("truncated_data") end
   local dt = byte(s, p)
   if dt == 0x00 then return p + 1, false, apdu end
-  if dt == 0x0C or dt == 0x19 then
-    if n - p < 12 then return fail("truncated_data") end
-    return p + 13, p + 1, apdu
-  elseif dt == 0x09 then
+  if dt == 0x09 then                -- an octet-string: its length byte must say 12
     if p + 1 > n then return fail("truncated_data") end
     if byte(s, p + 1) ~= 0x0C then return fail("bad_datetime") end
-    if n - p - 1 < 12 then return fail("truncated_data") end
-    return p + 14, p + 2, apdu
+    p = p + 1
+  elseif dt ~= 0x0C and dt ~= 0x19 then
+    return fail("bad_datetime")
   end
-  return fail("bad_datetime")
+  if n - p < 12 then return fail("truncated_data") end
+  return p + 13, p + 1, apdu
 end
 
 -- The notification of s (a frame or an APDU): the first and last positions of its
@@ -97,26 +96,27 @@ local function locate(s)
   return p, last, at, dest, src, control, apdu
 end
 
--- The body s[p..last] recorded in rec: the number of records, or nil, err, code.
-local function body(s, p, last, rec)
-  local count, q, code = record(s, p, last, rec)
-  if not count then return nil, q, code end
-  if q <= last then return fail("trailing_data") end
-  return count
+-- The notification of s walked into a record: the record, the number of records, then
+-- as locate() from the last position on; or nil, err, code.
+local function walked(s)
+  local first, last, at, dest, src, control, apdu = locate(s)
+  if not first then return nil, last, at end
+  local rec = take()
+  local count, q, code = record(s, first, last, rec)
+  if count and q <= last then count, q, code = fail("trailing_data") end
+  if not count then
+    give(rec, 0)
+    return nil, q, code
+  end
+  return rec, count, last, at, dest, src, control, apdu
 end
 
 function M.notification(s)
   if type(s) ~= "string" then
     error("bad argument #1 to 'notification' (string expected)", 2)
   end
-  local rec = take()
-  local first, last, at, dest, src, control, apdu = locate(s)
-  local count, err, code = nil, last, at
-  if first then count, err, code = body(s, first, last, rec) end
-  if not count then
-    give(rec, 0)
-    return nil, err, code
-  end
+  local rec, count, last, at, dest, src, control, apdu = walked(s)
+  if not rec then return nil, count, last end
   local a, b, c, d = byte(s, apdu + 1, apdu + 4)
   local r = { dest = dest, src = src, control = control,
     invoke_id = ((a * 256 + b) * 256 + c) * 256 + d, time = at and datetime(s, at) or nil,
@@ -128,35 +128,30 @@ end
 local leaves = walk.values
 function M.values(s)
   if type(s) ~= "string" then error("bad argument #1 to 'values' (string expected)", 2) end
-  local first, last, at, _, src = locate(s)
-  if not first then return nil, last, at end
-  local rec = take()
-  local count, err, code = body(s, first, last, rec)
-  if not count then
-    give(rec, 0)
-    return nil, err, code
-  end
+  local rec, count, last, at, _, src = walked(s)
+  if not rec then return nil, count, last end
   local v, key = leaves(s, rec, count, last)
   give(rec, count)
   return v, key, at and datetime(s, at) or nil, src
 end
 
--- core.framer and core.p1 load with their first use: a controller pays for the parts
--- its meter needs.
-function M.framer(opts)
-  M.framer = require("han.luacore.framer").framer
-  return M.framer(opts)
+-- core.framer, core.unwrap, core.p1 and core.sml are made with their first use: a
+-- controller pays for the parts its meter needs.
+local function on_first_use(name, make)
+  local made
+  M[name] = function(...)
+    made = made or make()
+    M[name] = made
+    return made(...)
+  end
 end
+on_first_use("framer", function() return require("han.luacore.framer").framer end)
 
 ------------------------------------------------------------------------------------
 -- AES-128-GCM (lua/han/luacore/aes.lua does the arithmetic)
 
 -- loaded on first use: controllers reading plain Norwegian meters never pay for it
 local gcm_module
-local function gcm_new(key)
-  gcm_module = gcm_module or require("han.luacore.aes")
-  return gcm_module.new(key)
-end
 
 -- Keys and system titles: `len` raw bytes or 2 * len hex digits. Misuse raises.
 local function bytes_from(k, name, len)
@@ -170,21 +165,23 @@ local function bytes_from(k, name, len)
 end
 M.bytes_from = bytes_from
 
-local function check_iv(iv)
+-- The GCM object of a key, once key and IV are checked.
+local function gcm_for(key, iv)
+  key = bytes_from(key, "key", 16)
   if type(iv) ~= "string" or #iv ~= 12 then error("bad argument #2 (12-byte IV expected)", 3) end
+  gcm_module = gcm_module or require("han.luacore.aes")
+  return gcm_module.new(key)
 end
 
 function M.gcm_encrypt(key, iv, pt, aad)
-  local g = gcm_new(bytes_from(key, "key", 16))
-  check_iv(iv)
+  local g = gcm_for(key, iv)
   if type(pt) ~= "string" then error("bad argument #3 to 'gcm_encrypt' (string expected)", 2) end
   local ct = g:ctr(iv, pt)
   return ct, g:tag(iv, aad or "", ct)
 end
 
 function M.gcm_decrypt(key, iv, ct, aad, tag)
-  local g = gcm_new(bytes_from(key, "key", 16))
-  check_iv(iv)
+  local g = gcm_for(key, iv)
   if type(ct) ~= "string" or type(aad) ~= "string" or type(tag) ~= "string" then
     error("bad argument to 'gcm_decrypt' (strings expected)", 2)
   end
@@ -195,21 +192,8 @@ function M.gcm_decrypt(key, iv, ct, aad, tag)
   return g:ctr(iv, ct)
 end
 
--- core.unwrap: lua/han/luacore/unwrap.lua, built on first use
-local unwrap
-function M.unwrap(s, keys)
-  unwrap = unwrap or require("han.luacore.unwrap").new(M, walk.ber)
-  return unwrap(s, keys)
-end
-
-function M.p1(s)
-  M.p1 = require("han.luacore.p1").new(arc_range)
-  return M.p1(s)
-end
-
-function M.sml(s)
-  M.sml = require("han.luacore.sml").sml
-  return M.sml(s)
-end
+on_first_use("unwrap", function() return require("han.luacore.unwrap").new(M, walk.ber) end)
+on_first_use("p1", function() return require("han.luacore.p1").new(arc_range) end)
+on_first_use("sml", function() return require("han.luacore.sml").sml end)
 
 return M

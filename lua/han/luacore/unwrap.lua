@@ -134,14 +134,10 @@ local function decipher(s, k, gcm)
   local iv = title .. sub(s, q + 1, q + 4)
   local g = k.key and gcm.new(k.key)
   if auth and g and k.auth_key then
+    -- the tag covers the ciphertext, or, not encrypted, the text as authenticated data
     local aad = char(sc) .. k.auth_key
-    if info.encrypted then
-      if not gcm.equal(sub(g:tag(iv, aad, body), 1, 12), sent) then
-        return fail("auth_failed")
-      end
-    elseif not gcm.equal(sub(g:tag(iv, aad .. body, ""), 1, 12), sent) then
-      return fail("auth_failed")
-    end
+    local mac = info.encrypted and g:tag(iv, aad, body) or g:tag(iv, aad .. body, "")
+    if not gcm.equal(sub(mac, 1, 12), sent) then return fail("auth_failed") end
     info.authenticated = true
   end
   if info.encrypted then body = g:ctr(iv, body) end

@@ -201,9 +201,8 @@ local function steps_of(body, src, v)
       local code, n, su = body[i], body[i + 1], body[i + 2]
       if is_null(code) then
         i = i + 1
-      elseif su and is_scaler_unit(su) then
-        local e = code_entry(code)
-        if e then put_scaled(e, n, su) end
+      elseif is_scaler_unit(su) then
+        put_scaled(code_entry(code), n, su)
         i = i + 3
       else
         put(code_entry(code), n)

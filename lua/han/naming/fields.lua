@@ -187,7 +187,6 @@ local function family_field(field)
         datatype = f.datatype, ha_component = f.ha_component }
     end
   end
-  return nil
 end
 
 -- What the outputs read, made on first use (a decoder that publishes nothing never

@@ -103,9 +103,7 @@ local fields_of_time = time.fields
 -- list says 10 Wh), checked by han.decode.
 function M.apply_scale(r, scale)
   for kind, m in pairs(scale) do
-    local names = fields.of_kind[kind]
-    for i = 1, #names do
-      local f = names[i]
+    for _, f in ipairs(fields.of_kind[kind]) do
       if r[f] then r[f] = r[f] * m end
     end
   end

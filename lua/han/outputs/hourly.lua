@@ -40,10 +40,7 @@ function Hourly:push(r)
   end
   self.last[id] = hour
   local set = { hour = hour, meter_id = r.meter_id, meter_time = r.meter_time }
-  for i = 1, #REGISTERS do
-    local k = REGISTERS[i]
-    set[k] = r[k]
-  end
+  for _, k in ipairs(REGISTERS) do set[k] = r[k] end
   return set
 end
 

@@ -11,8 +11,6 @@ local function string_literal(s)
   end) .. '"'
 end
 
-local encode
-
 local function number(v)
   if v ~= v or v == math.huge or v == -math.huge then return "null" end
   if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
@@ -22,7 +20,7 @@ local function number(v)
   end
 end
 
-function encode(v, out)
+local function encode(v, out)
   local t = type(v)
   if t == "table" then
     if #v > 0 or next(v) == nil then

@@ -32,7 +32,7 @@ local MAX_PAYLOAD = 1024 * 1024
 -- Far longer than any real prefix, and short enough to leave the meter id and field room.
 local MAX_PREFIX = 1024
 
-local catalogue, REGISTERS = fields.fields, fields.registers
+local catalogue = fields.fields
 -- Who published a discovery config, as Home Assistant shows it.
 local ORIGIN = { name = "han", sw_version = require("han")._VERSION:match("%S+$") }
 
@@ -65,8 +65,7 @@ function M.read_secret(path, env_name)
     return (line:gsub("%s+$", ""))
   end
   local v = env_name and os.getenv(env_name)
-  if v and v ~= "" then return v end
-  return nil
+  return v ~= "" and v or nil
 end
 
 -- LogicMachine's `mosquitto`, else han's binding; a binding that is there but does not
@@ -74,9 +73,8 @@ end
 local function load_mosquitto()
   local m = backend.load("mosquitto")
   if m then return m end
-  local why
-  m, why = backend.load("han.mosquitto")
-  if m then return m end
+  local own, why = backend.load("han.mosquitto")
+  if own then return own end
   return nil, "no MQTT client library: " .. why .. " (make builds it, with libmosquitto-dev;"
     .. " or install lua-mosquitto)"
 end
@@ -112,9 +110,8 @@ function M.new(opts)
   local mosq, err = opts.mosquitto, nil
   if not mosq then mosq, err = load_mosquitto() end
   if not mosq then return nil, err end
-  local password
-  if opts.password then password = opts.password
-  else
+  local password = opts.password
+  if not password then
     password, err = M.read_secret(opts.password_file, "HAN_MQTT_PASSWORD")
     if err then return nil, err end
   end
@@ -209,29 +206,25 @@ function Bridge:resend()
   self:send(self.status_topic, "online", 1, true)
   for id, meter in pairs(self.meters) do
     if self.discovery then
-      for field in pairs(meter.state) do
-        self:announce(id, meter, field)
-        meter.announced[field] = true
-      end
+      for field in pairs(meter.state) do self:announce(id, meter, field) end
     end
-    if meter.hourly then self:send(self.prefix .. "/" .. id .. "/hourly", meter.hourly, 1, true) end
-    if meter.online ~= nil then self:available(id, meter, meter.online) end
+    if meter.hourly then self:send(meter.topic .. "/hourly", meter.hourly, 1, true) end
+    if meter.online ~= nil then self:available(meter, meter.online) end
   end
 end
 
 -- A meter's own availability: online while readings come, offline when they stop.
-function Bridge:available(id, meter, online)
+function Bridge:available(meter, online)
   meter.online = online
-  self:send(self.prefix .. "/" .. id .. "/availability", online and "online" or "offline",
-    1, true)
+  self:send(meter.topic .. "/availability", online and "online" or "offline", 1, true)
 end
 
 -- Meters that sent nothing for stale_after seconds go offline (step() looks).
 function Bridge:expire()
   local now = self.clock()
-  for id, meter in pairs(self.meters) do
+  for _, meter in pairs(self.meters) do
     if meter.online and now - meter.seen > self.stale_after then
-      self:available(id, meter, false)
+      self:available(meter, false)
     end
   end
 end
@@ -250,23 +243,18 @@ end
 -- the client library would raise, or fail the publish as if the broker had gone.
 function Bridge:send(topic, payload, qos, retain)
   qos = qos or 0
-  local why
+  local why, mid, _, msg
   if #topic > MAX_TOPIC then
     why = "topic too long (" .. #topic .. " bytes, MQTT allows " .. MAX_TOPIC .. ")"
   elseif #payload > MAX_PAYLOAD then
     why = "message too large (" .. #payload .. " bytes, at most " .. MAX_PAYLOAD .. ")"
-  elseif self.state ~= "connected" or (qos > 0 and not self:window()) then
-    why = "not connected to the MQTT broker"
+  elseif self.state == "connected" and (qos == 0 or self:window()) then
+    mid, _, msg = self.client:publish(topic, payload, qos, retain or false)
+    if not mid then self:lost(msg) end
   end
-  if why then
-    self.stats.dropped = self.stats.dropped + 1
-    return false, why
-  end
-  local mid, _, msg = self.client:publish(topic, payload, qos, retain or false)
   if not mid then
-    self:lost(msg)
     self.stats.dropped = self.stats.dropped + 1
-    return false, "not connected to the MQTT broker"
+    return false, why or "not connected to the MQTT broker"
   end
   if qos > 0 then
     self.unacked[mid], self.unacked_count = true, self.unacked_count + 1
@@ -313,6 +301,7 @@ local TEMPLATE = {
 
 -- The discovery config of one field of one meter.
 function Bridge:announce(id, meter, field)
+  meter.announced[field] = true
   local info = catalogue[field]
   if not info or info.datatype == "string" then return end  -- ids, month: device info
   local component = info.ha_component or "sensor"
@@ -322,13 +311,13 @@ function Bridge:announce(id, meter, field)
     name = info.label,
     unique_id = "han_" .. id .. "_" .. field,
     default_entity_id = component .. ".han_" .. id:lower() .. "_" .. field,
-    state_topic = self.prefix .. "/" .. id .. "/state",
+    state_topic = meter.topic .. "/state",
     value_template = TEMPLATE[component]:format(field),
     unit_of_measurement = info.unit ~= "" and info.unit or nil,
     device_class = info.ha_class, state_class = info.ha_state,
     expire_after = info.ha_state == "measurement" and self.expire_after or nil,
     availability = { { topic = self.status_topic },
-                     { topic = self.prefix .. "/" .. id .. "/availability" } },
+                     { topic = meter.topic .. "/availability" } },
     availability_mode = "all",
     device = meter.device,
     origin = ORIGIN,
@@ -342,7 +331,7 @@ function Bridge:meter(id, r)
   local meter = self.meters[id]
   if not meter then
     if self.meter_count >= MAX_METERS then self.meters, self.meter_count = {}, 0 end
-    meter = { state = {} }
+    meter = { state = {}, topic = self.prefix .. "/" .. id }   -- under which its topics go
     self.meters[id], self.meter_count = meter, self.meter_count + 1
   end
   local vendor, model = r.vendor or meter.vendor, r.meter_type or meter.model
@@ -371,7 +360,6 @@ function Bridge:publish(r)
   end
   local id = topic_safe(raw_id)
   local meter = self:meter(id, r)
-  local base = self.prefix .. "/" .. id
   for field, v in pairs(r) do
     local info = catalogue[field]
     if info and info.datatype and (finite(v) or type(v) == "string" or type(v) == "boolean")
@@ -379,25 +367,23 @@ function Bridge:publish(r)
       meter.state[field] = v
       if self.discovery and not meter.announced[field] and self.state == "connected" then
         self:announce(id, meter, field)
-        meter.announced[field] = true
       end
       if self.per_field then
-        self:send(base .. "/" .. field, type(v) == "string" and v or json.encode(v))
+        self:send(meter.topic .. "/" .. field, type(v) == "string" and v or json.encode(v))
       end
     end
   end
   if finite(r.meter_time) then meter.state.meter_time = r.meter_time end
   local set = self.hourly:push(r)
   if set then
-    local registers = { hour = set.hour, meter_time = set.meter_time }
-    for _, k in ipairs(REGISTERS) do registers[k] = set[k] end
-    meter.hourly = json.encode(registers)
-    self:send(base .. "/hourly", meter.hourly, 1, true)
+    set.meter_id = nil             -- the topic says it
+    meter.hourly = json.encode(set)
+    self:send(meter.topic .. "/hourly", meter.hourly, 1, true)
   end
-  local sent, why = self:send(base .. "/state", json.encode(meter.state))
+  local sent, why = self:send(meter.topic .. "/state", json.encode(meter.state))
   if not sent then return nil, why end
   meter.seen = self.clock()
-  if not meter.online then self:available(id, meter, true) end
+  if not meter.online then self:available(meter, true) end
   return true
 end
 
@@ -405,8 +391,8 @@ end
 function Bridge:close()
   if not self.client then return end
   if self.state == "connected" then
-    for id, meter in pairs(self.meters) do
-      if meter.online then self:available(id, meter, false) end
+    for _, meter in pairs(self.meters) do
+      if meter.online then self:available(meter, false) end
     end
     self:send(self.status_topic, "offline", 1, true)
     for _ = 1, 10 do self.client:loop(10, 1) end
