@@ -137,11 +137,11 @@ function M.to_local(epoch, zone)
   return y, m, d, floor(rest / 3600), floor(rest % 3600 / 60), rest % 60, wday
 end
 
--- The 12 COSEM date-time bytes of s at p as a time table: the cores' shape (han.luacore
--- reads its date-times with this).
+-- A 12-byte COSEM date-time octet-string as a time table (core's shape), or nil.
 local byte = string.byte
-function M.fields_at(s, p)
-  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
+function M.fields(s)
+  if type(s) ~= "string" or #s ~= 12 then return nil end
+  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, 1, 12)
   local year, dev = y1 * 256 + y2, d1 * 256 + d2
   if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
   -- sized for the eight fields every meter sends; the two often left out are added
@@ -154,12 +154,6 @@ function M.fields_at(s, p)
   if hs ~= 0xFF then t.hundredths = hs end
   if dev then t.deviation = dev end
   return t
-end
-
--- A 12-byte COSEM date-time octet-string as a time table, or nil.
-function M.fields(s)
-  if type(s) ~= "string" or #s ~= 12 then return nil end
-  return M.fields_at(s, 1)
 end
 
 -- epoch(t [, zone [, local_time]]) -> UTC epoch (whole seconds) of a meter time table,

@@ -32,9 +32,20 @@ local function year(y1, y2)
   if y ~= 0xFFFF then return y end
 end
 
--- The time table of the 12 date-time bytes at p, as han.naming reads a clock register;
--- a date and a time alone, each made in one piece.
-M.datetime = require("han.time").fields_at
+-- The time table of the 12 date-time bytes at p; each table is made in one piece, with
+-- room for its fields.
+function M.datetime(s, p)
+  local y1, y2, month, day, wday, hour, min, sec, hs, d1, d2, status = byte(s, p, p + 11)
+  local dev = d1 * 256 + d2
+  if dev == 0x8000 then dev = nil elseif dev > 0x8000 then dev = dev - 0x10000 end
+  -- sized for the eight fields every meter sends; the two often left out are added
+  local t = { year = year(y1, y2), month = field(month), day = field(day),
+    wday = field(wday), hour = field(hour), min = field(min), sec = field(sec),
+    status = field(status) }
+  if hs ~= 0xFF then t.hundredths = hs end
+  if dev then t.deviation = dev end
+  return t
+end
 local function date(y1, y2, month, day, wday)
   return { year = year(y1, y2), month = field(month), day = field(day), wday = field(wday) }
 end
