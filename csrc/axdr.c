@@ -25,31 +25,24 @@ static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 /* A one-byte date-time field: 0xFF means unspecified. */
 static int field(uint8_t b) { return b == 0xFF ? HAN_UNSPEC : b; }
 
-static void date_part(const uint8_t *p, struct han_time *t)
+/* A COSEM date-time (tag 0x19, 12 bytes: year (2), month, day, weekday, hour, min, sec,
+ * hundredths, deviation (2, signed), clock status), date (0x1A: its first 5 bytes) or
+ * time (0x1B: hour .. hundredths) at p; year FFFF, deviation 8000 and the fields the
+ * tag lacks are unspecified. */
+static void datetime(const uint8_t *p, int tag, struct han_time *t)
 {
-    unsigned year = (unsigned)be(p, 2);
-    t->year = year == 0xFFFF ? HAN_UNSPEC : (int)year;
-    t->month = field(p[2]);
-    t->day = field(p[3]);
-    t->wday = field(p[4]);
-}
-
-static void time_part(const uint8_t *p, struct han_time *t)
-{
-    t->hour = field(p[0]);
-    t->min = field(p[1]);
-    t->sec = field(p[2]);
-    t->hundredths = field(p[3]);
-}
-
-/* Parse 12 date-time bytes. */
-static void datetime(const uint8_t *p, struct han_time *t)
-{
-    unsigned dev = (unsigned)be(p + 9, 2);
-    date_part(p, t);
-    time_part(p + 5, t);
-    t->deviation = dev == 0x8000 ? HAN_UNSPEC : (int)(int16_t)dev;
-    t->status = field(p[11]);
+    int i;
+    for (i = 0; i < HAN_T_COUNT; i++) t->v[i] = HAN_UNSPEC;
+    if (tag == 0x1B) {
+        for (i = HAN_T_HOUR; i <= HAN_T_HUNDREDTHS; i++) t->v[i] = field(p[i - HAN_T_HOUR]);
+        return;
+    }
+    if (be16(p) != 0xFFFF) t->v[HAN_T_YEAR] = (int)be16(p);
+    for (i = HAN_T_MONTH; i <= (tag == 0x1A ? HAN_T_WDAY : HAN_T_HUNDREDTHS); i++)
+        t->v[i] = field(p[i + 1]);
+    if (tag == 0x1A) return;
+    if (be16(p + 9) != 0x8000) t->v[HAN_T_DEVIATION] = (int16_t)be16(p + 9);
+    t->v[HAN_T_STATUS] = field(p[11]);
 }
 
 /* Fixed sizes of the scalar types; 0 = not a fixed-size scalar. */
@@ -116,12 +109,12 @@ static struct han_rec *add(struct walk *w, int kind)
     return r;
 }
 
-static void add_time(struct walk *w, const struct han_time *t, const uint8_t *p)
+static void add_time(struct walk *w, const uint8_t *p, int tag)
 {
     struct han_flat *f = w->f;
     struct han_rec *r = add(w, HAN_V_TIME);
     size_t i = f->nt++;
-    if (i < f->tcap) f->t[i] = *t;
+    if (i < f->tcap) datetime(p, tag, &f->t[i]);
     if (r) { r->n = i; r->v.p = p; }
 }
 
@@ -133,7 +126,6 @@ static int value(struct walk *w, int depth)
     uint32_t n;
     int tag, e;
     size_t size, at;
-    struct han_time t;
 
     if (depth > HAN_MAX_DEPTH) return HAN_EDEPTH;
     if (w->p >= w->end) return HAN_EDATA;
@@ -200,9 +192,8 @@ static int value(struct walk *w, int depth)
     case 0x18:
         if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float64(p);
         break;
-    case 0x19: datetime(p, &t); add_time(w, &t, p); break;
-    case 0x1A: date_part(p, &t); add_time(w, &t, p); break;
-    default:   time_part(p, &t); add_time(w, &t, p); break;   /* 0x1B */
+    default:   /* 0x19, 0x1A, 0x1B */
+        add_time(w, p, tag);
     }
     return HAN_OK;
 }
@@ -262,7 +253,7 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
             if (a[++p] != 0x0C) return HAN_EDATETIME;
         }
         if (n - p - 1 < 12) return HAN_EDATA;
-        datetime(a + p + 1, &out->time);
+        datetime(a + p + 1, 0x19, &out->time);
         p += 13;
         break;
     default:

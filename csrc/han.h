@@ -69,6 +69,18 @@ const char *han_strerror(int err, unsigned arg, char *buf);
 /* The stable code of an error, for code to decide on (docs/core-api.md). */
 const char *han_errcode(int err);
 
+#define HAN_UNSPEC (-0x7FFFFFFF - 1)   /* a date-time field the meter left unspecified */
+
+/* The fields of a time, in the order of a COSEM date-time's bytes: a DLMS date-time,
+ * date or time, or a P1 time; HAN_UNSPEC where the meter gives none. */
+enum han_tfield {
+    HAN_T_YEAR, HAN_T_MONTH, HAN_T_DAY, HAN_T_WDAY, HAN_T_HOUR, HAN_T_MIN, HAN_T_SEC,
+    HAN_T_HUNDREDTHS, HAN_T_DEVIATION, HAN_T_STATUS, HAN_T_COUNT
+};
+struct han_time {
+    int v[HAN_T_COUNT];
+};
+
 /* The big-endian 32-bit number at p. */
 static inline uint32_t han_be32(const uint8_t *p)
 {

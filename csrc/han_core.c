@@ -71,39 +71,33 @@ static void push_bits(lua_State *L, const uint8_t *p, size_t nbits)
 }
 
 static const char *const key_names[] = {
-    NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
-    "status"
+    "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation", "status"
 };
-/* Compile-time check: one name per enum han_key. */
+/* Compile-time check: one name per enum han_tfield. */
 typedef char han_check_key_names[
-    sizeof key_names / sizeof key_names[0] == HAN_K_COUNT ? 1 : -1];
+    sizeof key_names / sizeof key_names[0] == HAN_T_COUNT ? 1 : -1];
 
 /* The key table (luaopen_han_core). */
 static void push_keys(lua_State *L)
 {
     int k;
-    lua_createtable(L, HAN_K_COUNT - 1, 0);
-    for (k = 1; k < HAN_K_COUNT; k++) {
+    lua_createtable(L, HAN_T_COUNT, 0);
+    for (k = 0; k < HAN_T_COUNT; k++) {
         lua_pushstring(L, key_names[k]);
-        lua_rawseti(L, -2, k);
+        lua_rawseti(L, -2, k + 1);
     }
 }
 
-/* tag 0x19 (or a header) date-time, 0x1A date, 0x1B time: the fields the meter
- * specified, HAN_K_YEAR .. HAN_K_STATUS */
-void han_push_time(lua_State *L, int tag, const struct han_time *t)
+void han_push_time(lua_State *L, const struct han_time *t)
 {
-    const int v[] = { t->year, t->month, t->day, t->wday, t->hour, t->min, t->sec,
-                      t->hundredths, t->deviation, t->status };
-    int first = tag == 0x1B ? 4 : 0, last = tag == 0x1A ? 4 : tag == 0x1B ? 8 : 10;
     int i, n = 0, top;
-    for (i = first; i < last; i++) n += v[i] != HAN_UNSPEC;
+    for (i = 0; i < HAN_T_COUNT; i++) n += t->v[i] != HAN_UNSPEC;
     lua_createtable(L, 0, n);
     top = lua_gettop(L);
-    for (i = first; i < last; i++) {
-        if (v[i] == HAN_UNSPEC) continue;
-        lua_rawgeti(L, lua_upvalueindex(1), HAN_K_YEAR + i);
-        lua_pushinteger(L, v[i]);
+    for (i = 0; i < HAN_T_COUNT; i++) {
+        if (t->v[i] == HAN_UNSPEC) continue;
+        lua_rawgeti(L, lua_upvalueindex(1), i + 1);
+        lua_pushinteger(L, t->v[i]);
         lua_rawset(L, top);
     }
 }
@@ -119,7 +113,7 @@ static void push_rec(lua_State *L, const struct han_flat *f, const struct han_re
     case HAN_V_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
     case HAN_V_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
     case HAN_V_BITS: push_bits(L, v->v.p, v->n); break;
-    case HAN_V_TIME: han_push_time(L, v->tag, &f->t[v->n]); break;
+    case HAN_V_TIME: han_push_time(L, &f->t[v->n]); break;
     default: {
         const struct han_rec *e = v + 1;
         size_t i;
@@ -183,7 +177,7 @@ static int l_notification(lua_State *L)
     }
     han_pushuint(L, b.note.invoke_id); lua_setfield(L, -2, "invoke_id");
     if (b.note.has_time) {
-        han_push_time(L, 0x19, &b.note.time);
+        han_push_time(L, &b.note.time);
         lua_setfield(L, -2, "time");
     }
     push_rec(L, &b.flat, b.flat.r);
@@ -212,7 +206,7 @@ static int l_values(lua_State *L)
         lua_rawseti(L, -2, (int)++leaves);
     }
     lua_pushlstring(L, (const char *)key, key_len);
-    if (b.note.has_time) han_push_time(L, 0x19, &b.note.time);
+    if (b.note.has_time) han_push_time(L, &b.note.time);
     else lua_pushnil(L);
     if (s[0] == HAN_FLAG) han_pushuint(L, b.frame.src);
     else lua_pushnil(L);

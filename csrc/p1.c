@@ -102,6 +102,10 @@ static int season(uint8_t c)
     return c == 'S' || c == 's' ? 0x80 : c == 'W' || c == 'w' ? 0 : -1;
 }
 
+/* The fields of a time's digits, YYMMDDhhmmss. */
+static const uint8_t P1_TIME[6] = {HAN_T_YEAR, HAN_T_MONTH, HAN_T_DAY, HAN_T_HOUR, HAN_T_MIN,
+                                   HAN_T_SEC};
+
 /* One group: a time (12 digits, S or W), a number, else the string as is. */
 static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
 {
@@ -116,13 +120,10 @@ static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
         for (i = 0; i < 12 && digit(g[i]); i++) {}
         if (i == 12) {
             v->kind = HAN_P1_TIME;
-            v->year = 2000 + two(g);
-            v->month = two(g + 2);
-            v->day = two(g + 4);
-            v->hour = two(g + 6);
-            v->min = two(g + 8);
-            v->sec = two(g + 10);
-            v->status = n == 12 ? -1 : season(g[12]);
+            for (i = 0; i < HAN_T_COUNT; i++) v->time.v[i] = HAN_UNSPEC;
+            for (i = 0; i < 6; i++) v->time.v[P1_TIME[i]] = two(g + 2 * i);
+            v->time.v[HAN_T_YEAR] += 2000;
+            if (n == 13) v->time.v[HAN_T_STATUS] = season(g[12]);
             return;
         }
     }
