@@ -144,18 +144,12 @@ static int value(struct walk *w, int depth)
             if ((e = value(w, depth + 1)) != HAN_OK) return e;
         if (at < f->cap) f->r[at].next = f->n;
         return HAN_OK;
-    case 0x04:
+    case 0x04: case 0x09: case 0x0A: case 0x0C:   /* a bit-string's length counts bits */
         if ((e = ber(w, &n)) != HAN_OK) return e;
-        size = n / 8 + (n % 8 != 0);
+        size = tag == 0x04 ? n / 8 + (n % 8 != 0) : n;
         if (size > left(w)) return HAN_EDATA;
-        if ((r = add(w, HAN_V_BITS)) != NULL) { r->v.p = w->p; r->n = n; }
+        if ((r = add(w, tag == 0x04 ? HAN_V_BITS : HAN_V_STR)) != NULL) { r->v.p = w->p; r->n = n; }
         w->p += size;
-        return HAN_OK;
-    case 0x09: case 0x0A: case 0x0C:
-        if ((e = ber(w, &n)) != HAN_OK) return e;
-        if (n > left(w)) return HAN_EDATA;
-        if ((r = add(w, HAN_V_STR)) != NULL) { r->v.p = w->p; r->n = n; }
-        w->p += n;
         return HAN_OK;
     }
     size = tag < (int)sizeof fixed_size ? fixed_size[tag] : 0;
