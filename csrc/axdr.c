@@ -234,24 +234,19 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
     if (n == 0) return HAN_EDATA;
     if (a[0] != 0x0F) { *errbyte = a[0]; return HAN_EAPDU; }
     if (n < 6) return HAN_EDATA;   /* invoke id (4 bytes) and the date-time's tag */
-    out->invoke_id = (uint32_t)be(a + 1, 4);
-    p = 5;
-    out->has_time = a[p] != 0x00;
-    switch (a[p]) {
-    case 0x00:
-        p += 1;
-        break;
-    case 0x09: case 0x0C: case 0x19:
-        if (a[p] == 0x09) {   /* an octet-string, of 12 bytes */
-            if (p + 1 >= n) return HAN_EDATA;
-            if (a[++p] != 0x0C) return HAN_EDATETIME;
-        }
-        if (n - p - 1 < 12) return HAN_EDATA;
-        datetime(a + p + 1, 0x19, &out->time);
-        p += 13;
-        break;
-    default:
+    out->invoke_id = han_be32(a + 1);
+    out->has_time = a[5] != 0x00;   /* null-data, else a date-time */
+    p = 6;
+    if (a[5] == 0x09) {             /* as an octet-string, of 12 bytes */
+        if (n == 6) return HAN_EDATA;
+        if (a[p++] != 0x0C) return HAN_EDATETIME;
+    } else if (out->has_time && a[5] != 0x0C && a[5] != 0x19) {
         return HAN_EDATETIME;
+    }
+    if (out->has_time) {
+        if (n - p < 12) return HAN_EDATA;
+        datetime(a + p, 0x19, &out->time);
+        p += 12;
     }
     out->body = a + p;
     out->body_len = n - p;
