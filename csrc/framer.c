@@ -319,29 +319,22 @@ static int sml_examine(struct han_framer *f, const uint8_t *b, size_t have, size
             k++;
             continue;
         }
-        if (k % 4 == 0) {
-            unsigned crc;
-            if (memcmp(b + k + 4, SML_START, 4) == 0) {   /* an escaped pair */
-                f->sml_pair = k + 4;
-                k++;
-                continue;
-            }
-            if (memcmp(b + k + 4, SML_START + 4, 4) == 0) break;
+        if (memcmp(b + k + 4, SML_START + 4, 4) == 0) {   /* a new start at k */
+            *n = k;
+            return SKIP;
+        }
+        if (k % 4 == 0 && memcmp(b + k + 4, SML_START, 4) == 0) {
+            f->sml_pair = k + 4;                            /* an escaped pair */
+        } else if (k % 4 == 0) {                            /* the end */
             *n = k + 8;
             if (b[k + 4] != 0x1A) return LATE;
-            crc = han_crc16(b, k + 6);
-            if ((unsigned)(b[k + 6] | b[k + 7] << 8) == crc ||
+            if ((unsigned)(b[k + 6] | b[k + 7] << 8) == han_crc16(b, k + 6) ||
                 (unsigned)(b[k + 6] << 8 | b[k + 7]) == han_crc16_update(0, b, k + 6))
                 return GOOD;
             *counter = &f->st.bad_fcs;
             return LATE;
         }
-        if (memcmp(b + k + 4, SML_START + 4, 4) == 0) break;
         k++;
-    }
-    if (k + 8 <= lim) {                   /* a new start at k */
-        *n = k;
-        return SKIP;
     }
     f->seen = k;
     if (have > HAN_SML_MAX) {
