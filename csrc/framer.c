@@ -22,20 +22,10 @@ enum { MORE, FAIL, LATE, SKIP, GOOD };
 
 #define SML_ESCAPE 0x1B
 
-/* The byte that opens a candidate of each protocol (indexed by enum han_protocol). */
-static const uint8_t start_byte[] = { 0, HAN_FLAG, MBUS_START, '/', SML_ESCAPE };
-
 static int kind_of(uint8_t b)
 {
     return b == HAN_FLAG ? HAN_HDLC : b == MBUS_START ? HAN_MBUS : b == '/' ? HAN_P1
         : b == SML_ESCAPE ? HAN_SML : 0;
-}
-
-/* The longest candidate of a protocol ("auto": any). */
-static size_t longest(int protocol)
-{
-    return protocol == HAN_HDLC ? HAN_MAX_FRAME : protocol == HAN_MBUS ? 255 + 6
-                                                                       : HAN_MAX_CANDIDATE;
 }
 
 void han_framer_init(struct han_framer *f, int cr_lf, int protocol, han_alloc alloc,
@@ -344,6 +334,24 @@ static int sml_examine(struct han_framer *f, const uint8_t *b, size_t have, size
     return MORE;
 }
 
+/* Each protocol (indexed by enum han_protocol; of "auto" only the longest candidate): the
+ * byte that opens a candidate, the longest candidate, how a candidate is judged and how a
+ * good one is delivered (NULL: as it is). */
+static const struct {
+    uint8_t start;
+    size_t longest;
+    int (*examine)(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
+                   uint64_t **counter);
+    void (*deliver)(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
+                    void *ud);
+} protocols[] = {
+    { 0, HAN_MAX_CANDIDATE, NULL, NULL },
+    { HAN_FLAG, HAN_MAX_FRAME, hdlc_examine, hdlc_deliver },
+    { MBUS_START, 255 + 6, mbus_examine, mbus_deliver },
+    { '/', HAN_MAX_CANDIDATE, p1_examine, NULL },
+    { SML_ESCAPE, HAN_MAX_CANDIDATE, sml_examine, NULL },
+};
+
 /* A late failure of the candidate at stream position `start` whose n bytes were looked
  * at: the hunt resumes one byte after its start, unless the candidate is inside (it
  * began before the last byte of the latest-ending late failure, or it is the first one
@@ -376,32 +384,18 @@ static size_t hunt(const struct han_framer *f, const uint8_t *p, size_t n)
 {
     size_t i;
     if (f->protocol != HAN_AUTO) {
-        const uint8_t *s = memchr(p, start_byte[f->protocol], n);
+        const uint8_t *s = memchr(p, protocols[f->protocol].start, n);
         return s ? (size_t)(s - p) : n;
     }
     for (i = 0; i < n && !kind_of(p[i]); i++) continue;
     return i;
 }
 
-static int examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
-                   uint64_t **counter)
-{
-    switch (f->kind) {
-    case HAN_MBUS: return mbus_examine(f, b, have, n, counter);
-    case HAN_P1: return p1_examine(f, b, have, n, counter);
-    case HAN_SML: return sml_examine(f, b, have, n, counter);
-    default: return hdlc_examine(f, b, have, n, counter);
-    }
-}
-
 static void good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
                  void *ud)
 {
-    switch (f->kind) {
-    case HAN_MBUS: mbus_deliver(f, b, n, deliver, ud); break;
-    case HAN_P1: case HAN_SML: deliver(ud, b, n); break;
-    default: hdlc_deliver(f, b, n, deliver, ud); break;
-    }
+    if (protocols[f->kind].deliver) protocols[f->kind].deliver(f, b, n, deliver, ud);
+    else deliver(ud, b, n);
     f->st.frames_ok++;
     f->st.bytes_framed += n - (f->flag_counted ? 1 : 0);
     f->protocol = f->kind;                /* "auto" settles on the first good frame */
@@ -423,7 +417,7 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
             if (at == f->len) break;
             open_at(f, f->protocol == HAN_AUTO ? kind_of(b[at]) : f->protocol);
         }
-        switch (examine(f, b + at, f->len - at, &n, &counter)) {
+        switch (protocols[f->kind].examine(f, b + at, f->len - at, &n, &counter)) {
         case MORE:
             goto done;
         case SKIP:                        /* P1, SML: the cut candidate's bytes go */
@@ -467,7 +461,7 @@ done:
  * it is half full. */
 static size_t room(struct han_framer *f)
 {
-    size_t most = 2 * longest(f->protocol);
+    size_t most = 2 * protocols[f->protocol].longest;
     if (f->len * 2 >= f->cap && f->cap < most) grow(f, &f->buf, &f->cap, 0, most);
     return f->cap - f->len;
 }
