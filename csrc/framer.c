@@ -201,17 +201,11 @@ static int letter(uint8_t c)
 static int p1_end(struct han_framer *f, const uint8_t *b, size_t ls, size_t e,
                   uint64_t **counter)
 {
-    size_t digits, i;
-    unsigned v = 0;
+    unsigned v;
     *counter = &f->st.bad_fcs;
     if (e < ls + 2 || b[e] != LF || b[e - 1] != CR) return LATE;
-    digits = e - ls - 2;
-    for (i = 1; i <= digits; i++) {
-        int d = han_hexval(b[ls + i]);
-        if (d < 0) return LATE;
-        v = v << 4 | (unsigned)d;
-    }
-    if (digits == 0) {
+    if (!han_hex(b + ls + 1, e - ls - 2, &v)) return LATE;
+    if (e == ls + 2) {   /* no digits */
         if (f->p1_crc) return LATE;
         if (!f->p1_data) *counter = &f->st.bad_length;
         return f->p1_data ? GOOD : LATE;

@@ -218,15 +218,11 @@ static int l_values(lua_State *L)
 static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, size_t len)
 {
     size_t n, i;
-    const char *s = lua_tolstring(L, idx, &n);
+    unsigned v;
+    const uint8_t *s = (const uint8_t *)lua_tolstring(L, idx, &n);
     if (s && n == len) { memcpy(out, s, len); return; }
     if (s && n == 2 * len) {
-        for (i = 0; i < len; i++) {
-            int hi = han_hexval((unsigned char)s[2 * i]);
-            int lo = han_hexval((unsigned char)s[2 * i + 1]);
-            if (hi < 0 || lo < 0) break;
-            out[i] = (uint8_t)(hi << 4 | lo);
-        }
+        for (i = 0; i < len && han_hex(s + 2 * i, 2, &v); i++) out[i] = (uint8_t)v;
         if (i == len) return;
     }
     luaL_error(L, "bad %s (%d bytes or %d hex digits expected)", name, (int)len,

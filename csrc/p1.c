@@ -251,7 +251,7 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
     struct han_p1_info info = { 0 };
     struct walk w = { .v = v, .ud = ud, .line = 1 };
     const uint8_t *bang = NULL, *p, *lf;
-    size_t q, end, k, len;
+    size_t q, end, len;
     int e;
 
     *errline = 0;
@@ -271,10 +271,7 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
     }
     if (end - q - 1 > 4) return HAN_P1_ECRCLINE;
     if (end > q + 1) {   /* 1 to 4 digits: a heat-meter gateway sends "!B9F" for 0x0B9F */
-        for (k = q + 1; k < end; k++) {
-            if (han_hexval(s[k]) < 0) return HAN_P1_ECRCLINE;
-            info.crc = info.crc * 16 + (unsigned)han_hexval(s[k]);
-        }
+        if (!han_hex(s + q + 1, end - q - 1, &info.crc)) return HAN_P1_ECRCLINE;
         if (info.crc != han_crc16_arc(s, q + 1)) return HAN_P1_ECRC;
         info.has_crc = 1;
     }
