@@ -530,6 +530,8 @@ static const luaL_Reg framer_methods[] = {
     {"stats", f_stats}, {"reset", f_reset}, {NULL, NULL}
 };
 
+static const luaL_Reg framer_meta[] = {{"__gc", f_gc}, {"__tostring", f_tostring}, {NULL, NULL}};
+
 static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
     {"values", l_values}, {"framer", l_framer},
@@ -542,12 +544,9 @@ __attribute__((visibility("default"))) int luaopen_han_core(lua_State *L);
 int luaopen_han_core(lua_State *L)
 {
     if (luaL_newmetatable(L, FRAMER_MT)) {
+        luaL_setfuncs(L, framer_meta, 0);
         luaL_newlib(L, framer_methods);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, f_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, f_tostring);
-        lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
     luaL_newlibtable(L, core_functions);

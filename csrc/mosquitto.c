@@ -304,6 +304,11 @@ static const luaL_Reg methods[] = {
     { NULL, NULL }
 };
 
+static const luaL_Reg client_meta[] = {
+    { "__newindex", l_newindex }, { "__gc", l_destroy }, { "__tostring", l_tostring },
+    { NULL, NULL }
+};
+
 static const luaL_Reg functions[] = {
     { "new", l_new },
     { NULL, NULL }
@@ -316,15 +321,10 @@ int luaopen_han_mosquitto(lua_State *L)
     int major, minor, revision;
     mosquitto_lib_init();
     luaL_newmetatable(L, CLIENT);
+    luaL_setfuncs(L, client_meta, 0);
     luaL_newlib(L, methods);
     lua_pushcclosure(L, l_index, 1);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, l_destroy);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
     luaL_newlib(L, functions);
     mosquitto_lib_version(&major, &minor, &revision);

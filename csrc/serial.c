@@ -271,6 +271,8 @@ static const luaL_Reg port_methods[] = {
     {NULL, NULL}
 };
 
+static const luaL_Reg port_meta[] = {{"__gc", p_close}, {"__tostring", p_tostring}, {NULL, NULL}};
+
 static const luaL_Reg serial_functions[] = {
     {"open", l_open}, {"clock", l_clock}, {"sleep", l_sleep},
     {"catch_signals", l_catch_signals}, {"signal", l_signal}, {NULL, NULL}
@@ -281,12 +283,9 @@ __attribute__((visibility("default"))) int luaopen_han_serial(lua_State *L);
 int luaopen_han_serial(lua_State *L)
 {
     if (luaL_newmetatable(L, PORT_MT)) {
+        luaL_setfuncs(L, port_meta, 0);
         luaL_newlib(L, port_methods);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, p_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, p_tostring);
-        lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
     luaL_newlib(L, serial_functions);
