@@ -16,8 +16,9 @@
 #define LF 0x0A
 
 /* What a candidate is, after a look at the bytes in: MORE (undecided), FAIL (early: the
- * hunt resumes one byte after its start), LATE (failed at its end or, P1, after its
- * identification), SKIP (P1: cut short by the next telegram), GOOD. */
+ * hunt resumes one byte, or *n, after its start), LATE (failed at its end or, P1, after
+ * its identification), SKIP (P1, SML: cut short by the next start, *n bytes in, where the
+ * hunt resumes), GOOD. */
 enum { MORE, FAIL, LATE, SKIP, GOOD };
 
 #define SML_ESCAPE 0x1B
@@ -37,7 +38,7 @@ void han_framer_init(struct han_framer *f, int cr_lf, int protocol, han_alloc al
 
 size_t han_framer_buffered(const struct han_framer *f)
 {
-    return f->len - (f->flag_counted ? 1 : 0) + (f->held_cr ? 1 : 0);
+    return f->len - f->flag_counted + f->held_cr;
 }
 
 size_t han_framer_missing(const struct han_framer *f)
@@ -391,7 +392,7 @@ static void good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver d
     if (protocols[f->kind].deliver) protocols[f->kind].deliver(f, b, n, deliver, ud);
     else deliver(ud, b, n);
     f->st.frames_ok++;
-    f->st.bytes_framed += n - (f->flag_counted ? 1 : 0);
+    f->st.bytes_framed += n - f->flag_counted;
     f->protocol = f->kind;                /* "auto" settles on the first good frame */
 }
 
@@ -414,12 +415,6 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
         switch (protocols[f->kind].examine(f, b + at, f->len - at, &n, &counter)) {
         case MORE:
             goto done;
-        case SKIP:                        /* P1, SML: the cut candidate's bytes go */
-            (*counter)++;
-            f->st.bytes_discarded += n;
-            at += n;
-            open_at(f, f->kind);
-            continue;
         case GOOD:
             good(f, b + at, n, deliver, ud);
             if (f->kind == HAN_HDLC) {    /* the closing flag may open the next frame */
@@ -434,12 +429,12 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
         case LATE:
             step = late(f, base + at, n);
             break;
-        default:
+        default:                          /* FAIL; SKIP: the hunt finds the new start at once */
             step = n;
             break;
         }
         if (counter) (*counter)++;
-        f->st.bytes_discarded += step - (f->flag_counted ? 1 : 0);
+        f->st.bytes_discarded += step - f->flag_counted;
         f->flag_counted = f->open = 0;
         at += step;
     }
@@ -479,7 +474,7 @@ static void feed(struct han_framer *f, const uint8_t *p, size_t n, han_deliver d
         if (!k) {                         /* no memory: the candidate goes, as over a bound */
             if (f->len) {
                 f->st.bad_length++;
-                f->st.bytes_discarded += f->len - (f->flag_counted ? 1 : 0);
+                f->st.bytes_discarded += f->len - f->flag_counted;
                 f->len = f->open = f->flag_counted = 0;
             } else {
                 f->st.bytes_discarded++;
