@@ -386,14 +386,19 @@ static size_t hunt(const struct han_framer *f, const uint8_t *p, size_t n)
     return i;
 }
 
-static void good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
-                 void *ud)
+/* Deliver the good candidate of n bytes at b: how many bytes of buf it takes (not an HDLC
+ * frame's closing flag, which may open the next frame). */
+static size_t good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
+                   void *ud)
 {
     if (protocols[f->kind].deliver) protocols[f->kind].deliver(f, b, n, deliver, ud);
     else deliver(ud, b, n);
     f->st.frames_ok++;
     f->st.bytes_framed += n - f->flag_counted;
     f->protocol = f->kind;                /* "auto" settles on the first good frame */
+    f->flag_counted = f->kind == HAN_HDLC;
+    f->open = 0;
+    return n - f->flag_counted;
 }
 
 /* Judge the candidates in buf until one needs more bytes, then keep only its bytes. */
@@ -416,15 +421,7 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
         case MORE:
             goto done;
         case GOOD:
-            good(f, b + at, n, deliver, ud);
-            if (f->kind == HAN_HDLC) {    /* the closing flag may open the next frame */
-                at += n - 1;
-                f->flag_counted = 1;
-                open_at(f, HAN_HDLC);
-            } else {
-                at += n;
-                f->open = 0;
-            }
+            at += good(f, b + at, n, deliver, ud);
             continue;
         case LATE:
             step = late(f, base + at, n);
