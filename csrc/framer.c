@@ -155,12 +155,10 @@ static int hdlc_examine(struct han_framer *f, const uint8_t *b, size_t have, siz
     *n = f->need;
     *counter = &f->st.bad_length;
     if (b[f->need - 1] != HAN_FLAG) return LATE;
+    *counter = &f->st.bad_fcs;
     len = f->need - 2;
-    if (((unsigned)b[len - 1] | ((unsigned)b[len] << 8)) != han_crc16(b + 1, len - 2)) {
-        *counter = &f->st.bad_fcs;
-        return LATE;
-    }
-    return GOOD;
+    return ((unsigned)b[len - 1] | ((unsigned)b[len] << 8)) == han_crc16(b + 1, len - 2)
+        ? GOOD : LATE;
 }
 
 /* M-Bus, 68 L L 68 C A CI data CS 16: L + 6 bytes, L counting C through the last data
@@ -183,11 +181,8 @@ static int mbus_examine(struct han_framer *f, const uint8_t *b, size_t have, siz
     *n = L + 6;
     if (b[L + 5] != MBUS_STOP) return LATE;
     for (i = 4; i < L + 4; i++) sum += b[i];
-    if ((sum & 0xFF) != b[L + 4]) {
-        *counter = &f->st.bad_fcs;
-        return LATE;
-    }
-    return GOOD;
+    *counter = &f->st.bad_fcs;
+    return (sum & 0xFF) == b[L + 4] ? GOOD : LATE;
 }
 
 static int letter(uint8_t c)
@@ -313,11 +308,10 @@ static int sml_examine(struct han_framer *f, const uint8_t *b, size_t have, size
         } else if (k % 4 == 0) {                            /* the end */
             *n = k + 8;
             if (b[k + 4] != 0x1A) return LATE;
-            if ((unsigned)(b[k + 6] | b[k + 7] << 8) == han_crc16(b, k + 6) ||
-                (unsigned)(b[k + 6] << 8 | b[k + 7]) == han_crc16_update(0, b, k + 6))
-                return GOOD;
             *counter = &f->st.bad_fcs;
-            return LATE;
+            return (unsigned)(b[k + 6] | b[k + 7] << 8) == han_crc16(b, k + 6) ||
+                   (unsigned)(b[k + 6] << 8 | b[k + 7]) == han_crc16_update(0, b, k + 6)
+                ? GOOD : LATE;
         }
         k++;
     }
