@@ -177,16 +177,12 @@ static int l_publish(lua_State *L)
     client *c = check_client(L);
     message msg = check_message(L);
     lua_State *prev = c->L;
-    int mid = 0, rc;
+    int mid = 0, k;
     c->L = L;
-    rc = mosquitto_publish(c->m, &mid, msg.topic, (int)msg.len, msg.payload, msg.qos,
-                           msg.retain != 0);
-    if (rc == MOSQ_ERR_SUCCESS && (prev != NULL || c->cb_error == LUA_NOREF)) {
-        c->L = prev;
-        lua_pushinteger(L, mid);
-        return 1;
-    }
-    return finish(L, c, prev, rc);
+    k = finish(L, c, prev, mosquitto_publish(c->m, &mid, msg.topic, (int)msg.len, msg.payload,
+                                             msg.qos, msg.retain != 0));
+    if (k == 1) lua_pushinteger(L, mid);   /* success: the message id instead of true */
+    return k;
 }
 
 static int l_connect(lua_State *L)
@@ -227,26 +223,19 @@ static int l_loop(lua_State *L)
     return finish(L, c, prev, mosquitto_loop(c->m, timeout, max_packets));
 }
 
-static void release(lua_State *L, client *c)
+static int l_destroy(lua_State *L)
 {
+    client *c = (client *)luaL_checkudata(L, 1, CLIENT);
     int i;
-    if (c->m != NULL) {
-        mosquitto_destroy(c->m);
-        c->m = NULL;
-    }
+    if (c->L != NULL) return luaL_error(L, "cannot destroy a client inside its callback");
+    if (c->m != NULL) mosquitto_destroy(c->m);
+    c->m = NULL;
     for (i = 0; i < CB_COUNT; i++) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->cb[i]);
         c->cb[i] = LUA_NOREF;
     }
     luaL_unref(L, LUA_REGISTRYINDEX, c->cb_error);
     c->cb_error = LUA_NOREF;
-}
-
-static int l_destroy(lua_State *L)
-{
-    client *c = (client *)luaL_checkudata(L, 1, CLIENT);
-    if (c->L != NULL) return luaL_error(L, "cannot destroy a client inside its callback");
-    release(L, c);
     lua_pushboolean(L, 1);
     return 1;
 }
