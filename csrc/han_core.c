@@ -1,6 +1,7 @@
 /* han.core: with han_p1.c, the only files that speak Lua. It turns
  * the engine's results (crc16.c, hdlc.c, axdr.c, framer.c, ...) into Lua values;
  * docs/core-api.md is the contract. */
+#include <stdio.h>
 #include <string.h>
 
 #include "binding.h"   /* compat.h, axdr.h, hdlc.h */
@@ -320,10 +321,8 @@ static int l_unwrap(lua_State *L)
         han_push_error(L, e, byte);
         if (e == HAN_ENOKEY) {         /* the message ends with the system title in hex */
             char hex[17];
-            int i;
-            for (i = 0; i < 16; i++)
-                hex[i] = "0123456789ABCDEF"[u.title[i / 2] >> (i % 2 ? 0 : 4) & 15];
-            hex[16] = '\0';
+            snprintf(hex, sizeof hex, "%08lX%08lX", (unsigned long)han_be32(u.title),
+                     (unsigned long)han_be32(u.title + 4));
             lua_pushfstring(L, "%s%s", lua_tostring(L, -2), hex);
             lua_replace(L, -3);
         }
