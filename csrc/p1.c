@@ -250,18 +250,15 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
 {
     struct han_p1_info info = { 0 };
     struct walk w = { .v = v, .ud = ud, .line = 1 };
-    const uint8_t *bang = NULL, *p, *lf;
+    const uint8_t *bang, *p, *lf;
     size_t q, end, len;
     int e;
 
     *errline = 0;
     if (n == 0 || s[0] != '/') return HAN_P1_ESTART;
     /* the end line: the first '!' that starts a line */
-    for (p = s + 1; (p = memchr(p, '!', n - (size_t)(p - s))) != NULL; p++)
-        if (p[-1] == '\n') {
-            bang = p;
-            break;
-        }
+    for (bang = s + 1; (bang = memchr(bang, '!', n - (size_t)(bang - s))) != NULL; bang++)
+        if (bang[-1] == '\n') break;
     if (!bang) return HAN_P1_EEND;
     q = (size_t)(bang - s);
     end = n;   /* after the '!': 0 to 4 hex digits, then an optional LF or CR LF */
