@@ -240,9 +240,7 @@ static int l_sleep(lua_State *L)
  * serial.signal() reads (no SA_RESTART: a blocked read or sleep returns at once). */
 static int l_catch_signals(lua_State *L)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
