@@ -82,18 +82,17 @@ static int ber(struct walk *w, uint32_t *len)
     return e;
 }
 
-static double float32(const uint8_t *p)
+/* A big-endian IEEE 754 float32 (size 4) or float64 (size 8). */
+static double real(const uint8_t *p, size_t size)
 {
-    uint32_t u = (uint32_t)be(p, 4);
+    uint64_t u = be(p, (int)size);
+    uint32_t u32 = (uint32_t)u;
     float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static double float64(const uint8_t *p)
-{
-    uint64_t u = be(p, 8);
     double d;
+    if (size == 4) {
+        memcpy(&f, &u32, sizeof f);
+        return f;
+    }
     memcpy(&d, &u, sizeof d);
     return d;
 }
@@ -180,11 +179,8 @@ static int value(struct walk *w, int depth)
         if ((*p >> 4) > 9 || (*p & 0xF) > 9) return HAN_EBCD;
         if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = (uint64_t)((*p >> 4) * 10 + (*p & 0xF));
         break;
-    case 0x17:
-        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float32(p);
-        break;
-    case 0x18:
-        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float64(p);
+    case 0x17: case 0x18:
+        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = real(p, size);
         break;
     default:   /* 0x19, 0x1A, 0x1B */
         add_time(w, p, tag);
