@@ -157,16 +157,14 @@ static void ghash(const struct han_gcm *g, uint64_t *xh, uint64_t *xl, const uin
                   size_t n)
 {
     uint8_t last[16];
-    for (; n >= 16; p += 16, n -= 16) {
-        *xh ^= get64(p);
-        *xl ^= get64(p + 8);
-        mul_h(g, xh, xl);
-    }
-    if (n > 0) {
-        memset(last, 0, sizeof last);
-        memcpy(last, p, n);
-        *xh ^= get64(last);
-        *xl ^= get64(last + 8);
+    for (; n > 0; p += 16, n -= n < 16 ? n : 16) {
+        const uint8_t *b = p;
+        if (n < 16) {
+            memset(last, 0, sizeof last);
+            b = memcpy(last, p, n);
+        }
+        *xh ^= get64(b);
+        *xl ^= get64(b + 8);
         mul_h(g, xh, xl);
     }
 }

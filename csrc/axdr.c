@@ -25,31 +25,24 @@ static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 /* A one-byte date-time field: 0xFF means unspecified. */
 static int field(uint8_t b) { return b == 0xFF ? HAN_UNSPEC : b; }
 
-static void date_part(const uint8_t *p, struct han_time *t)
+/* A COSEM date-time (tag 0x19, 12 bytes: year (2), month, day, weekday, hour, min, sec,
+ * hundredths, deviation (2, signed), clock status), date (0x1A: its first 5 bytes) or
+ * time (0x1B: hour .. hundredths) at p; year FFFF, deviation 8000 and the fields the
+ * tag lacks are unspecified. */
+static void datetime(const uint8_t *p, int tag, struct han_time *t)
 {
-    unsigned year = (unsigned)be(p, 2);
-    t->year = year == 0xFFFF ? HAN_UNSPEC : (int)year;
-    t->month = field(p[2]);
-    t->day = field(p[3]);
-    t->wday = field(p[4]);
-}
-
-static void time_part(const uint8_t *p, struct han_time *t)
-{
-    t->hour = field(p[0]);
-    t->min = field(p[1]);
-    t->sec = field(p[2]);
-    t->hundredths = field(p[3]);
-}
-
-/* Parse 12 date-time bytes. */
-static void datetime(const uint8_t *p, struct han_time *t)
-{
-    unsigned dev = (unsigned)be(p + 9, 2);
-    date_part(p, t);
-    time_part(p + 5, t);
-    t->deviation = dev == 0x8000 ? HAN_UNSPEC : (int)(int16_t)dev;
-    t->status = field(p[11]);
+    int i;
+    for (i = 0; i < HAN_T_COUNT; i++) t->v[i] = HAN_UNSPEC;
+    if (tag == 0x1B) {
+        for (i = HAN_T_HOUR; i <= HAN_T_HUNDREDTHS; i++) t->v[i] = field(p[i - HAN_T_HOUR]);
+        return;
+    }
+    if (be16(p) != 0xFFFF) t->v[HAN_T_YEAR] = (int)be16(p);
+    for (i = HAN_T_MONTH; i <= (tag == 0x1A ? HAN_T_WDAY : HAN_T_HUNDREDTHS); i++)
+        t->v[i] = field(p[i + 1]);
+    if (tag == 0x1A) return;
+    if (be16(p + 9) != 0x8000) t->v[HAN_T_DEVIATION] = (int16_t)be16(p + 9);
+    t->v[HAN_T_STATUS] = field(p[11]);
 }
 
 /* Fixed sizes of the scalar types; 0 = not a fixed-size scalar. */
@@ -89,18 +82,17 @@ static int ber(struct walk *w, uint32_t *len)
     return e;
 }
 
-static double float32(const uint8_t *p)
+/* A big-endian IEEE 754 float32 (size 4) or float64 (size 8). */
+static double real(const uint8_t *p, size_t size)
 {
-    uint32_t u = (uint32_t)be(p, 4);
+    uint64_t u = be(p, (int)size);
+    uint32_t u32 = (uint32_t)u;
     float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static double float64(const uint8_t *p)
-{
-    uint64_t u = be(p, 8);
     double d;
+    if (size == 4) {
+        memcpy(&f, &u32, sizeof f);
+        return f;
+    }
     memcpy(&d, &u, sizeof d);
     return d;
 }
@@ -116,12 +108,12 @@ static struct han_rec *add(struct walk *w, int kind)
     return r;
 }
 
-static void add_time(struct walk *w, const struct han_time *t, const uint8_t *p)
+static void add_time(struct walk *w, const uint8_t *p, int tag)
 {
     struct han_flat *f = w->f;
     struct han_rec *r = add(w, HAN_V_TIME);
     size_t i = f->nt++;
-    if (i < f->tcap) f->t[i] = *t;
+    if (i < f->tcap) datetime(p, tag, &f->t[i]);
     if (r) { r->n = i; r->v.p = p; }
 }
 
@@ -133,7 +125,6 @@ static int value(struct walk *w, int depth)
     uint32_t n;
     int tag, e;
     size_t size, at;
-    struct han_time t;
 
     if (depth > HAN_MAX_DEPTH) return HAN_EDEPTH;
     if (w->p >= w->end) return HAN_EDATA;
@@ -152,18 +143,12 @@ static int value(struct walk *w, int depth)
             if ((e = value(w, depth + 1)) != HAN_OK) return e;
         if (at < f->cap) f->r[at].next = f->n;
         return HAN_OK;
-    case 0x04:
+    case 0x04: case 0x09: case 0x0A: case 0x0C:   /* a bit-string's length counts bits */
         if ((e = ber(w, &n)) != HAN_OK) return e;
-        size = n / 8 + (n % 8 != 0);
+        size = tag == 0x04 ? n / 8 + (n % 8 != 0) : n;
         if (size > left(w)) return HAN_EDATA;
-        if ((r = add(w, HAN_V_BITS)) != NULL) { r->v.p = w->p; r->n = n; }
+        if ((r = add(w, tag == 0x04 ? HAN_V_BITS : HAN_V_STR)) != NULL) { r->v.p = w->p; r->n = n; }
         w->p += size;
-        return HAN_OK;
-    case 0x09: case 0x0A: case 0x0C:
-        if ((e = ber(w, &n)) != HAN_OK) return e;
-        if (n > left(w)) return HAN_EDATA;
-        if ((r = add(w, HAN_V_STR)) != NULL) { r->v.p = w->p; r->n = n; }
-        w->p += n;
         return HAN_OK;
     }
     size = tag < (int)sizeof fixed_size ? fixed_size[tag] : 0;
@@ -194,15 +179,11 @@ static int value(struct walk *w, int depth)
         if ((*p >> 4) > 9 || (*p & 0xF) > 9) return HAN_EBCD;
         if ((r = add(w, HAN_V_UINT)) != NULL) r->v.u = (uint64_t)((*p >> 4) * 10 + (*p & 0xF));
         break;
-    case 0x17:
-        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float32(p);
+    case 0x17: case 0x18:
+        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = real(p, size);
         break;
-    case 0x18:
-        if ((r = add(w, HAN_V_REAL)) != NULL) r->v.d = float64(p);
-        break;
-    case 0x19: datetime(p, &t); add_time(w, &t, p); break;
-    case 0x1A: date_part(p, &t); add_time(w, &t, p); break;
-    default:   time_part(p, &t); add_time(w, &t, p); break;   /* 0x1B */
+    default:   /* 0x19, 0x1A, 0x1B */
+        add_time(w, p, tag);
     }
     return HAN_OK;
 }
@@ -249,24 +230,19 @@ int han_notification(const uint8_t *a, size_t n, struct han_notification *out,
     if (n == 0) return HAN_EDATA;
     if (a[0] != 0x0F) { *errbyte = a[0]; return HAN_EAPDU; }
     if (n < 6) return HAN_EDATA;   /* invoke id (4 bytes) and the date-time's tag */
-    out->invoke_id = (uint32_t)be(a + 1, 4);
-    p = 5;
-    out->has_time = a[p] != 0x00;
-    switch (a[p]) {
-    case 0x00:
-        p += 1;
-        break;
-    case 0x09: case 0x0C: case 0x19:
-        if (a[p] == 0x09) {   /* an octet-string, of 12 bytes */
-            if (p + 1 >= n) return HAN_EDATA;
-            if (a[++p] != 0x0C) return HAN_EDATETIME;
-        }
-        if (n - p - 1 < 12) return HAN_EDATA;
-        datetime(a + p + 1, &out->time);
-        p += 13;
-        break;
-    default:
+    out->invoke_id = han_be32(a + 1);
+    out->has_time = a[5] != 0x00;   /* null-data, else a date-time */
+    p = 6;
+    if (a[5] == 0x09) {             /* as an octet-string, of 12 bytes */
+        if (n == 6) return HAN_EDATA;
+        if (a[p++] != 0x0C) return HAN_EDATETIME;
+    } else if (out->has_time && a[5] != 0x0C && a[5] != 0x19) {
         return HAN_EDATETIME;
+    }
+    if (out->has_time) {
+        if (n - p < 12) return HAN_EDATA;
+        datetime(a + p, 0x19, &out->time);
+        p += 12;
     }
     out->body = a + p;
     out->body_len = n - p;

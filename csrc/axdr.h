@@ -7,15 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "han.h"
 #include "hdlc.h"
 
 #define HAN_MAX_DEPTH 16
-#define HAN_UNSPEC    (-0x7FFFFFFF - 1)   /* a date-time field the meter left unspecified */
-
-/* COSEM date-time (tag 19, 12 bytes), date (1A: year..wday) and time (1B: hour..hundredths). */
-struct han_time {
-    int year, month, day, wday, hour, min, sec, hundredths, deviation, status;
-};
 
 enum han_vkind {
     HAN_V_NULL, HAN_V_BOOL, HAN_V_SINT, HAN_V_UINT, HAN_V_REAL, HAN_V_STR, HAN_V_BITS,

@@ -16,26 +16,17 @@
 #define LF 0x0A
 
 /* What a candidate is, after a look at the bytes in: MORE (undecided), FAIL (early: the
- * hunt resumes one byte after its start), LATE (failed at its end or, P1, after its
- * identification), SKIP (P1: cut short by the next telegram), GOOD. */
+ * hunt resumes one byte, or *n, after its start), LATE (failed at its end or, P1, after
+ * its identification), SKIP (P1, SML: cut short by the next start, *n bytes in, where the
+ * hunt resumes), GOOD. */
 enum { MORE, FAIL, LATE, SKIP, GOOD };
 
 #define SML_ESCAPE 0x1B
-
-/* The byte that opens a candidate of each protocol (indexed by enum han_protocol). */
-static const uint8_t start_byte[] = { 0, HAN_FLAG, MBUS_START, '/', SML_ESCAPE };
 
 static int kind_of(uint8_t b)
 {
     return b == HAN_FLAG ? HAN_HDLC : b == MBUS_START ? HAN_MBUS : b == '/' ? HAN_P1
         : b == SML_ESCAPE ? HAN_SML : 0;
-}
-
-/* The longest candidate of a protocol ("auto": any). */
-static size_t longest(int protocol)
-{
-    return protocol == HAN_HDLC ? HAN_MAX_FRAME : protocol == HAN_MBUS ? 255 + 6
-                                                                       : HAN_MAX_CANDIDATE;
 }
 
 void han_framer_init(struct han_framer *f, int cr_lf, int protocol, han_alloc alloc,
@@ -47,7 +38,7 @@ void han_framer_init(struct han_framer *f, int cr_lf, int protocol, han_alloc al
 
 size_t han_framer_buffered(const struct han_framer *f)
 {
-    return f->len - (f->flag_counted ? 1 : 0) + (f->held_cr ? 1 : 0);
+    return f->len - f->flag_counted + f->held_cr;
 }
 
 size_t han_framer_missing(const struct han_framer *f)
@@ -164,12 +155,10 @@ static int hdlc_examine(struct han_framer *f, const uint8_t *b, size_t have, siz
     *n = f->need;
     *counter = &f->st.bad_length;
     if (b[f->need - 1] != HAN_FLAG) return LATE;
+    *counter = &f->st.bad_fcs;
     len = f->need - 2;
-    if (((unsigned)b[len - 1] | ((unsigned)b[len] << 8)) != han_crc16(b + 1, len - 2)) {
-        *counter = &f->st.bad_fcs;
-        return LATE;
-    }
-    return GOOD;
+    return ((unsigned)b[len - 1] | ((unsigned)b[len] << 8)) == han_crc16(b + 1, len - 2)
+        ? GOOD : LATE;
 }
 
 /* M-Bus, 68 L L 68 C A CI data CS 16: L + 6 bytes, L counting C through the last data
@@ -192,11 +181,8 @@ static int mbus_examine(struct han_framer *f, const uint8_t *b, size_t have, siz
     *n = L + 6;
     if (b[L + 5] != MBUS_STOP) return LATE;
     for (i = 4; i < L + 4; i++) sum += b[i];
-    if ((sum & 0xFF) != b[L + 4]) {
-        *counter = &f->st.bad_fcs;
-        return LATE;
-    }
-    return GOOD;
+    *counter = &f->st.bad_fcs;
+    return (sum & 0xFF) == b[L + 4] ? GOOD : LATE;
 }
 
 static int letter(uint8_t c)
@@ -211,17 +197,11 @@ static int letter(uint8_t c)
 static int p1_end(struct han_framer *f, const uint8_t *b, size_t ls, size_t e,
                   uint64_t **counter)
 {
-    size_t digits, i;
-    unsigned v = 0;
+    unsigned v;
     *counter = &f->st.bad_fcs;
     if (e < ls + 2 || b[e] != LF || b[e - 1] != CR) return LATE;
-    digits = e - ls - 2;
-    for (i = 1; i <= digits; i++) {
-        int d = han_hexval(b[ls + i]);
-        if (d < 0) return LATE;
-        v = v << 4 | (unsigned)d;
-    }
-    if (digits == 0) {
+    if (!han_hex(b + ls + 1, e - ls - 2, &v)) return LATE;
+    if (e == ls + 2) {   /* no digits */
         if (f->p1_crc) return LATE;
         if (!f->p1_data) *counter = &f->st.bad_length;
         return f->p1_data ? GOOD : LATE;
@@ -319,29 +299,21 @@ static int sml_examine(struct han_framer *f, const uint8_t *b, size_t have, size
             k++;
             continue;
         }
-        if (k % 4 == 0) {
-            unsigned crc;
-            if (memcmp(b + k + 4, SML_START, 4) == 0) {   /* an escaped pair */
-                f->sml_pair = k + 4;
-                k++;
-                continue;
-            }
-            if (memcmp(b + k + 4, SML_START + 4, 4) == 0) break;
+        if (memcmp(b + k + 4, SML_START + 4, 4) == 0) {   /* a new start at k */
+            *n = k;
+            return SKIP;
+        }
+        if (k % 4 == 0 && memcmp(b + k + 4, SML_START, 4) == 0) {
+            f->sml_pair = k + 4;                            /* an escaped pair */
+        } else if (k % 4 == 0) {                            /* the end */
             *n = k + 8;
             if (b[k + 4] != 0x1A) return LATE;
-            crc = han_crc16(b, k + 6);
-            if ((unsigned)(b[k + 6] | b[k + 7] << 8) == crc ||
-                (unsigned)(b[k + 6] << 8 | b[k + 7]) == han_crc16_update(0, b, k + 6))
-                return GOOD;
             *counter = &f->st.bad_fcs;
-            return LATE;
+            return (unsigned)(b[k + 6] | b[k + 7] << 8) == han_crc16(b, k + 6) ||
+                   (unsigned)(b[k + 6] << 8 | b[k + 7]) == han_crc16_update(0, b, k + 6)
+                ? GOOD : LATE;
         }
-        if (memcmp(b + k + 4, SML_START + 4, 4) == 0) break;
         k++;
-    }
-    if (k + 8 <= lim) {                   /* a new start at k */
-        *n = k;
-        return SKIP;
     }
     f->seen = k;
     if (have > HAN_SML_MAX) {
@@ -350,6 +322,24 @@ static int sml_examine(struct han_framer *f, const uint8_t *b, size_t have, size
     }
     return MORE;
 }
+
+/* Each protocol (indexed by enum han_protocol; of "auto" only the longest candidate): the
+ * byte that opens a candidate, the longest candidate, how a candidate is judged and how a
+ * good one is delivered (NULL: as it is). */
+static const struct {
+    uint8_t start;
+    size_t longest;
+    int (*examine)(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
+                   uint64_t **counter);
+    void (*deliver)(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
+                    void *ud);
+} protocols[] = {
+    { 0, HAN_MAX_CANDIDATE, NULL, NULL },
+    { HAN_FLAG, HAN_MAX_FRAME, hdlc_examine, hdlc_deliver },
+    { MBUS_START, 255 + 6, mbus_examine, mbus_deliver },
+    { '/', HAN_MAX_CANDIDATE, p1_examine, NULL },
+    { SML_ESCAPE, HAN_MAX_CANDIDATE, sml_examine, NULL },
+};
 
 /* A late failure of the candidate at stream position `start` whose n bytes were looked
  * at: the hunt resumes one byte after its start, unless the candidate is inside (it
@@ -383,35 +373,26 @@ static size_t hunt(const struct han_framer *f, const uint8_t *p, size_t n)
 {
     size_t i;
     if (f->protocol != HAN_AUTO) {
-        const uint8_t *s = memchr(p, start_byte[f->protocol], n);
+        const uint8_t *s = memchr(p, protocols[f->protocol].start, n);
         return s ? (size_t)(s - p) : n;
     }
     for (i = 0; i < n && !kind_of(p[i]); i++) continue;
     return i;
 }
 
-static int examine(struct han_framer *f, const uint8_t *b, size_t have, size_t *n,
-                   uint64_t **counter)
+/* Deliver the good candidate of n bytes at b: how many bytes of buf it takes (not an HDLC
+ * frame's closing flag, which may open the next frame). */
+static size_t good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
+                   void *ud)
 {
-    switch (f->kind) {
-    case HAN_MBUS: return mbus_examine(f, b, have, n, counter);
-    case HAN_P1: return p1_examine(f, b, have, n, counter);
-    case HAN_SML: return sml_examine(f, b, have, n, counter);
-    default: return hdlc_examine(f, b, have, n, counter);
-    }
-}
-
-static void good(struct han_framer *f, const uint8_t *b, size_t n, han_deliver deliver,
-                 void *ud)
-{
-    switch (f->kind) {
-    case HAN_MBUS: mbus_deliver(f, b, n, deliver, ud); break;
-    case HAN_P1: case HAN_SML: deliver(ud, b, n); break;
-    default: hdlc_deliver(f, b, n, deliver, ud); break;
-    }
+    if (protocols[f->kind].deliver) protocols[f->kind].deliver(f, b, n, deliver, ud);
+    else deliver(ud, b, n);
     f->st.frames_ok++;
-    f->st.bytes_framed += n - (f->flag_counted ? 1 : 0);
+    f->st.bytes_framed += n - f->flag_counted;
     f->protocol = f->kind;                /* "auto" settles on the first good frame */
+    f->flag_counted = f->kind == HAN_HDLC;
+    f->open = 0;
+    return n - f->flag_counted;
 }
 
 /* Judge the candidates in buf until one needs more bytes, then keep only its bytes. */
@@ -430,35 +411,21 @@ static void scan(struct han_framer *f, han_deliver deliver, void *ud)
             if (at == f->len) break;
             open_at(f, f->protocol == HAN_AUTO ? kind_of(b[at]) : f->protocol);
         }
-        switch (examine(f, b + at, f->len - at, &n, &counter)) {
+        switch (protocols[f->kind].examine(f, b + at, f->len - at, &n, &counter)) {
         case MORE:
             goto done;
-        case SKIP:                        /* P1, SML: the cut candidate's bytes go */
-            (*counter)++;
-            f->st.bytes_discarded += n;
-            at += n;
-            open_at(f, f->kind);
-            continue;
         case GOOD:
-            good(f, b + at, n, deliver, ud);
-            if (f->kind == HAN_HDLC) {    /* the closing flag may open the next frame */
-                at += n - 1;
-                f->flag_counted = 1;
-                open_at(f, HAN_HDLC);
-            } else {
-                at += n;
-                f->open = 0;
-            }
+            at += good(f, b + at, n, deliver, ud);
             continue;
         case LATE:
             step = late(f, base + at, n);
             break;
-        default:
+        default:                          /* FAIL; SKIP: the hunt finds the new start at once */
             step = n;
             break;
         }
         if (counter) (*counter)++;
-        f->st.bytes_discarded += step - (f->flag_counted ? 1 : 0);
+        f->st.bytes_discarded += step - f->flag_counted;
         f->flag_counted = f->open = 0;
         at += step;
     }
@@ -474,7 +441,7 @@ done:
  * it is half full. */
 static size_t room(struct han_framer *f)
 {
-    size_t most = 2 * longest(f->protocol);
+    size_t most = 2 * protocols[f->protocol].longest;
     if (f->len * 2 >= f->cap && f->cap < most) grow(f, &f->buf, &f->cap, 0, most);
     return f->cap - f->len;
 }
@@ -498,7 +465,7 @@ static void feed(struct han_framer *f, const uint8_t *p, size_t n, han_deliver d
         if (!k) {                         /* no memory: the candidate goes, as over a bound */
             if (f->len) {
                 f->st.bad_length++;
-                f->st.bytes_discarded += f->len - (f->flag_counted ? 1 : 0);
+                f->st.bytes_discarded += f->len - f->flag_counted;
                 f->len = f->open = f->flag_counted = 0;
             } else {
                 f->st.bytes_discarded++;

@@ -2,6 +2,7 @@
  * No Lua here: the engine can be fuzzed and benchmarked on its own. */
 #ifndef HAN_H
 #define HAN_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* Every han_err: its name, its message (docs/core-api.md, "Errors and their codes";
@@ -69,19 +70,42 @@ const char *han_strerror(int err, unsigned arg, char *buf);
 /* The stable code of an error, for code to decide on (docs/core-api.md). */
 const char *han_errcode(int err);
 
+#define HAN_UNSPEC (-0x7FFFFFFF - 1)   /* a date-time field the meter left unspecified */
+
+/* The fields of a time, in the order of a COSEM date-time's bytes: a DLMS date-time,
+ * date or time, or a P1 time; HAN_UNSPEC where the meter gives none. */
+enum han_tfield {
+    HAN_T_YEAR, HAN_T_MONTH, HAN_T_DAY, HAN_T_WDAY, HAN_T_HOUR, HAN_T_MIN, HAN_T_SEC,
+    HAN_T_HUNDREDTHS, HAN_T_DEVIATION, HAN_T_STATUS, HAN_T_COUNT
+};
+struct han_time {
+    int v[HAN_T_COUNT];
+};
+
 /* The big-endian 32-bit number at p. */
 static inline uint32_t han_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The value of a hex digit (either case), or -1: keys, system titles, P1 CRCs. */
+/* The value of a hex digit (either case), or -1. */
 static inline int han_hexval(int c)
 {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
+}
+
+/* The number the n hex digits at p spell (at most 8), into *v: 1, or 0 when a byte is not
+ * a hex digit. Keys, system titles, P1 CRCs. */
+static inline int han_hex(const uint8_t *p, size_t n, unsigned *v)
+{
+    for (*v = 0; n > 0; n--, p++) {
+        if (han_hexval(*p) < 0) return 0;
+        *v = *v << 4 | (unsigned)han_hexval(*p);
+    }
+    return 1;
 }
 
 #endif

@@ -1,6 +1,7 @@
 /* han.core: with han_p1.c, the only files that speak Lua. It turns
  * the engine's results (crc16.c, hdlc.c, axdr.c, framer.c, ...) into Lua values;
  * docs/core-api.md is the contract. */
+#include <stdio.h>
 #include <string.h>
 
 #include "binding.h"   /* compat.h, axdr.h, hdlc.h */
@@ -71,39 +72,33 @@ static void push_bits(lua_State *L, const uint8_t *p, size_t nbits)
 }
 
 static const char *const key_names[] = {
-    NULL, "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation",
-    "status"
+    "year", "month", "day", "wday", "hour", "min", "sec", "hundredths", "deviation", "status"
 };
-/* Compile-time check: one name per enum han_key. */
+/* Compile-time check: one name per enum han_tfield. */
 typedef char han_check_key_names[
-    sizeof key_names / sizeof key_names[0] == HAN_K_COUNT ? 1 : -1];
+    sizeof key_names / sizeof key_names[0] == HAN_T_COUNT ? 1 : -1];
 
 /* The key table (luaopen_han_core). */
 static void push_keys(lua_State *L)
 {
     int k;
-    lua_createtable(L, HAN_K_COUNT - 1, 0);
-    for (k = 1; k < HAN_K_COUNT; k++) {
+    lua_createtable(L, HAN_T_COUNT, 0);
+    for (k = 0; k < HAN_T_COUNT; k++) {
         lua_pushstring(L, key_names[k]);
-        lua_rawseti(L, -2, k);
+        lua_rawseti(L, -2, k + 1);
     }
 }
 
-/* tag 0x19 (or a header) date-time, 0x1A date, 0x1B time: the fields the meter
- * specified, HAN_K_YEAR .. HAN_K_STATUS */
-void han_push_time(lua_State *L, int tag, const struct han_time *t)
+void han_push_time(lua_State *L, const struct han_time *t)
 {
-    const int v[] = { t->year, t->month, t->day, t->wday, t->hour, t->min, t->sec,
-                      t->hundredths, t->deviation, t->status };
-    int first = tag == 0x1B ? 4 : 0, last = tag == 0x1A ? 4 : tag == 0x1B ? 8 : 10;
     int i, n = 0, top;
-    for (i = first; i < last; i++) n += v[i] != HAN_UNSPEC;
+    for (i = 0; i < HAN_T_COUNT; i++) n += t->v[i] != HAN_UNSPEC;
     lua_createtable(L, 0, n);
     top = lua_gettop(L);
-    for (i = first; i < last; i++) {
-        if (v[i] == HAN_UNSPEC) continue;
-        lua_rawgeti(L, lua_upvalueindex(1), HAN_K_YEAR + i);
-        lua_pushinteger(L, v[i]);
+    for (i = 0; i < HAN_T_COUNT; i++) {
+        if (t->v[i] == HAN_UNSPEC) continue;
+        lua_rawgeti(L, lua_upvalueindex(1), i + 1);
+        lua_pushinteger(L, t->v[i]);
         lua_rawset(L, top);
     }
 }
@@ -119,7 +114,7 @@ static void push_rec(lua_State *L, const struct han_flat *f, const struct han_re
     case HAN_V_REAL: lua_pushnumber(L, (lua_Number)v->v.d); break;
     case HAN_V_STR:  lua_pushlstring(L, (const char *)v->v.p, v->n); break;
     case HAN_V_BITS: push_bits(L, v->v.p, v->n); break;
-    case HAN_V_TIME: han_push_time(L, v->tag, &f->t[v->n]); break;
+    case HAN_V_TIME: han_push_time(L, &f->t[v->n]); break;
     default: {
         const struct han_rec *e = v + 1;
         size_t i;
@@ -183,7 +178,7 @@ static int l_notification(lua_State *L)
     }
     han_pushuint(L, b.note.invoke_id); lua_setfield(L, -2, "invoke_id");
     if (b.note.has_time) {
-        han_push_time(L, 0x19, &b.note.time);
+        han_push_time(L, &b.note.time);
         lua_setfield(L, -2, "time");
     }
     push_rec(L, &b.flat, b.flat.r);
@@ -212,7 +207,7 @@ static int l_values(lua_State *L)
         lua_rawseti(L, -2, (int)++leaves);
     }
     lua_pushlstring(L, (const char *)key, key_len);
-    if (b.note.has_time) han_push_time(L, 0x19, &b.note.time);
+    if (b.note.has_time) han_push_time(L, &b.note.time);
     else lua_pushnil(L);
     if (s[0] == HAN_FLAG) han_pushuint(L, b.frame.src);
     else lua_pushnil(L);
@@ -224,15 +219,11 @@ static int l_values(lua_State *L)
 static void bytes_from(lua_State *L, int idx, const char *name, uint8_t *out, size_t len)
 {
     size_t n, i;
-    const char *s = lua_tolstring(L, idx, &n);
+    unsigned v;
+    const uint8_t *s = (const uint8_t *)lua_tolstring(L, idx, &n);
     if (s && n == len) { memcpy(out, s, len); return; }
     if (s && n == 2 * len) {
-        for (i = 0; i < len; i++) {
-            int hi = han_hexval((unsigned char)s[2 * i]);
-            int lo = han_hexval((unsigned char)s[2 * i + 1]);
-            if (hi < 0 || lo < 0) break;
-            out[i] = (uint8_t)(hi << 4 | lo);
-        }
+        for (i = 0; i < len && han_hex(s + 2 * i, 2, &v); i++) out[i] = (uint8_t)v;
         if (i == len) return;
     }
     luaL_error(L, "bad %s (%d bytes or %d hex digits expected)", name, (int)len,
@@ -330,10 +321,8 @@ static int l_unwrap(lua_State *L)
         han_push_error(L, e, byte);
         if (e == HAN_ENOKEY) {         /* the message ends with the system title in hex */
             char hex[17];
-            int i;
-            for (i = 0; i < 16; i++)
-                hex[i] = "0123456789ABCDEF"[u.title[i / 2] >> (i % 2 ? 0 : 4) & 15];
-            hex[16] = '\0';
+            snprintf(hex, sizeof hex, "%08lX%08lX", (unsigned long)han_be32(u.title),
+                     (unsigned long)han_be32(u.title + 4));
             lua_pushfstring(L, "%s%s", lua_tostring(L, -2), hex);
             lua_replace(L, -3);
         }
@@ -540,6 +529,8 @@ static const luaL_Reg framer_methods[] = {
     {"stats", f_stats}, {"reset", f_reset}, {NULL, NULL}
 };
 
+static const luaL_Reg framer_meta[] = {{"__gc", f_gc}, {"__tostring", f_tostring}, {NULL, NULL}};
+
 static const luaL_Reg core_functions[] = {
     {"crc16", l_crc16}, {"frame", l_frame}, {"notification", l_notification},
     {"values", l_values}, {"framer", l_framer},
@@ -552,12 +543,9 @@ __attribute__((visibility("default"))) int luaopen_han_core(lua_State *L);
 int luaopen_han_core(lua_State *L)
 {
     if (luaL_newmetatable(L, FRAMER_MT)) {
+        luaL_setfuncs(L, framer_meta, 0);
         luaL_newlib(L, framer_methods);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, f_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, f_tostring);
-        lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
     luaL_newlibtable(L, core_functions);

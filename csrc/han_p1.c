@@ -15,10 +15,6 @@ struct p1_builder {
     struct han_p1_info info;
 };
 
-/* The fields of P1's time tables, in the order of a han_p1_value's. */
-static const int P1_TIME_KEYS[] = {HAN_K_YEAR, HAN_K_MONTH, HAN_K_DAY, HAN_K_HOUR,
-                                   HAN_K_MIN, HAN_K_SEC, HAN_K_STATUS};
-
 static void put(struct p1_builder *b, const char *p, size_t n)
 {
     memcpy(b->key + b->len, p, n);
@@ -56,18 +52,10 @@ static void p1_value(void *ud, const struct han_p1_value *v)
 #endif
         lua_pushnumber(L, (lua_Number)v->d);
         break;
-    case HAN_P1_TIME: {
-        const int f[7] = {v->year, v->month, v->day, v->hour, v->min, v->sec, v->status};
-        int k, fields = v->status >= 0 ? 7 : 6;
+    case HAN_P1_TIME:
         put(b, "(t", 2);
-        lua_createtable(L, 0, fields);
-        for (k = 0; k < fields; k++) {
-            lua_rawgeti(L, lua_upvalueindex(1), P1_TIME_KEYS[k]);
-            lua_pushinteger(L, f[k]);
-            lua_rawset(L, -3);
-        }
+        han_push_time(L, &v->time);
         break;
-    }
     default:
         put(b, "(s", 2);
         lua_pushlstring(L, v->text, v->len);

@@ -177,16 +177,12 @@ static int l_publish(lua_State *L)
     client *c = check_client(L);
     message msg = check_message(L);
     lua_State *prev = c->L;
-    int mid = 0, rc;
+    int mid = 0, k;
     c->L = L;
-    rc = mosquitto_publish(c->m, &mid, msg.topic, (int)msg.len, msg.payload, msg.qos,
-                           msg.retain != 0);
-    if (rc == MOSQ_ERR_SUCCESS && (prev != NULL || c->cb_error == LUA_NOREF)) {
-        c->L = prev;
-        lua_pushinteger(L, mid);
-        return 1;
-    }
-    return finish(L, c, prev, rc);
+    k = finish(L, c, prev, mosquitto_publish(c->m, &mid, msg.topic, (int)msg.len, msg.payload,
+                                             msg.qos, msg.retain != 0));
+    if (k == 1) lua_pushinteger(L, mid);   /* success: the message id instead of true */
+    return k;
 }
 
 static int l_connect(lua_State *L)
@@ -227,26 +223,19 @@ static int l_loop(lua_State *L)
     return finish(L, c, prev, mosquitto_loop(c->m, timeout, max_packets));
 }
 
-static void release(lua_State *L, client *c)
+static int l_destroy(lua_State *L)
 {
+    client *c = (client *)luaL_checkudata(L, 1, CLIENT);
     int i;
-    if (c->m != NULL) {
-        mosquitto_destroy(c->m);
-        c->m = NULL;
-    }
+    if (c->L != NULL) return luaL_error(L, "cannot destroy a client inside its callback");
+    if (c->m != NULL) mosquitto_destroy(c->m);
+    c->m = NULL;
     for (i = 0; i < CB_COUNT; i++) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->cb[i]);
         c->cb[i] = LUA_NOREF;
     }
     luaL_unref(L, LUA_REGISTRYINDEX, c->cb_error);
     c->cb_error = LUA_NOREF;
-}
-
-static int l_destroy(lua_State *L)
-{
-    client *c = (client *)luaL_checkudata(L, 1, CLIENT);
-    if (c->L != NULL) return luaL_error(L, "cannot destroy a client inside its callback");
-    release(L, c);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -304,6 +293,11 @@ static const luaL_Reg methods[] = {
     { NULL, NULL }
 };
 
+static const luaL_Reg client_meta[] = {
+    { "__newindex", l_newindex }, { "__gc", l_destroy }, { "__tostring", l_tostring },
+    { NULL, NULL }
+};
+
 static const luaL_Reg functions[] = {
     { "new", l_new },
     { NULL, NULL }
@@ -316,15 +310,10 @@ int luaopen_han_mosquitto(lua_State *L)
     int major, minor, revision;
     mosquitto_lib_init();
     luaL_newmetatable(L, CLIENT);
+    luaL_setfuncs(L, client_meta, 0);
     luaL_newlib(L, methods);
     lua_pushcclosure(L, l_index, 1);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, l_destroy);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
     luaL_newlib(L, functions);
     mosquitto_lib_version(&major, &minor, &revision);

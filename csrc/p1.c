@@ -102,6 +102,10 @@ static int season(uint8_t c)
     return c == 'S' || c == 's' ? 0x80 : c == 'W' || c == 'w' ? 0 : -1;
 }
 
+/* The fields of a time's digits, YYMMDDhhmmss. */
+static const uint8_t P1_TIME[6] = {HAN_T_YEAR, HAN_T_MONTH, HAN_T_DAY, HAN_T_HOUR, HAN_T_MIN,
+                                   HAN_T_SEC};
+
 /* One group: a time (12 digits, S or W), a number, else the string as is. */
 static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
 {
@@ -116,13 +120,10 @@ static void group(const uint8_t *g, size_t n, int id, struct han_p1_value *v)
         for (i = 0; i < 12 && digit(g[i]); i++) {}
         if (i == 12) {
             v->kind = HAN_P1_TIME;
-            v->year = 2000 + two(g);
-            v->month = two(g + 2);
-            v->day = two(g + 4);
-            v->hour = two(g + 6);
-            v->min = two(g + 8);
-            v->sec = two(g + 10);
-            v->status = n == 12 ? -1 : season(g[12]);
+            for (i = 0; i < HAN_T_COUNT; i++) v->time.v[i] = HAN_UNSPEC;
+            for (i = 0; i < 6; i++) v->time.v[P1_TIME[i]] = two(g + 2 * i);
+            v->time.v[HAN_T_YEAR] += 2000;
+            if (n == 13) v->time.v[HAN_T_STATUS] = season(g[12]);
             return;
         }
     }
@@ -249,18 +250,15 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
 {
     struct han_p1_info info = { 0 };
     struct walk w = { .v = v, .ud = ud, .line = 1 };
-    const uint8_t *bang = NULL, *p, *lf;
-    size_t q, end, k, len;
+    const uint8_t *bang, *p, *lf;
+    size_t q, end, len;
     int e;
 
     *errline = 0;
     if (n == 0 || s[0] != '/') return HAN_P1_ESTART;
     /* the end line: the first '!' that starts a line */
-    for (p = s + 1; (p = memchr(p, '!', n - (size_t)(p - s))) != NULL; p++)
-        if (p[-1] == '\n') {
-            bang = p;
-            break;
-        }
+    for (bang = s + 1; (bang = memchr(bang, '!', n - (size_t)(bang - s))) != NULL; bang++)
+        if (bang[-1] == '\n') break;
     if (!bang) return HAN_P1_EEND;
     q = (size_t)(bang - s);
     end = n;   /* after the '!': 0 to 4 hex digits, then an optional LF or CR LF */
@@ -270,10 +268,7 @@ int han_p1_parse(const uint8_t *s, size_t n, const struct han_p1_visitor *v, voi
     }
     if (end - q - 1 > 4) return HAN_P1_ECRCLINE;
     if (end > q + 1) {   /* 1 to 4 digits: a heat-meter gateway sends "!B9F" for 0x0B9F */
-        for (k = q + 1; k < end; k++) {
-            if (han_hexval(s[k]) < 0) return HAN_P1_ECRCLINE;
-            info.crc = info.crc * 16 + (unsigned)han_hexval(s[k]);
-        }
+        if (!han_hex(s + q + 1, end - q - 1, &info.crc)) return HAN_P1_ECRCLINE;
         if (info.crc != han_crc16_arc(s, q + 1)) return HAN_P1_ECRC;
         info.has_crc = 1;
     }

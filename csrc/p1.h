@@ -33,8 +33,8 @@ struct han_p1_value {
     int is_int;                 /* NUMBER without a decimal point that fits int64 */
     int64_t i;                  /* ... its value */
     double d;                   /* NUMBER: the nearest double (as Lua's tonumber) */
-    int year, month, day, hour, min, sec;   /* TIME: year 2000 + YY */
-    int status;                 /* TIME: 0x80 'S' or 's', 0 'W' or 'w', -1 no letter */
+    struct han_time time;       /* TIME: year 2000 + YY, month .. sec; status 0x80 'S' or
+                                   's', 0 'W' or 'w'; the other fields unspecified */
 };
 
 /* begin, then per object: object, value for each group (continuation lines included),

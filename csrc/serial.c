@@ -161,10 +161,8 @@ static int p_read(lua_State *L)
             wait_ms = (int)(left * 1000.0 + 0.999);
         }
         r = poll(&pfd, 1, wait_ms);
-        if (r < 0) {
-            if (errno == EINTR) continue;      /* the loop ends if it was a caught signal */
-            return fail(L, "read error on", p->name, errno);
-        }
+        if (r < 0 && errno == EINTR) continue;   /* the loop ends if it was a caught signal */
+        if (r < 0) return fail(L, "read error on", p->name, errno);
         if (r == 0) break;
         k = read(p->fd, buf + got, n - got);
         if (k > 0) { got += (size_t)k; continue; }
@@ -173,8 +171,7 @@ static int p_read(lua_State *L)
     }
     if (got == 0) {
         lua_pushnil(L);
-        if (caught) lua_pushliteral(L, "interrupted");
-        else lua_pushliteral(L, "timeout");
+        lua_pushstring(L, caught ? "interrupted" : "timeout");
         return 2;
     }
     lua_pushlstring(L, buf, got);
@@ -188,15 +185,11 @@ static int p_write(lua_State *L)
     size_t n, done = 0;
     const char *s = luaL_checklstring(L, 2, &n);
     while (done < n) {
+        struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
         ssize_t k = write(p->fd, s + done, n - done);
-        if (k < 0) {
-            struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN) return fail(L, "write error on", p->name, errno);
-            poll(&pfd, 1, 1000);
-            continue;
-        }
-        done += (size_t)k;
+        if (k >= 0) done += (size_t)k;
+        else if (errno == EAGAIN) poll(&pfd, 1, 1000);   /* the port's buffer is full */
+        else if (errno != EINTR) return fail(L, "write error on", p->name, errno);
     }
     lua_pushinteger(L, (lua_Integer)done);
     return 1;
@@ -247,9 +240,7 @@ static int l_sleep(lua_State *L)
  * serial.signal() reads (no SA_RESTART: a blocked read or sleep returns at once). */
 static int l_catch_signals(lua_State *L)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -271,6 +262,8 @@ static const luaL_Reg port_methods[] = {
     {NULL, NULL}
 };
 
+static const luaL_Reg port_meta[] = {{"__gc", p_close}, {"__tostring", p_tostring}, {NULL, NULL}};
+
 static const luaL_Reg serial_functions[] = {
     {"open", l_open}, {"clock", l_clock}, {"sleep", l_sleep},
     {"catch_signals", l_catch_signals}, {"signal", l_signal}, {NULL, NULL}
@@ -281,12 +274,9 @@ __attribute__((visibility("default"))) int luaopen_han_serial(lua_State *L);
 int luaopen_han_serial(lua_State *L)
 {
     if (luaL_newmetatable(L, PORT_MT)) {
+        luaL_setfuncs(L, port_meta, 0);
         luaL_newlib(L, port_methods);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, p_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, p_tostring);
-        lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
     luaL_newlib(L, serial_functions);

@@ -53,12 +53,16 @@ static void v_value(void *ud, const struct han_p1_value *v)
     if (memchr(v->text, '(', v->len) || memchr(v->text, ')', v->len)) abort();
     text(c, v->text, v->len);
     switch (v->kind) {
-    case HAN_P1_TIME:
-        if (v->len < 12 || v->year < 2000 || v->year > 2099 || v->month > 99 || v->day > 99 ||
-            v->hour > 99 || v->min > 99 || v->sec > 99 ||
-            (v->status != -1 && v->status != 0 && v->status != 0x80))
+    case HAN_P1_TIME: {
+        const int *t = v->time.v;
+        if (v->len < 12 || t[HAN_T_YEAR] < 2000 || t[HAN_T_YEAR] > 2099 || t[HAN_T_MONTH] > 99 ||
+            t[HAN_T_DAY] > 99 || t[HAN_T_HOUR] > 99 || t[HAN_T_MIN] > 99 || t[HAN_T_SEC] > 99 ||
+            t[HAN_T_WDAY] != HAN_UNSPEC || t[HAN_T_HUNDREDTHS] != HAN_UNSPEC ||
+            t[HAN_T_DEVIATION] != HAN_UNSPEC ||
+            (t[HAN_T_STATUS] != HAN_UNSPEC && t[HAN_T_STATUS] != 0 && t[HAN_T_STATUS] != 0x80))
             abort();
         break;
+    }
     case HAN_P1_NUMBER:
         if (v->unit && (v->unit_len < 1 || v->unit_len > HAN_P1_MAX_UNIT ||
                         v->unit <= v->text || v->unit + v->unit_len != v->text + v->len))
